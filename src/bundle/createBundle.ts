@@ -1,0 +1,39 @@
+import * as fs from 'node:fs';
+import { AirlockError } from '../errors.js';
+import type { Progress } from '../progress/progress.js';
+import type { Repository } from '../repository/repository.js';
+import { planBundle } from './planBundle.js';
+import { writeBundle, type BundleWriteResult } from './writeBundle.js';
+
+export interface CreateBundleOptions {
+  snapshot: string;
+  startingSnapshot: string | undefined;
+  output: string;
+  progress: Progress;
+}
+
+export interface CreateBundleResult extends BundleWriteResult {
+  changes: ReturnType<typeof planBundle>['changes'];
+}
+
+/** Resolves the snapshots, plans what the receiver lacks and writes the bundle. */
+export async function createBundle(repo: Repository, options: CreateBundleOptions): Promise<CreateBundleResult> {
+  if (fs.existsSync(options.output)) {
+    throw new AirlockError('USAGE', `${options.output} already exists`, {
+      where: options.output,
+      hint: 'choose another --output name, or remove the old bundle first',
+    });
+  }
+  const target = await repo.snapshots.resolve(options.snapshot);
+  const targetTree = await repo.snapshots.loadTree(target.id);
+  const base = options.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.startingSnapshot);
+  const baseTree = base ? await repo.snapshots.loadTree(base.id) : null;
+  if (base && base.id === target.id) {
+    throw new AirlockError('USAGE', `--snapshot and --starting-snapshot are the same snapshot (${target.id.slice(0, 12)}); there is nothing to carry`, {
+      hint: 'the offline side already has this snapshot',
+    });
+  }
+  const plan = planBundle(target, targetTree, base, baseTree);
+  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress);
+  return { ...written, changes: plan.changes };
+}

@@ -1,0 +1,316 @@
+import * as fs from 'node:fs';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { AirlockError, errnoCode } from '../errors.js';
+import { decodeChanges, type BundleChanges } from '../core/bundle/changes.js';
+import {
+  decodeHeader,
+  decodeSeal,
+  ENTRY_CHANGES,
+  ENTRY_HEADER,
+  ENTRY_SEAL,
+  ENTRY_TREE,
+  entryRecord,
+  LIMITS,
+  parseObjectEntryName,
+  type BundleHeader,
+} from '../core/bundle/format.js';
+import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
+import { decodeTree, distinctObjects, type Tree } from '../core/manifest.js';
+import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
+import { compressBound, ZstdDecoder } from '../compression/zstd.js';
+import type { Progress } from '../progress/progress.js';
+
+/** Where a verified object's bytes go (a staging file during apply). */
+export interface ObjectSink {
+  write(chunk: Buffer): Promise<void>;
+  /** Called once the object's hash and size have checked out. */
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface BundleReadHandlers {
+  /** May throw to refuse the bundle before its objects are read (wrong base, say). */
+  onHeader?(header: BundleHeader): Promise<void> | void;
+  onTree?(tree: Tree, encoded: Buffer): Promise<void> | void;
+  onChanges?(changes: BundleChanges): Promise<void> | void;
+  /** A sink to keep the object, or undefined to verify it only. */
+  openObject?(id: ObjectId, size: number): Promise<ObjectSink | undefined>;
+  /** Stop after the change list (inspect): the objects and seal are not read. */
+  stopAfterChanges?: boolean;
+  progress?: Progress;
+}
+
+export interface BundleReadResult {
+  header: BundleHeader;
+  tree: Tree;
+  changes: BundleChanges;
+  sealed: boolean;
+  objects: number;
+  bundleBytes: number;
+}
+
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Reads and verifies a bundle in one streaming pass: every entry's name, order, size
+ * and content, every object against its id, and finally the seal, which binds them all.
+ * Nothing a sink receives is to be trusted (committed) before this resolves.
+ */
+export async function readBundle(file: string, handlers: BundleReadHandlers = {}): Promise<BundleReadResult> {
+  const reader = new BundleReader(file, handlers);
+  let stream: fs.ReadStream | undefined;
+  try {
+    stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (await reader.push(chunk)) break;
+    }
+    if (!reader.stopped) await reader.finish();
+  } catch (err) {
+    await reader.abortOpenSink();
+    if (errnoCode(err) === 'ENOENT') {
+      throw new AirlockError('NOT_FOUND', `bundle ${file} does not exist`, { where: file, hint: 'check the path to the bundle file' });
+    }
+    if (err instanceof AirlockError && err.code.startsWith('BUNDLE_') && err.where !== undefined && !err.where.startsWith(file)) {
+      throw new AirlockError(err.code, err.message, { where: `${file}: ${err.where}`, ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+    }
+    throw err;
+  } finally {
+    stream?.destroy();
+  }
+  return reader.result();
+}
+
+type Stage = 'header' | 'tree' | 'changes' | 'objects' | 'after-seal';
+
+interface CurrentEntry {
+  name: string;
+  index: number;
+  size: number;
+  stored: ContentHasher;
+  /** Small metadata entries are gathered whole (bounded by LIMITS). */
+  buffer?: Buffer[];
+  object?: { id: ObjectId; expected: number; compressed: boolean; content: ContentHasher; decoder?: ZstdDecoder; sink?: ObjectSink };
+}
+
+class BundleReader {
+  private readonly parser = new TarParser();
+  private readonly chain = new Blake3Hasher();
+  private stage: Stage = 'header';
+  private current: CurrentEntry | undefined;
+  private header: BundleHeader | undefined;
+  private tree: Tree | undefined;
+  private changes: BundleChanges | undefined;
+  private needed = new Map<ObjectId, number>();
+  private readonly seen = new Set<ObjectId>();
+  private objectBytes = 0;
+  private entries = 0;
+  private sealed = false;
+  stopped = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly handlers: BundleReadHandlers,
+  ) {}
+
+  /** Returns true when reading should stop early (inspect). */
+  async push(chunk: Buffer): Promise<boolean> {
+    for (const event of this.parser.push(chunk)) {
+      await this.handle(event);
+      if (this.stopped) return true;
+    }
+    return false;
+  }
+
+  async finish(): Promise<void> {
+    for (const event of this.parser.finish()) await this.handle(event);
+    if (!this.sealed) throw this.truncated('the bundle has no seal: it was cut short or never finished');
+  }
+
+  async abortOpenSink(): Promise<void> {
+    await this.current?.object?.sink?.abort();
+  }
+
+  result(): BundleReadResult {
+    return {
+      header: this.header!,
+      tree: this.tree!,
+      changes: this.changes!,
+      sealed: this.sealed,
+      objects: this.seen.size,
+      bundleBytes: this.parser.position,
+    };
+  }
+
+  private async handle(event: TarEvent): Promise<void> {
+    switch (event.type) {
+      case 'entry':
+        return this.startEntry(event.name, event.size, event.index);
+      case 'data':
+        return this.data(event.chunk);
+      case 'entryEnd':
+        return this.endEntry();
+      case 'end':
+        if (!this.sealed) throw this.truncated('the archive ends without a seal');
+    }
+  }
+
+  private async startEntry(name: string, size: number, index: number): Promise<void> {
+    if (this.stage === 'after-seal') throw this.corrupt(`entry ${JSON.stringify(name)} follows the seal`, name, index);
+    const entry: CurrentEntry = { name, index, size, stored: new ContentHasher() };
+    const expected = { header: ENTRY_HEADER, tree: ENTRY_TREE, changes: ENTRY_CHANGES }[this.stage as 'header' | 'tree' | 'changes'];
+    if (expected !== undefined) {
+      if (name !== expected) throw this.corrupt(`expected entry ${expected} here, found ${JSON.stringify(name)}`, name, index);
+      const limit = { header: LIMITS.headerBytes, tree: LIMITS.treeStoredBytes, changes: LIMITS.changesStoredBytes }[this.stage as 'header' | 'tree' | 'changes'];
+      if (size > limit) throw this.corrupt(`${name} is ${size} bytes, over the limit of ${limit}`, name, index);
+      entry.buffer = [];
+    } else if (name === ENTRY_SEAL) {
+      if (size > LIMITS.sealBytes) throw this.corrupt(`the seal is ${size} bytes, over the limit of ${LIMITS.sealBytes}`, name, index);
+      entry.buffer = [];
+    } else {
+      entry.object = await this.startObject(name, size, index);
+    }
+    this.current = entry;
+  }
+
+  private async startObject(name: string, size: number, index: number): Promise<NonNullable<CurrentEntry['object']>> {
+    const parsed = parseObjectEntryName(name);
+    if (!parsed) throw this.unsafe(`unexpected entry name ${JSON.stringify(name)} (only objects/<id> and the seal may follow the change list)`, name, index);
+    const { id, compressed } = parsed;
+    const expected = this.needed.get(id);
+    if (expected === undefined) throw this.corrupt(`object ${shortId(id)} is not part of the target snapshot`, name, index);
+    if (this.seen.has(id)) throw this.corrupt(`object ${shortId(id)} appears twice`, name, index);
+    if (this.seen.size >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, name, index);
+    if (!compressed && size !== expected) throw this.corrupt(`object ${shortId(id)} is ${size} bytes but the manifest says ${expected}`, name, index);
+    if (compressed && size > compressBound(expected)) {
+      throw this.corrupt(`compressed object ${shortId(id)} is ${size} bytes, larger than zstd can produce from ${expected}`, name, index);
+    }
+    this.seen.add(id);
+    const sink = await this.handlers.openObject?.(id, expected);
+    return { id, expected, compressed, content: new ContentHasher(), ...(compressed ? { decoder: new ZstdDecoder() } : {}), ...(sink ? { sink } : {}) };
+  }
+
+  private async data(chunk: Buffer): Promise<void> {
+    const entry = this.current!;
+    entry.stored.update(chunk);
+    if (entry.buffer) {
+      entry.buffer.push(chunk);
+      return;
+    }
+    const object = entry.object!;
+    if (!object.decoder) return this.objectContent(entry, chunk);
+    let pieces: Generator<Buffer>;
+    try {
+      pieces = object.decoder.decode(chunk);
+      for (const piece of pieces) await this.objectContent(entry, piece);
+    } catch (err) {
+      if (err instanceof AirlockError) throw err;
+      throw this.corrupt(`object ${shortId(object.id)} does not decompress (${(err as Error).message})`, entry.name, entry.index);
+    }
+  }
+
+  private async objectContent(entry: CurrentEntry, piece: Buffer): Promise<void> {
+    const object = entry.object!;
+    object.content.update(piece);
+    if (object.content.bytes > object.expected) {
+      throw this.corrupt(`object ${shortId(object.id)} holds more than the ${object.expected} bytes the manifest says`, entry.name, entry.index);
+    }
+    await object.sink?.write(piece);
+  }
+
+  private async endEntry(): Promise<void> {
+    const entry = this.current!;
+    this.current = undefined;
+    if (entry.name === ENTRY_SEAL) return this.checkSeal(entry);
+    this.chain.update(entryRecord(entry.name, entry.size, entry.stored.digest()));
+    this.entries++;
+    if (entry.object) return this.endObject(entry);
+    const bytes = Buffer.concat(entry.buffer!);
+    if (this.stage === 'header') {
+      this.header = decodeHeader(bytes);
+      await this.handlers.onHeader?.(this.header);
+      this.stage = 'tree';
+    } else if (this.stage === 'tree') {
+      const encoded = this.decompressMetadata(bytes, LIMITS.treeBytes, entry);
+      if (hashBytes(encoded) !== this.header!.to) {
+        throw this.corrupt(`the manifest does not hash to the target snapshot ${shortId(this.header!.to)}`, entry.name, entry.index);
+      }
+      this.tree = decodeTree(encoded);
+      this.needed = distinctObjects(this.tree);
+      await this.handlers.onTree?.(this.tree, encoded);
+      this.stage = 'changes';
+    } else {
+      this.changes = decodeChanges(this.decompressMetadata(bytes, LIMITS.changesBytes, entry));
+      await this.handlers.onChanges?.(this.changes);
+      this.stage = 'objects';
+      if (this.handlers.stopAfterChanges) this.stopped = true;
+      this.handlers.progress?.phase('verifying bundle', { files: this.header!.objects.count, bytes: this.header!.objects.bytes });
+    }
+  }
+
+  private async endObject(entry: CurrentEntry): Promise<void> {
+    const object = entry.object!;
+    if (object.decoder && !object.decoder.complete) throw this.corrupt(`object ${shortId(object.id)} ends in the middle of its zstd frame`, entry.name, entry.index);
+    if (object.content.bytes !== object.expected) {
+      throw this.corrupt(`object ${shortId(object.id)} holds ${object.content.bytes} bytes but the manifest says ${object.expected}`, entry.name, entry.index);
+    }
+    const actual = object.content.digest();
+    if (actual !== object.id) throw this.corrupt(`object ${shortId(object.id)} is damaged: its content hashes to ${shortId(actual)}`, entry.name, entry.index);
+    this.objectBytes += object.expected;
+    await object.sink?.finish();
+    this.handlers.progress?.advance(1, object.expected);
+  }
+
+  private checkSeal(entry: CurrentEntry): void {
+    if (this.stage !== 'objects') throw this.corrupt('the seal comes before the header, manifest and change list', entry.name, entry.index);
+    const seal = decodeSeal(Buffer.concat(entry.buffer!));
+    const header = this.header!;
+    if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
+      throw this.corrupt('the seal does not match the entries before it (an entry was changed, added, removed or reordered)', entry.name, entry.index);
+    }
+    if (this.seen.size !== header.objects.count || this.objectBytes !== header.objects.bytes) {
+      throw this.corrupt(`the bundle carries ${this.seen.size} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);
+    }
+    this.sealed = true;
+    this.stage = 'after-seal';
+  }
+
+  private decompressMetadata(stored: Buffer, limit: number, entry: CurrentEntry): Buffer {
+    const decoder = new ZstdDecoder();
+    const pieces: Buffer[] = [];
+    let total = 0;
+    try {
+      for (const piece of decoder.decode(stored)) {
+        total += piece.length;
+        if (total > limit) throw this.corrupt(`${entry.name} expands beyond ${limit} bytes`, entry.name, entry.index);
+        pieces.push(piece);
+      }
+    } catch (err) {
+      if (err instanceof AirlockError) throw err;
+      throw this.corrupt(`${entry.name} does not decompress (${(err as Error).message})`, entry.name, entry.index);
+    }
+    if (!decoder.complete) throw this.corrupt(`${entry.name} ends in the middle of its zstd frame`, entry.name, entry.index);
+    return Buffer.concat(pieces);
+  }
+
+  private where(name: string, index: number): string {
+    return `${this.file}: entry ${index} (${name}), byte ${this.parser.position}`;
+  }
+
+  private corrupt(message: string, name: string, index: number): AirlockError {
+    return new AirlockError('BUNDLE_CORRUPT', message, {
+      where: this.where(name, index),
+      hint: 'the bundle is damaged or altered; copy it again from the online host and run `airlock bundle verify FILE` before applying',
+    });
+  }
+
+  private unsafe(message: string, name: string, index: number): AirlockError {
+    return new AirlockError('BUNDLE_UNSAFE_ENTRY', message, { where: this.where(name, index), hint: 'this bundle was not written by airlock; do not apply it' });
+  }
+
+  private truncated(message: string): AirlockError {
+    return new AirlockError('BUNDLE_TRUNCATED', message, {
+      where: `${this.file}: ${this.parser.location()}`,
+      hint: 'the copy did not finish (or the drive was removed early); copy the whole bundle again and run `airlock bundle verify FILE`',
+    });
+  }
+}

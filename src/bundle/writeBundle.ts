@@ -1,0 +1,215 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { AirlockError, explainSystemError } from '../errors.js';
+import { encodeChanges } from '../core/bundle/changes.js';
+import { compressionPays, looksCompressed, MIN_COMPRESSIBLE_SIZE } from '../core/bundle/compressible.js';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_MAGIC,
+  encodeHeader,
+  encodeSeal,
+  ENTRY_CHANGES,
+  ENTRY_HEADER,
+  ENTRY_SEAL,
+  ENTRY_TREE,
+  entryRecord,
+  objectEntryName,
+  SEAL_MAGIC,
+  type BundleHeader,
+} from '../core/bundle/format.js';
+import { encodeTree, type Tree } from '../core/manifest.js';
+import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
+import { compressBuffer, ZstdEncoder } from '../compression/zstd.js';
+import { fsyncDir, tempName } from '../fs/durable.js';
+import type { Progress } from '../progress/progress.js';
+import { corruptObject } from '../repository/objectStore.js';
+import type { Repository } from '../repository/repository.js';
+import type { BundlePlan } from './planBundle.js';
+import { TarSink } from './tarSink.js';
+import { TOOL_NAME } from '../version.js';
+
+/** Objects up to this size are compressed in memory; larger ones through a temp file. */
+const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
+
+export interface BundleWriteResult {
+  header: BundleHeader;
+  path: string;
+  bundleBytes: number;
+  rawObjects: number;
+  compressedObjects: number;
+}
+
+/**
+ * Writes a bundle for `plan` to `output`, atomically: the file appears under its name
+ * only once complete and fsynced, so a bundle on the drive is never a partial one
+ * (a half-copied one is caught by the reader's seal check instead).
+ */
+export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree: Tree, output: string, progress: Progress): Promise<BundleWriteResult> {
+  const header: BundleHeader = {
+    magic: BUNDLE_MAGIC,
+    format: BUNDLE_FORMAT,
+    kind: plan.base ? 'delta' : 'full',
+    from: plan.base?.id ?? null,
+    to: plan.target.id,
+    target: {
+      label: plan.target.label,
+      parent: plan.target.parent,
+      createdAt: plan.target.createdAt,
+      sequence: plan.target.sequence,
+      files: plan.target.files,
+      bytes: plan.target.bytes,
+    },
+    createdAt: new Date().toISOString(),
+    tool: TOOL_NAME,
+    objects: { count: plan.objects.size, bytes: plan.objectBytes },
+  };
+  const temp = tempName(output);
+  const writer = new SealedWriter(new TarSink(temp));
+  try {
+    await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
+    await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
+    await writer.addBuffer(ENTRY_CHANGES, compressBuffer(encodeChanges(plan.changes)));
+    progress.phase('writing bundle', { files: plan.objects.size, bytes: plan.objectBytes });
+    let compressedObjects = 0;
+    for (const [id, size] of plan.objects) {
+      if (await addObject(repo, writer, id, size)) compressedObjects++;
+      progress.advance(1, size);
+    }
+    await writer.seal();
+    await fsyncFile(temp);
+    await fsp.rename(temp, output);
+    await fsyncDir(dirname(output));
+    return {
+      header,
+      path: output,
+      bundleBytes: writer.bytesWritten,
+      rawObjects: plan.objects.size - compressedObjects,
+      compressedObjects,
+    };
+  } catch (err) {
+    writer.abort();
+    await fsp.rm(temp, { force: true });
+    explainSystemError(err, 'writing the bundle', output);
+  }
+}
+
+/** Adds one object, raw or zstd; returns true when it went in compressed. */
+async function addObject(repo: Repository, writer: SealedWriter, id: ObjectId, size: number): Promise<boolean> {
+  const path = repo.objects.path(id);
+  if (size < MIN_COMPRESSIBLE_SIZE || looksCompressed(await readHead(path))) {
+    await writer.addStream(objectEntryName(id, false), size, repo.objects.readVerified(id, size), id);
+    return false;
+  }
+  if (size <= IN_MEMORY_LIMIT) {
+    const data = await fsp.readFile(path);
+    if (hashBytes(data) !== id) throw corruptObject(id, path, hashBytes(data));
+    const packed = compressBuffer(data);
+    if (!compressionPays(size, packed.length)) {
+      await writer.addBuffer(objectEntryName(id, false), data, id);
+      return false;
+    }
+    await writer.addBuffer(objectEntryName(id, true), packed);
+    return true;
+  }
+  return addLargeObject(repo, writer, id, size);
+}
+
+async function addLargeObject(repo: Repository, writer: SealedWriter, id: ObjectId, size: number): Promise<boolean> {
+  await fsp.mkdir(repo.layout.tmpDir, { recursive: true });
+  const temp = tempName(`${repo.layout.tmpDir}/compress`);
+  try {
+    const handle = await fsp.open(temp, 'wx');
+    const encoder = new ZstdEncoder();
+    const storedHash = new ContentHasher();
+    try {
+      const write = async (pieces: Iterable<Buffer>) => {
+        for (const piece of pieces) {
+          storedHash.update(piece);
+          await handle.write(piece);
+        }
+      };
+      for await (const chunk of repo.objects.readVerified(id, size)) await write(encoder.encode(chunk));
+      await write(encoder.end());
+    } finally {
+      await handle.close();
+    }
+    if (!compressionPays(size, storedHash.bytes)) {
+      await writer.addStream(objectEntryName(id, false), size, repo.objects.readVerified(id, size), id);
+      return false;
+    }
+    await writer.addStream(objectEntryName(id, true), storedHash.bytes, fs.createReadStream(temp, { highWaterMark: 1024 * 1024 }), storedHash.digest());
+    return true;
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await fsp.open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A TarSink that feeds every entry into the seal chain. */
+class SealedWriter {
+  private readonly chain = new Blake3Hasher();
+  private entries = 0;
+
+  constructor(private readonly sink: TarSink) {}
+
+  get bytesWritten(): number {
+    return this.sink.bytesWritten;
+  }
+
+  async addBuffer(name: string, data: Uint8Array, knownHash?: ObjectId): Promise<void> {
+    this.record(name, data.length, knownHash ?? hashBytes(data));
+    await this.sink.addBuffer(name, data);
+  }
+
+  /**
+   * Streams an entry whose stored hash is known in advance (an object id, or the hash
+   * taken while compressing); the stream itself verifies it (readVerified) or was just
+   * written by us.
+   */
+  async addStream(name: string, size: number, chunks: AsyncIterable<Buffer>, storedHash: ObjectId): Promise<void> {
+    this.record(name, size, storedHash);
+    await this.sink.addStream(name, size, chunks);
+  }
+
+  async seal(): Promise<void> {
+    const seal = encodeSeal({ magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: this.entries, chain: this.chain.digest('hex'), signatures: [] });
+    await this.sink.addBuffer(ENTRY_SEAL, seal);
+    await this.sink.finish();
+  }
+
+  abort(): void {
+    this.sink.destroy();
+  }
+
+  private record(name: string, size: number, storedHash: ObjectId): void {
+    this.chain.update(entryRecord(name, size, storedHash));
+    this.entries++;
+  }
+}
+
+export function assertBundleTarget(output: string): void {
+  if (fs.existsSync(output)) {
+    throw new AirlockError('USAGE', `${output} already exists`, { where: output, hint: 'choose another --output name or remove the old file first' });
+  }
+}

@@ -1,0 +1,23 @@
+import type { CommandModule } from 'yargs';
+import { rollback } from '../../deploy/rollback.js';
+import { withOfflineSession } from '../../deploy/session.js';
+import { runCommand, type GlobalArgs } from '../context.js';
+import { short } from '../format.js';
+import { dataDirOption, type DataDirArgs } from './options.js';
+
+export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: string }> = {
+  command: 'rollback',
+  describe: 'switch the data dir back to an earlier snapshot (default: the one before the current)',
+  builder: (y) =>
+    dataDirOption(y)
+      .option('to', { type: 'string', describe: 'the snapshot to go back to (label, id or id prefix)' })
+      .example('$0 rollback --data-dir /var/lib/rspm-offline-data', 'undo the last apply')
+      .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01', '') as never,
+  handler: (args) =>
+    runCommand(args, async (ctx) => {
+      const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, ctx.progress));
+      ctx.result({ rolledBack: { from: r.from, to: r.to, rebuilt: r.rebuilt } }, () => [
+        `rolled back ${args['data-dir']} from ${short(r.from)} to ${short(r.to.id)}${r.to.label ? ` (${r.to.label})` : ''}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
+      ]);
+    }),
+};

@@ -1,0 +1,40 @@
+import type { CommandModule } from 'yargs';
+import { AirlockError } from '../../errors.js';
+import { verifyDataDir, verifyRepository } from '../../deploy/verifyCommand.js';
+import { runCommand, type GlobalArgs } from '../context.js';
+import type { DataDirArgs } from './options.js';
+
+interface VerifyArgs extends Omit<DataDirArgs, 'data-dir'> {
+  'data-dir'?: string;
+  repo?: string;
+  deep: boolean;
+}
+
+export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
+  command: 'verify',
+  describe: 'audit a data dir (or an online repository): quick checks presence and sizes, --deep re-hashes every file',
+  builder: (y) =>
+    y
+      .option('data-dir', { type: 'string', describe: 'the offline data dir to check' })
+      .option('repo', { type: 'string', describe: 'an online repository to check instead' })
+      .option('deep', { type: 'boolean', default: false, describe: 're-hash every file (reads all the data)' })
+      .conflicts('data-dir', 'repo')
+      .example('$0 verify --data-dir /var/lib/rspm-offline-data --deep', '') as never,
+  handler: (args) =>
+    runCommand(args, async (ctx) => {
+      const report = args.repo
+        ? await verifyRepository(args.repo, args.deep, ctx.progress)
+        : await verifyDataDir(args['data-dir'] ?? '/var/lib/rspm-offline-data', args.deep, ctx.progress);
+      ctx.progress.end();
+      if (report.problems.length > 0) {
+        if (!ctx.json) for (const p of report.problems) process.stderr.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
+        throw new AirlockError('DATA_DIR_DAMAGED', `${report.problems.length} problems found in ${report.target} (${report.checked} files checked${args.deep ? ', deep' : ''})`, {
+          where: report.target,
+          hint: 'the files listed above were changed or lost; re-apply the bundle of the current snapshot with --force-full, or `airlock rollback` to a kept snapshot',
+        });
+      }
+      ctx.result({ verified: true, target: report.target, checked: report.checked, deep: args.deep }, () => [
+        `OK ${report.target}: ${report.checked} files ${args.deep ? 're-hashed' : 'present with the right sizes'}`,
+      ]);
+    }),
+};

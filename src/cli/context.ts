@@ -1,0 +1,42 @@
+import type { Argv } from 'yargs';
+import type { Progress } from '../progress/progress.js';
+import { createProgress } from './progressDisplay.js';
+import { reportError } from './reportError.js';
+
+export interface GlobalArgs {
+  json: boolean;
+  quiet: boolean;
+}
+
+export interface CliContext {
+  json: boolean;
+  progress: Progress;
+  /** Prints the command's result: `human` lines normally, `data` as one JSON object with --json. */
+  result(data: Record<string, unknown>, human: () => string[]): void;
+}
+
+export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
+  return yargs
+    .option('json', { type: 'boolean', default: false, describe: 'print the result as one JSON object on stdout' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output; warnings and errors only' });
+}
+
+/** Runs a command body with a context, turning any failure into a message and an exit code. */
+export async function runCommand(args: GlobalArgs, body: (ctx: CliContext) => Promise<void>): Promise<void> {
+  const progress = createProgress(args);
+  const ctx: CliContext = {
+    json: args.json,
+    progress,
+    result(data, human) {
+      progress.end();
+      if (args.json) process.stdout.write(`${JSON.stringify({ ok: true, ...data }, null, 2)}\n`);
+      else process.stdout.write(`${human().join('\n')}\n`);
+    },
+  };
+  try {
+    await body(ctx);
+  } catch (err) {
+    progress.end();
+    process.exitCode = reportError(err, args.json);
+  }
+}

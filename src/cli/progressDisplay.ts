@@ -1,0 +1,116 @@
+import cliProgress from 'cli-progress';
+import type { Progress } from '../progress/progress.js';
+import { formatBytes, formatDuration } from './format.js';
+
+/**
+ * Progress as an admin sees it: a live bar with files, bytes, rate and ETA on a
+ * terminal; one plain line every few seconds when piped into a log; nothing but
+ * warnings with --quiet or --json. Everything goes to stderr so stdout stays the result.
+ */
+const LINE_INTERVAL_MS = 5000;
+
+export function createProgress(mode: { quiet: boolean; json: boolean }): Progress {
+  if (mode.quiet || mode.json) return quietProgress();
+  return process.stderr.isTTY ? new BarProgress() : new LineProgress();
+}
+
+function quietProgress(): Progress {
+  return {
+    phase: () => undefined,
+    advance: () => undefined,
+    warn: (message) => process.stderr.write(`airlock: warning: ${message}\n`),
+    end: () => undefined,
+  };
+}
+
+abstract class CountingProgress implements Progress {
+  protected name = '';
+  protected files = 0;
+  protected bytes = 0;
+  protected totalFiles: number | undefined;
+  protected totalBytes: number | undefined;
+  protected started = Date.now();
+
+  phase(name: string, totals: { files?: number; bytes?: number } = {}): void {
+    this.close();
+    this.name = name;
+    this.files = 0;
+    this.bytes = 0;
+    this.totalFiles = totals.files;
+    this.totalBytes = totals.bytes;
+    this.started = Date.now();
+    this.open();
+  }
+
+  advance(files: number, bytes: number): void {
+    this.files += files;
+    this.bytes += bytes;
+    this.update();
+  }
+
+  warn(message: string): void {
+    process.stderr.write(`\nairlock: warning: ${message}\n`);
+  }
+
+  end(): void {
+    this.close();
+  }
+
+  protected describe(): string {
+    const seconds = Math.max((Date.now() - this.started) / 1000, 0.001);
+    const rate = this.bytes / seconds;
+    const parts = [`${this.files}${this.totalFiles !== undefined ? `/${this.totalFiles}` : ''} files`];
+    if (this.totalBytes) {
+      parts.push(`${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`, `${formatBytes(rate)}/s`);
+      if (rate > 0) parts.push(`ETA ${formatDuration((this.totalBytes - this.bytes) / rate)}`);
+    } else if (this.totalFiles && this.files > 0) {
+      parts.push(`ETA ${formatDuration(((this.totalFiles - this.files) * seconds) / this.files)}`);
+    }
+    return `${this.name}: ${parts.join(', ')}`;
+  }
+
+  protected abstract open(): void;
+  protected abstract update(): void;
+  protected abstract close(): void;
+}
+
+class BarProgress extends CountingProgress {
+  private bar: cliProgress.SingleBar | undefined;
+
+  protected open(): void {
+    this.bar = new cliProgress.SingleBar(
+      { format: '{bar} {percentage}% | {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr, fps: 5 },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(this.totalBytes || this.totalFiles || 1, 0, { detail: this.describe() });
+  }
+
+  protected update(): void {
+    this.bar?.update(this.totalBytes ? this.bytes : this.files, { detail: this.describe() });
+  }
+
+  protected close(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
+class LineProgress extends CountingProgress {
+  private lastLine = 0;
+
+  protected open(): void {
+    process.stderr.write(`airlock: ${this.name}...\n`);
+    this.lastLine = Date.now();
+  }
+
+  protected update(): void {
+    if (Date.now() - this.lastLine < LINE_INTERVAL_MS) return;
+    this.lastLine = Date.now();
+    process.stderr.write(`airlock: ${this.describe()}\n`);
+  }
+
+  protected close(): void {
+    if (this.name && this.files > 0) process.stderr.write(`airlock: ${this.describe()}\n`);
+    this.name = '';
+  }
+}

@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { AirlockError } from '../errors.js';
+import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
+import { fsyncDirSync, readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
+import { failpoint } from '../fs/failpoint.js';
+import { walkTree } from '../fs/walk.js';
+import type { Progress } from '../progress/progress.js';
+import { hashFile } from '../repository/objectStore.js';
+import { buildDeployment } from './buildDeployment.js';
+import type { DataDir } from './dataDir.js';
+import type { Owner } from './owner.js';
+import type { OfflineSession } from './session.js';
+import { switchDeployment } from './switchDeployment.js';
+
+export interface AdoptResult {
+  snapshot: SnapshotRecord;
+  files: number;
+  linked: number;
+  copied: number;
+}
+
+interface AdoptJournal {
+  snapshot: string;
+  original: string;
+}
+
+const JOURNAL = 'adopt-journal.json';
+
+/**
+ * Turns a plain data directory (copied by hand, the old way) into a managed one without
+ * copying its bytes: each file is hashed once and hardlinked into the object store, a
+ * deployment is built from the store, and the directory is swapped for the symlink.
+ * The swap is two renames (a directory cannot be atomically replaced by a symlink with
+ * rename(2)); a journal written first lets the next command finish it after a crash.
+ */
+export async function adopt(session: OfflineSession, label: string | null, owner: Owner | undefined, progress: Progress): Promise<AdoptResult> {
+  const { dataDir, repo } = session;
+  const kind = dataDir.kind();
+  if (kind === 'managed') {
+    throw new AirlockError('ALREADY_MANAGED', `${dataDir.path} is already managed by airlock`, { hint: '`airlock status` shows what it holds' });
+  }
+  if (kind !== 'plain-directory') {
+    throw new AirlockError('NOT_FOUND', `${dataDir.path} is not a directory with data in it; there is nothing to adopt`, {
+      hint: `apply a full bundle instead: \`airlock apply BUNDLE --data-dir ${dataDir.path}\``,
+    });
+  }
+  const files = walkTree(dataDir.path);
+  let totalBytes = 0;
+  for (const f of files) totalBytes += f.size;
+  progress.phase('hashing files in place', { files: files.length, bytes: totalBytes });
+  const entries: TreeEntry[] = [];
+  let copiedIntoStore = 0;
+  for (const file of files) {
+    const source = join(dataDir.path, file.path);
+    const id = (await hashFile(source))!;
+    if (!(await repo.objects.linkExisting(source, id))) {
+      await repo.objects.addFile(source);
+      copiedIntoStore++;
+    }
+    entries.push({ path: file.path, id, size: file.size, mode: modeFromStat(file.mode) });
+    progress.advance(1, file.size);
+  }
+  if (copiedIntoStore > 0) progress.warn(`${copiedIntoStore} files could not be hardlinked into the store and were copied`);
+  await repo.objects.flush();
+  sortEntries(entries);
+  validateTree(entries);
+  const tree = { entries };
+  const id = await repo.snapshots.saveTree(tree);
+  const snapshot: SnapshotRecord = { id, sequence: 0, label, parent: null, createdAt: new Date().toISOString(), ...treeTotals(tree) };
+  await repo.snapshots.append(snapshot);
+  const built = await buildDeployment(repo, dataDir, id, tree, owner, progress);
+  await swapIn(dataDir, id);
+  session.state.history.push({ snapshot: id, action: 'adopt', at: new Date().toISOString() });
+  await dataDir.writeState(session.state);
+  return { snapshot, files: entries.length, linked: built.linked, copied: built.copied };
+}
+
+async function swapIn(dataDir: DataDir, id: string): Promise<void> {
+  const original = join(dataDir.stateDir, `adopted-original-${Date.now()}`);
+  await writeJsonDurable(join(dataDir.stateDir, JOURNAL), { snapshot: id, original } satisfies AdoptJournal);
+  fs.renameSync(dataDir.path, original);
+  failpoint('adopt-between-renames');
+  switchDeployment(dataDir, id);
+  await finishAdoption(dataDir);
+}
+
+/** Completes an adoption a crash interrupted between its two renames; removes the journal and the original. */
+export async function finishAdoption(dataDir: DataDir): Promise<string | undefined> {
+  const journalPath = join(dataDir.stateDir, JOURNAL);
+  const journal = await readJsonIfExists<AdoptJournal>(journalPath);
+  if (!journal) return undefined;
+  let note: string | undefined;
+  if (dataDir.kind() === 'absent' && fs.existsSync(dataDir.deploymentPath(journal.snapshot))) {
+    switchDeployment(dataDir, journal.snapshot);
+    note = `finished adopting ${dataDir.path}, interrupted between its two renames`;
+  } else if (dataDir.kind() === 'absent' && fs.existsSync(journal.original)) {
+    fs.renameSync(journal.original, dataDir.path);
+    fsyncDirSync(dataDir.parent);
+    note = `put back ${dataDir.path}: an interrupted adoption had moved it aside`;
+  }
+  // The original's files are all hardlinked into the store; removing it frees no data.
+  await fsp.rm(journal.original, { recursive: true, force: true });
+  await fsp.rm(journalPath, { force: true });
+  return note;
+}

@@ -1,0 +1,207 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { AirlockError, explainSystemError } from '../errors.js';
+import type { BundleHeader } from '../core/bundle/format.js';
+import type { SnapshotRecord, Tree } from '../core/manifest.js';
+import { shortId, type ObjectId } from '../core/objectId.js';
+import { tempName } from '../fs/durable.js';
+import { failpoint } from '../fs/failpoint.js';
+import type { Progress } from '../progress/progress.js';
+import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
+import type { Repository } from '../repository/repository.js';
+import { buildDeployment } from './buildDeployment.js';
+import type { DataDir } from './dataDir.js';
+import type { Owner } from './owner.js';
+import type { OfflineSession } from './session.js';
+import { switchDeployment } from './switchDeployment.js';
+
+export interface ApplyOptions {
+  bundle: string;
+  forceFull: boolean;
+  owner: Owner | undefined;
+  progress: Progress;
+}
+
+export interface ApplyResult {
+  from: string | null;
+  to: string;
+  label: string | null;
+  objectsImported: number;
+  objectsAlreadyPresent: number;
+  files: number;
+  linked: number;
+  copied: number;
+}
+
+/** Free space kept beyond what the bundle needs, so the filesystem is not filled to the brim. */
+const SPACE_MARGIN = 64 * 1024 * 1024;
+
+/**
+ * verify everything -> import objects -> build the next deployment -> one atomic
+ * switch. The live tree is not touched until the switch, and the switch happens only
+ * after the whole bundle checked out and the new tree is on disk and fsynced.
+ */
+export async function applyBundle(session: OfflineSession, options: ApplyOptions): Promise<ApplyResult> {
+  const { dataDir, repo } = session;
+  const current = dataDir.currentDeployment() ?? null;
+  if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
+  const staging = new Staging(repo);
+  let header!: BundleHeader;
+  let tree!: Tree;
+  let encodedTree!: Buffer;
+  try {
+    const read = await readBundle(options.bundle, {
+      onHeader: async (h) => {
+        header = h;
+        checkBase(h, current, options, dataDir);
+        await checkSpace(dataDir, h);
+      },
+      onTree: (t, encoded) => {
+        tree = t;
+        encodedTree = encoded;
+      },
+      openObject: (id) => staging.open(id),
+      progress: options.progress,
+    });
+    failpoint('apply-after-verify');
+    await staging.commit();
+    await repo.snapshots.saveEncodedTree(header.to, encodedTree);
+    await recordSnapshot(repo, header);
+    await assertComplete(repo, tree, header);
+    const built = await buildDeployment(repo, dataDir, header.to, tree, options.owner, options.progress);
+    failpoint('apply-before-switch');
+    switchDeployment(dataDir, header.to);
+    const state = session.state;
+    state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
+    state.history.push({ snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle) });
+    await dataDir.writeState(state);
+    return {
+      from: current,
+      to: header.to,
+      label: header.target.label,
+      objectsImported: staging.committed,
+      objectsAlreadyPresent: read.objects - staging.committed,
+      files: tree.entries.length,
+      linked: built.linked,
+      copied: built.copied,
+    };
+  } catch (err) {
+    await staging.discard();
+    explainSystemError(err, 'applying the bundle', dataDir.stateDir);
+  }
+}
+
+function checkBase(header: BundleHeader, current: string | null, options: ApplyOptions, dataDir: DataDir): void {
+  if (header.to === current) {
+    throw new AirlockError('ALREADY_APPLIED', `snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} is already the current one`, {
+      where: dataDir.path,
+      hint: 'nothing to do; `airlock status` shows what is applied',
+    });
+  }
+  if (header.from === null) {
+    if (current === null || options.forceFull) return;
+    throw new AirlockError('BASE_MISMATCH', `this is a full bundle, but the data dir already holds snapshot ${shortId(current)}`, {
+      where: dataDir.path,
+      hint: 'apply it anyway with --force-full (objects already present are not copied again), or ask for a delta: `airlock bundle create --snapshot ' +
+        `${shortId(header.to)} --starting-snapshot ${current}\``,
+    });
+  }
+  if (header.from !== current) {
+    const have = current === null ? 'nothing (an empty data dir)' : `snapshot ${current}`;
+    throw new AirlockError('BASE_MISMATCH', `this bundle updates snapshot ${header.from}, but the data dir holds ${have}`, {
+      where: dataDir.path,
+      hint:
+        current === null
+          ? `apply a full bundle first: on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --output F\``
+          : `on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --starting-snapshot ${current} --output F\``,
+    });
+  }
+}
+
+async function checkSpace(dataDir: DataDir, header: BundleHeader): Promise<void> {
+  const stats = await fsp.statfs(dataDir.stateDir);
+  const free = stats.bavail * stats.bsize;
+  const needed = header.objects.bytes + SPACE_MARGIN;
+  if (free < needed) {
+    throw new AirlockError('DISK_FULL', `the bundle needs ${formatBytes(needed)} on ${dataDir.stateDir} but only ${formatBytes(free)} is free`, {
+      where: dataDir.stateDir,
+      hint: 'free space there (`airlock gc --keep N` removes old deployments and their unshared objects), then apply again; nothing was changed',
+    });
+  }
+}
+
+async function recordSnapshot(repo: Repository, header: BundleHeader): Promise<void> {
+  const records = await repo.snapshots.records();
+  if (records.some((r) => r.id === header.to && r.sequence === header.target.sequence)) return;
+  const record: SnapshotRecord = { id: header.to, ...header.target };
+  await repo.snapshots.append(record);
+}
+
+/** A delta relies on the base's objects; make sure none went missing before building on them. */
+async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader): Promise<void> {
+  const missing = new Set<ObjectId>();
+  for (const entry of tree.entries) if (!repo.objects.hasSync(entry.id)) missing.add(entry.id);
+  if (missing.size === 0) return;
+  throw new AirlockError('DATA_DIR_DAMAGED', `${missing.size} objects of snapshot ${shortId(header.to)} are neither in the bundle nor in this data dir's store`, {
+    where: repo.root,
+    hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
+  });
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/**
+ * Where a bundle's objects wait until the seal has checked out: fsynced files in the
+ * repository's tmp/ (same filesystem as the store), moved in by rename only afterwards.
+ */
+class Staging {
+  private readonly staged = new Map<ObjectId, string>();
+  committed = 0;
+
+  constructor(private readonly repo: Repository) {}
+
+  async open(id: ObjectId): Promise<ObjectSink | undefined> {
+    if (this.repo.objects.hasSync(id)) return undefined;
+    await fsp.mkdir(this.repo.layout.tmpDir, { recursive: true });
+    const path = tempName(join(this.repo.layout.tmpDir, id));
+    const handle = await fsp.open(path, 'wx', 0o444);
+    return {
+      write: async (chunk) => {
+        await handle.write(chunk);
+      },
+      finish: async () => {
+        await handle.sync();
+        await handle.close();
+        this.staged.set(id, path);
+      },
+      abort: async () => {
+        await handle.close().catch(() => undefined);
+        await fsp.rm(path, { force: true });
+      },
+    };
+  }
+
+  async commit(): Promise<void> {
+    for (const [id, path] of this.staged) {
+      await this.repo.objects.commitTemp(path, id);
+      this.committed++;
+    }
+    this.staged.clear();
+    await this.repo.objects.flush();
+  }
+
+  async discard(): Promise<void> {
+    for (const path of this.staged.values()) fs.rmSync(path, { force: true });
+    this.staged.clear();
+  }
+}

@@ -1,0 +1,106 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode, explainSystemError } from '../errors.js';
+import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
+import { parentDirectories } from '../core/paths.js';
+import { fsyncDirSync, pathExists, tempName } from '../fs/durable.js';
+import { failpoint } from '../fs/failpoint.js';
+import type { Progress } from '../progress/progress.js';
+import type { Repository } from '../repository/repository.js';
+import type { DataDir } from './dataDir.js';
+import type { Owner } from './owner.js';
+
+/** Errors from link(2) that mean "this filesystem or inode cannot take another link": copy instead. */
+const LINK_IMPOSSIBLE = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
+/** Yield to the event loop this often so progress can be drawn during a long sync loop. */
+const BATCH = 2000;
+
+export interface BuildResult {
+  path: string;
+  reused: boolean;
+  linked: number;
+  copied: number;
+}
+
+/**
+ * Builds the complete tree of a snapshot beside the live one, as OSTree checks out a
+ * deployment: hardlinks into the object store (no bytes copied), plain copies where the
+ * filesystem refuses links. It is built under a temp name, fsynced, and renamed to its
+ * final name only when complete, so a deployment directory without the temp prefix is
+ * always whole. An existing complete deployment of the same snapshot is reused.
+ */
+export async function buildDeployment(repo: Repository, dataDir: DataDir, id: SnapshotId, tree: Tree, owner: Owner | undefined, progress: Progress): Promise<BuildResult> {
+  const final = dataDir.deploymentPath(id);
+  if (await pathExists(final)) return { path: final, reused: true, linked: 0, copied: 0 };
+  await fsp.mkdir(dataDir.deploymentsDir, { recursive: true });
+  const temp = tempName(final);
+  try {
+    const result = await populate(repo, temp, tree, owner, progress);
+    failpoint('deploy-before-rename');
+    await fsp.rename(temp, final);
+    fsyncDirSync(dataDir.deploymentsDir);
+    return { path: final, reused: false, ...result };
+  } catch (err) {
+    await fsp.rm(temp, { recursive: true, force: true });
+    explainSystemError(err, 'building the new deployment', temp);
+  }
+}
+
+async function populate(repo: Repository, root: string, tree: Tree, owner: Owner | undefined, progress: Progress) {
+  const directories = [...new Set(tree.entries.flatMap((e) => parentDirectories(e.path)))].sort();
+  fs.mkdirSync(root, { mode: 0o755 });
+  for (const dir of directories) fs.mkdirSync(join(root, dir), { mode: 0o755 });
+  progress.phase('building deployment', { files: tree.entries.length, bytes: 0 });
+  let linked = 0;
+  let copied = 0;
+  let warned = false;
+  for (let i = 0; i < tree.entries.length; i++) {
+    const entry = tree.entries[i]!;
+    const source = repo.objects.path(entry.id);
+    const target = join(root, entry.path);
+    // Executable files need their own inode: the shared object is read-only, not executable.
+    if (entry.mode !== EXECUTABLE_MODE && tryLink(source, target)) {
+      linked++;
+    } else {
+      if (!warned && entry.mode !== EXECUTABLE_MODE) {
+        progress.warn(`this filesystem refuses hardlinks into the object store; copying files instead (uses as much space again)`);
+        warned = true;
+      }
+      copyDurably(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
+      copied++;
+    }
+    if (owner) fs.lchownSync(target, owner.uid, owner.gid);
+    progress.advance(1, 0);
+    if (i % BATCH === BATCH - 1) {
+      failpoint('deploy-batch');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  if (owner) for (const dir of ['', ...directories]) fs.lchownSync(join(root, dir), owner.uid, owner.gid);
+  // Deepest first, so each directory's entry in its parent is flushed after its own contents.
+  for (const dir of [...directories].reverse()) fsyncDirSync(join(root, dir));
+  fsyncDirSync(root);
+  return { linked, copied };
+}
+
+function tryLink(source: string, target: string): boolean {
+  try {
+    fs.linkSync(source, target);
+    return true;
+  } catch (err) {
+    if (LINK_IMPOSSIBLE.has(errnoCode(err) ?? '')) return false;
+    throw err;
+  }
+}
+
+function copyDurably(source: string, target: string, mode: number): void {
+  fs.copyFileSync(source, target, fs.constants.COPYFILE_EXCL);
+  fs.chmodSync(target, mode);
+  const fd = fs.openSync(target, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AirlockError } from '../errors.js';
+import { isObjectId } from '../core/objectId.js';
+import type { SnapshotId } from '../core/manifest.js';
+import { readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
+
+/**
+ * The offline side. The path the server is configured with (ManifestURL =
+ * file:///var/lib/rspm-offline-data) is a symlink to one deployment; everything else
+ * lives in a sibling state directory on the same filesystem, so hardlinks and the
+ * switching rename(2) work:
+ *
+ *   /var/lib/rspm-offline-data -> rspm-offline-data.airlock/deployments/<snapshot id>
+ *   /var/lib/rspm-offline-data.airlock/
+ *       airlock-repository.json, objects/, snapshots/   the repository (as online)
+ *       deployments/<snapshot id>/                      complete trees of hardlinks
+ *       deployments/.tmp-*                              a tree being built
+ *       state.json                                      what was applied, when
+ *       tmp/                                            staging of a bundle being applied
+ *       lock
+ */
+export type DataDirKind = 'absent' | 'empty-directory' | 'plain-directory' | 'managed' | 'foreign-link';
+
+export interface HistoryEntry {
+  snapshot: SnapshotId;
+  action: 'apply' | 'rollback' | 'adopt' | 'recovered';
+  at: string;
+  bundle?: string;
+}
+
+export interface DataDirState {
+  format: 'airlock-data-dir';
+  version: 1;
+  /** Highest bundle sequence applied: kept for the anti-rollback check. */
+  highestSequence: number;
+  history: HistoryEntry[];
+}
+
+export class DataDir {
+  readonly path: string;
+  readonly stateDir: string;
+
+  constructor(path: string) {
+    this.path = resolve(path).replace(/\/+$/, '');
+    this.stateDir = `${this.path}.airlock`;
+  }
+
+  get parent(): string {
+    return dirname(this.path);
+  }
+  get deploymentsDir(): string {
+    return join(this.stateDir, 'deployments');
+  }
+  deploymentPath(id: SnapshotId): string {
+    return join(this.deploymentsDir, id);
+  }
+  /** The symlink's text: relative, so the pair can be moved or mounted elsewhere together. */
+  linkTarget(id: SnapshotId): string {
+    return `${basename(this.stateDir)}/deployments/${id}`;
+  }
+  get statePath(): string {
+    return join(this.stateDir, 'state.json');
+  }
+  get lockPath(): string {
+    return join(this.stateDir, 'lock');
+  }
+  get tempLinkPrefix(): string {
+    return `.${basename(this.path)}.airlock-link-`;
+  }
+
+  kind(): DataDirKind {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(this.path);
+    } catch {
+      return 'absent';
+    }
+    if (st.isSymbolicLink()) return this.currentDeployment() !== undefined ? 'managed' : 'foreign-link';
+    if (st.isDirectory()) return fs.readdirSync(this.path).length === 0 ? 'empty-directory' : 'plain-directory';
+    return 'foreign-link';
+  }
+
+  /** The snapshot the data dir shows now, read from the symlink: the one source of truth. */
+  currentDeployment(): SnapshotId | undefined {
+    let target: string;
+    try {
+      target = fs.readlinkSync(this.path);
+    } catch {
+      return undefined;
+    }
+    const prefix = `${basename(this.stateDir)}/deployments/`;
+    if (!target.startsWith(prefix)) return undefined;
+    const id = target.slice(prefix.length);
+    return isObjectId(id) ? id : undefined;
+  }
+
+  async readState(): Promise<DataDirState> {
+    return (await readJsonIfExists<DataDirState>(this.statePath)) ?? { format: 'airlock-data-dir', version: 1, highestSequence: 0, history: [] };
+  }
+
+  async writeState(state: DataDirState): Promise<void> {
+    await writeJsonDurable(this.statePath, state);
+  }
+
+  /** The server must keep reading exactly this path, so it cannot be a mount point we would have to replace. */
+  assertReplaceable(): void {
+    let st: fs.Stats;
+    let parent: fs.Stats;
+    try {
+      parent = fs.statSync(this.parent);
+    } catch {
+      throw new AirlockError('NOT_FOUND', `the parent directory of the data dir, ${this.parent}, does not exist`, {
+        where: this.parent,
+        hint: `create it first (mkdir -p ${this.parent})`,
+      });
+    }
+    try {
+      st = fs.lstatSync(this.path);
+    } catch {
+      return;
+    }
+    if (st.isDirectory() && st.dev !== parent.dev) {
+      throw new AirlockError('CROSS_DEVICE', `${this.path} is a mount point; airlock replaces the data dir path with a symlink and cannot replace a mount point`, {
+        where: this.path,
+        hint: `mount the volume one level up (for example at ${this.parent}) so the data dir and its .airlock state share it`,
+      });
+    }
+  }
+
+  assertManaged(): SnapshotId {
+    const current = this.currentDeployment();
+    if (current !== undefined) return current;
+    const kind = this.kind();
+    const hint =
+      kind === 'plain-directory'
+        ? `it is a plain directory (copied by hand?); make it managed with \`airlock adopt --data-dir ${this.path}\``
+        : kind === 'absent' || kind === 'empty-directory'
+          ? `nothing is applied yet; apply a full bundle with \`airlock apply BUNDLE --data-dir ${this.path}\``
+          : 'it is a symlink airlock did not make; point --data-dir at the managed path';
+    throw new AirlockError('NOT_MANAGED', `${this.path} is not a data directory managed by airlock`, { where: this.path, hint });
+  }
+}

@@ -1,0 +1,52 @@
+import { AirlockError } from '../errors.js';
+import { shortId } from '../core/objectId.js';
+import type { SnapshotRecord } from '../core/manifest.js';
+import type { Progress } from '../progress/progress.js';
+import { buildDeployment } from './buildDeployment.js';
+import type { OfflineSession } from './session.js';
+import { switchDeployment } from './switchDeployment.js';
+
+export interface RollbackResult {
+  from: string;
+  to: SnapshotRecord;
+  rebuilt: boolean;
+}
+
+/**
+ * Switches the data dir back to an earlier snapshot: by default the one that was
+ * current before the present one, or any snapshot still held (`--to`). A deployment
+ * removed by gc is rebuilt from the store when its objects are still there.
+ */
+export async function rollback(session: OfflineSession, to: string | undefined, progress: Progress): Promise<RollbackResult> {
+  const { dataDir, repo, state } = session;
+  const current = dataDir.assertManaged();
+  const target = to === undefined ? await previousSnapshot(session, current) : await repo.snapshots.resolve(to);
+  if (target.id === current) {
+    throw new AirlockError('NOTHING_TO_ROLL_BACK', `snapshot ${shortId(current)} is already the current one`, {
+      hint: '`airlock status` lists the snapshots you can roll back to',
+    });
+  }
+  const tree = await repo.snapshots.loadTree(target.id);
+  const missing = tree.entries.filter((e) => !repo.objects.hasSync(e.id));
+  if (missing.length > 0) {
+    throw new AirlockError('NOT_FOUND', `snapshot ${shortId(target.id)} can no longer be restored: ${missing.length} of its files were garbage-collected`, {
+      hint: 'roll back to a snapshot `airlock status` lists as kept, or apply a full bundle of the one you need',
+    });
+  }
+  const built = await buildDeployment(repo, dataDir, target.id, tree, undefined, progress);
+  switchDeployment(dataDir, target.id);
+  state.history.push({ snapshot: target.id, action: 'rollback', at: new Date().toISOString() });
+  await dataDir.writeState(state);
+  return { from: current, to: target, rebuilt: !built.reused };
+}
+
+/** The newest snapshot held here that is older (by sequence) than the current one. */
+async function previousSnapshot(session: OfflineSession, current: string): Promise<SnapshotRecord> {
+  const records = await session.repo.snapshots.records();
+  const currentSequence = Math.max(...records.filter((r) => r.id === current).map((r) => r.sequence), 0);
+  const older = records.filter((r) => r.sequence < currentSequence && r.id !== current).sort((a, b) => b.sequence - a.sequence);
+  if (older[0]) return older[0];
+  throw new AirlockError('NOTHING_TO_ROLL_BACK', `no snapshot older than the current one (${shortId(current)}) is held here`, {
+    hint: '`airlock status` lists the snapshots held; use `airlock rollback --to ID` to pick one',
+  });
+}

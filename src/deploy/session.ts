@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { isTempName } from '../fs/durable.js';
+import { withLock } from '../fs/lock.js';
+import { Repository } from '../repository/repository.js';
+import { DataDir, type DataDirState } from './dataDir.js';
+import { finishAdoption } from './adopt.js';
+
+export interface OfflineSession {
+  dataDir: DataDir;
+  repo: Repository;
+  state: DataDirState;
+  /** What recovery cleaned or finished, for the command to report. */
+  recovered: string[];
+}
+
+/**
+ * Every offline command runs inside one of these: it takes the data dir's lock, then
+ * finishes or discards whatever a killed run left behind, so each command starts from
+ * a clean, consistent state.
+ */
+export async function withOfflineSession<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  const dataDir = new DataDir(path);
+  dataDir.assertReplaceable();
+  if (options.create) await fsp.mkdir(dataDir.stateDir, { recursive: true });
+  else if (!fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'))) dataDir.assertManaged();
+  return withLock(dataDir.lockPath, command, async () => {
+    const hasRepo = fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'));
+    const repo = await Repository.open(dataDir.stateDir, { create: options.create === true && !hasRepo, allowExisting: true });
+    const recovered = await recover(dataDir, repo);
+    const state = await dataDir.readState();
+    const reconciled = await reconcileHistory(dataDir, repo, state);
+    if (reconciled) recovered.push(reconciled);
+    return work({ dataDir, repo, state, recovered });
+  });
+}
+
+async function recover(dataDir: DataDir, repo: Repository): Promise<string[]> {
+  const notes: string[] = [];
+  if (fs.existsSync(repo.layout.tmpDir)) {
+    const leftovers = await fsp.readdir(repo.layout.tmpDir);
+    await fsp.rm(repo.layout.tmpDir, { recursive: true, force: true });
+    if (leftovers.length > 0) notes.push(`removed ${leftovers.length} staged files of an interrupted run`);
+  }
+  if (fs.existsSync(dataDir.deploymentsDir)) {
+    for (const name of await fsp.readdir(dataDir.deploymentsDir)) {
+      if (!isTempName(name)) continue;
+      await fsp.rm(join(dataDir.deploymentsDir, name), { recursive: true, force: true });
+      notes.push(`removed the unfinished deployment ${name}`);
+    }
+  }
+  for (const name of await fsp.readdir(dataDir.parent)) {
+    if (!name.startsWith(dataDir.tempLinkPrefix)) continue;
+    await fsp.rm(join(dataDir.parent, name), { force: true });
+    notes.push(`removed the unused switch link ${name}`);
+  }
+  const adoption = await finishAdoption(dataDir);
+  if (adoption) notes.push(adoption);
+  return notes;
+}
+
+/** A run killed between the switch and the state update: record the switch it made. */
+async function reconcileHistory(dataDir: DataDir, repo: Repository, state: DataDirState): Promise<string | undefined> {
+  const current = dataDir.currentDeployment();
+  const last = state.history.at(-1);
+  if (current === undefined || last?.snapshot === current) return undefined;
+  const record = (await repo.snapshots.records()).find((r) => r.id === current);
+  if (record) state.highestSequence = Math.max(state.highestSequence, record.sequence);
+  state.history.push({ snapshot: current, action: 'recovered', at: new Date().toISOString() });
+  await dataDir.writeState(state);
+  return `recorded the switch to ${current.slice(0, 12)} that an interrupted run made`;
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { dirname, join, basename } from 'node:path';
+import { explainSystemError } from '../errors.js';
+
+/**
+ * The careful write, as restic's local backend does it: temp name in the same
+ * directory, write, fsync, close, rename, fsync the directory, remove the temp on any
+ * error. Every file airlock owns goes through here (or through the object store, which
+ * follows the same steps for streams). pnpm and cacache skip the fsyncs; we cannot,
+ * because apply promises to survive power loss.
+ */
+
+export function tempName(finalPath: string): string {
+  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export function isTempName(name: string): boolean {
+  return name.startsWith('.tmp-');
+}
+
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  const temp = tempName(path);
+  try {
+    const handle = await fsp.open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, path);
+    await fsyncDir(dirname(path));
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    explainSystemError(err, 'writing a file', path);
+  }
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function writeJsonDurable(path: string, value: unknown): Promise<void> {
+  await writeFileDurable(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** mkdir -p, then fsync each parent that gained an entry, so new directories survive a crash. */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  let current = dir;
+  while (current.length >= first.length) {
+    await fsyncDir(dirname(current));
+    if (current === first) break;
+    current = dirname(current);
+  }
+}

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import type { ObjectId } from '../core/objectId.js';
+import type { SnapshotId } from '../core/manifest.js';
+
+/**
+ * Where things live inside a repository. The format version is part of every path
+ * (objects/v1, snapshots/v1), as cacache does with content-v2, so a future layout can
+ * sit beside this one during a migration.
+ *
+ *   airlock-repository.json      {"format": "airlock-repository", "version": 1}
+ *   objects/v1/ab/<64 hex>       content, named by BLAKE3, read-only (0444)
+ *   snapshots/v1/<64 hex>.tree   canonical trees, named by their own BLAKE3
+ *   snapshots/v1/index.json      the snapshot records (sequence, label, parent, time)
+ *   cache/stat-v1/<hash>.msgpack stat cache of `snapshot create`, one per source dir
+ *   tmp/                         scratch space on the same filesystem
+ *   lock                         held by commands that change the repository
+ */
+export const REPOSITORY_MARKER = 'airlock-repository.json';
+export const REPOSITORY_FORMAT = 'airlock-repository';
+export const REPOSITORY_VERSION = 1;
+
+export class RepositoryLayout {
+  constructor(readonly root: string) {}
+
+  get marker(): string {
+    return join(this.root, REPOSITORY_MARKER);
+  }
+  get objectsDir(): string {
+    return join(this.root, 'objects', 'v1');
+  }
+  objectDir(id: ObjectId): string {
+    return join(this.objectsDir, id.slice(0, 2));
+  }
+  objectPath(id: ObjectId): string {
+    return join(this.objectsDir, id.slice(0, 2), id);
+  }
+  get snapshotsDir(): string {
+    return join(this.root, 'snapshots', 'v1');
+  }
+  treePath(id: SnapshotId): string {
+    return join(this.snapshotsDir, `${id}.tree`);
+  }
+  get indexPath(): string {
+    return join(this.snapshotsDir, 'index.json');
+  }
+  get statCacheDir(): string {
+    return join(this.root, 'cache', 'stat-v1');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+  get lockPath(): string {
+    return join(this.root, 'lock');
+  }
+}

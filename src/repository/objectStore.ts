@@ -1,0 +1,192 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
+import { ContentHasher, type ObjectId } from '../core/objectId.js';
+import { fsyncDir, tempName } from '../fs/durable.js';
+import type { RepositoryLayout } from './layout.js';
+
+/** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
+export const OBJECT_MODE = 0o444;
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * A content-addressed store. Objects are written to a temp name beside their final
+ * name, hashed on the way in, fsynced, then renamed: a name in the store always holds
+ * complete bytes that hash to it. Directory fsyncs are batched: `flush()` makes every
+ * rename since the last flush durable, and callers flush before recording anything
+ * that refers to the new objects.
+ */
+export class ObjectStore {
+  private readonly dirtyDirs = new Set<string>();
+  private readonly knownDirs = new Set<string>();
+
+  constructor(readonly layout: RepositoryLayout) {}
+
+  path(id: ObjectId): string {
+    return this.layout.objectPath(id);
+  }
+
+  async has(id: ObjectId): Promise<boolean> {
+    try {
+      await fsp.access(this.path(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  hasSync(id: ObjectId): boolean {
+    return fs.existsSync(this.path(id));
+  }
+
+  /**
+   * Writes a file's bytes into the store, returning its id and size. When the object is
+   * already present the copy is dropped (content addressing makes them identical).
+   */
+  async addFile(source: string): Promise<{ id: ObjectId; size: number }> {
+    return this.addStream(fs.createReadStream(source, { highWaterMark: READ_CHUNK }), source);
+  }
+
+  async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
+    await fsp.mkdir(this.layout.tmpDir, { recursive: true });
+    const temp = tempName(`${this.layout.tmpDir}/object`);
+    const hasher = new ContentHasher();
+    try {
+      const handle = await fsp.open(temp, 'wx', OBJECT_MODE);
+      try {
+        for await (const chunk of chunks) {
+          hasher.update(chunk);
+          await handle.write(chunk);
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const id = hasher.digest();
+      await this.commitTemp(temp, id);
+      return { id, size: hasher.bytes };
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      explainSystemError(err, 'adding an object to the store', origin);
+    }
+  }
+
+  /**
+   * Moves an already fsynced, already verified temp file (on this filesystem) into
+   * place under `id`. If the object exists, the temp is discarded.
+   */
+  async commitTemp(temp: string, id: ObjectId): Promise<void> {
+    if (await this.has(id)) {
+      await fsp.rm(temp, { force: true });
+      return;
+    }
+    const dir = this.layout.objectDir(id);
+    if (!this.knownDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.knownDirs.add(dir);
+    }
+    await fsp.chmod(temp, OBJECT_MODE);
+    await fsp.rename(temp, this.path(id));
+    this.dirtyDirs.add(dir);
+  }
+
+  /**
+   * Adopts an existing file as object `id` by hardlinking it (no bytes copied). The
+   * caller has hashed it. Falls back to nothing: returns false when linking is impossible.
+   */
+  async linkExisting(source: string, id: ObjectId): Promise<boolean> {
+    if (await this.has(id)) return true;
+    const dir = this.layout.objectDir(id);
+    await fsp.mkdir(dir, { recursive: true });
+    try {
+      await fsp.link(source, this.path(id));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EEXIST') return true;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOTSUP') return false;
+      throw err;
+    }
+    await fsp.chmod(this.path(id), OBJECT_MODE);
+    this.dirtyDirs.add(dir);
+    return true;
+  }
+
+  /** Makes every object committed since the last flush durable. */
+  async flush(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    for (const dir of dirs) await fsyncDir(dir);
+    if (dirs.length > 0) await fsyncDir(this.layout.objectsDir);
+  }
+
+  /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
+  async *readVerified(id: ObjectId, expectedSize?: number): AsyncGenerator<Buffer> {
+    const hasher = new ContentHasher();
+    let stream: fs.ReadStream;
+    try {
+      stream = fs.createReadStream(this.path(id), { highWaterMark: READ_CHUNK });
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        hasher.update(chunk);
+        yield chunk;
+      }
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw missingObject(id, this.path(id));
+      throw err;
+    }
+    const actual = hasher.digest();
+    if (actual !== id || (expectedSize !== undefined && hasher.bytes !== expectedSize)) {
+      throw corruptObject(id, this.path(id), actual);
+    }
+  }
+
+  /** Re-hashes an object on disk; returns the actual id (or undefined when missing). */
+  async hashOnDisk(id: ObjectId): Promise<ObjectId | undefined> {
+    return hashFile(this.path(id));
+  }
+
+  async remove(id: ObjectId): Promise<void> {
+    await fsp.rm(this.path(id), { force: true });
+    this.dirtyDirs.add(this.layout.objectDir(id));
+  }
+
+  /** Every object id present, by listing the fan-out directories. */
+  async *list(): AsyncGenerator<ObjectId> {
+    let fanouts: string[];
+    try {
+      fanouts = await fsp.readdir(this.layout.objectsDir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const fanout of fanouts.sort()) {
+      for (const name of (await fsp.readdir(`${this.layout.objectsDir}/${fanout}`)).sort()) {
+        if (/^[0-9a-f]{64}$/.test(name)) yield name;
+      }
+    }
+  }
+}
+
+export async function hashFile(path: string): Promise<ObjectId | undefined> {
+  const hasher = new ContentHasher();
+  try {
+    for await (const chunk of fs.createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) hasher.update(chunk);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  return hasher.digest();
+}
+
+export function missingObject(id: ObjectId, path: string): AirlockError {
+  return new AirlockError('OBJECT_CORRUPT', `object ${id} is missing from the store`, {
+    where: path,
+    hint: 'run `airlock verify` to list every damaged object; re-create the snapshot or re-apply a full bundle to restore it',
+  });
+}
+
+export function corruptObject(id: ObjectId, path: string, actual: ObjectId): AirlockError {
+  return new AirlockError('OBJECT_CORRUPT', `object ${id} is damaged: its bytes now hash to ${actual}`, {
+    where: path,
+    hint: 'the file was changed on disk; run `airlock verify --deep` to find every damaged file, then restore it from a bundle',
+  });
+}
