@@ -1,10 +1,11 @@
-import { AirlockError, ExitCode, errnoCode, type ExitCodeValue } from '../errors.js';
+import { AirlockError, ExitCode, errnoCode, explainSystemError, type ExitCodeValue } from '../errors.js';
 
 /**
  * The one place failures become text and exit codes. Known failures print what, where
  * and what next; anything else is a bug and prints its stack so it can be reported.
  */
-export function reportError(err: unknown, json: boolean): ExitCodeValue {
+export function reportError(failure: unknown, json: boolean): ExitCodeValue {
+  const err = asAirlockError(failure);
   if (err instanceof AirlockError) {
     if (json) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, where: err.where ?? null, hint: err.hint ?? null } })}\n`);
@@ -22,4 +23,17 @@ export function reportError(err: unknown, json: boolean): ExitCodeValue {
   if (err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.stderr.write('  next:  this is a bug in airlock; please report it with the command you ran. The live data was not switched.\n');
   return ExitCode.failure;
+}
+
+/** Refusals of the operating system (no space, no permission) that reached here unexplained. */
+function asAirlockError(err: unknown): unknown {
+  const path = typeof err === 'object' && err !== null && 'path' in err ? String((err as { path: unknown }).path) : undefined;
+  const syscall = typeof err === 'object' && err !== null && 'syscall' in err ? String((err as { syscall: unknown }).syscall) : 'an operation';
+  if (path === undefined || errnoCode(err) === undefined) return err;
+  try {
+    explainSystemError(err, `${syscall} on ${path}`, path);
+  } catch (explained) {
+    return explained;
+  }
+  return err;
 }

@@ -11,6 +11,7 @@ import { hashFile } from '../repository/objectStore.js';
 import { buildDeployment } from './buildDeployment.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './owner.js';
+import { probeFilesystem } from './probeFilesystem.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
 
@@ -46,6 +47,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
       hint: `apply a full bundle instead: \`airlock apply BUNDLE --data-dir ${dataDir.path}\``,
     });
   }
+  probeFilesystem(repo.layout.tmpDir);
   const files = walkTree(dataDir.path);
   let totalBytes = 0;
   for (const f of files) totalBytes += f.size;

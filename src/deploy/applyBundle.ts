@@ -13,6 +13,7 @@ import type { Repository } from '../repository/repository.js';
 import { buildDeployment } from './buildDeployment.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './owner.js';
+import { probeFilesystem } from './probeFilesystem.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
 
@@ -46,6 +47,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
   const { dataDir, repo } = session;
   const current = dataDir.currentDeployment() ?? null;
   if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
+  const abilities = probeFilesystem(repo.layout.tmpDir);
+  if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
   const staging = new Staging(repo);
   let header!: BundleHeader;
   let tree!: Tree;
@@ -55,7 +58,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       onHeader: async (h) => {
         header = h;
         checkBase(h, current, options, dataDir);
-        await checkSpace(dataDir, h);
+        await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (t, encoded) => {
         tree = t;
@@ -76,6 +79,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
     state.history.push({ snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle) });
     await dataDir.writeState(state);
+    await staging.discard();
     return {
       from: current,
       to: header.to,
@@ -119,10 +123,11 @@ function checkBase(header: BundleHeader, current: string | null, options: ApplyO
   }
 }
 
-async function checkSpace(dataDir: DataDir, header: BundleHeader): Promise<void> {
+async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boolean): Promise<void> {
   const stats = await fsp.statfs(dataDir.stateDir);
   const free = stats.bavail * stats.bsize;
-  const needed = header.objects.bytes + SPACE_MARGIN;
+  // Without hardlinks the new deployment is a copy of the whole tree, on top of the new objects.
+  const needed = header.objects.bytes + (hardlinks ? 0 : header.target.bytes) + SPACE_MARGIN;
   if (free < needed) {
     throw new AirlockError('DISK_FULL', `the bundle needs ${formatBytes(needed)} on ${dataDir.stateDir} but only ${formatBytes(free)} is free`, {
       where: dataDir.stateDir,
@@ -201,7 +206,7 @@ class Staging {
   }
 
   async discard(): Promise<void> {
-    for (const path of this.staged.values()) fs.rmSync(path, { force: true });
     this.staged.clear();
+    fs.rmSync(this.repo.layout.tmpDir, { recursive: true, force: true });
   }
 }

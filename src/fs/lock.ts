@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { AirlockError, errnoCode } from '../errors.js';
+import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { fsyncDir } from './durable.js';
 import { dirname } from 'node:path';
 
@@ -30,7 +30,7 @@ export class Lock {
         await fsyncDir(dirname(path));
         return new Lock(path);
       } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
+        if (errnoCode(err) !== 'EEXIST') explainSystemError(err, 'taking the lock', path);
       }
       const holder = await readLockOwner(path);
       if (holder && isAlive(holder)) {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { advanceUniverse, initialUniverse, writeCranTree, type PackageState, type UniverseOptions } from '../../fixtures/cranTree.js';
 import { airlockJson } from './cli.js';
 
@@ -55,8 +55,9 @@ export async function onlineScenario(steps = 2, options: Partial<UniverseOptions
 export function readTree(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   if (!fs.existsSync(dir)) return out;
-  for (const d of fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]) {
-    if (d.isFile()) out.set(join(d.parentPath, d.name).slice(dir.length + 1), fs.readFileSync(join(d.parentPath, d.name)));
+  const base = fs.realpathSync(dir);
+  for (const d of fs.readdirSync(base, { recursive: true, withFileTypes: true }) as fs.Dirent[]) {
+    if (d.isFile()) out.set(relative(base, join(d.parentPath, d.name)), fs.readFileSync(join(d.parentPath, d.name)));
   }
   return out;
 }
