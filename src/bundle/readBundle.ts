@@ -150,7 +150,7 @@ class BundleReader {
       case 'entryEnd':
         return this.endEntry();
       case 'end':
-        if (!this.sealed) throw this.truncated('the archive ends without a seal');
+        if (!this.sealed) throw this.truncated('the bundle has no seal: it was cut short or never finished');
     }
   }
 
