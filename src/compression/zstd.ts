@@ -20,8 +20,10 @@ export class ZstdDecoder {
   private readonly dctx = new binding.DCtx();
   private readonly out = Buffer.allocUnsafe(OUT_CHUNK);
   private frameOpen = false;
+  private sawInput = false;
 
   *decode(input: Uint8Array): Generator<Buffer> {
+    if (input.length > 0) this.sawInput = true;
     let src = input;
     while (src.length > 0 || this.frameOpen) {
       const [hint, produced, consumed] = this.dctx.decompressStream(this.out, src);
@@ -33,9 +35,9 @@ export class ZstdDecoder {
     }
   }
 
-  /** True when the input so far ends exactly at the end of a frame. */
+  /** True when some input was given and it ends exactly at the end of a frame. */
   get complete(): boolean {
-    return !this.frameOpen;
+    return this.sawInput && !this.frameOpen;
   }
 }
 

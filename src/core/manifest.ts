@@ -1,5 +1,5 @@
 import { AirlockError } from '../errors.js';
-import { decodeMsgpack, encodeMsgpack, isUint, uint } from './canonical.js';
+import { decodeMsgpack, encodeMsgpack, isUint } from './canonical.js';
 import { hashBytes, isObjectId, type ObjectId } from './objectId.js';
 import { comparePaths, parentDirectories, pathProblem } from './paths.js';
 
@@ -48,7 +48,7 @@ export function modeFromStat(statMode: number): EntryMode {
 }
 
 export function encodeTree(tree: Tree): Buffer {
-  const rows = tree.entries.map((e) => [e.path, Buffer.from(e.id, 'hex'), uint(e.size), e.mode]);
+  const rows = tree.entries.map((e) => [e.path, Buffer.from(e.id, 'hex'), e.size, e.mode]);
   return encodeMsgpack([TREE_MAGIC, TREE_FORMAT, rows]);
 }
 

@@ -184,10 +184,11 @@ class Staging {
       write: async (chunk) => {
         await handle.write(chunk);
       },
+      // Not fsynced one by one: the store's flush syncs the whole batch before renaming it in.
       finish: async () => {
-        await handle.sync();
         await handle.close();
         this.staged.set(id, path);
+        failpoint('apply-staged-object');
       },
       abort: async () => {
         await handle.close().catch(() => undefined);
@@ -203,6 +204,7 @@ class Staging {
     }
     this.staged.clear();
     await this.repo.objects.flush();
+    failpoint('apply-committed-objects');
   }
 
   async discard(): Promise<void> {

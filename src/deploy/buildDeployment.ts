@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { errnoCode, explainSystemError } from '../errors.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
 import { parentDirectories } from '../core/paths.js';
-import { fsyncDirSync, pathExists, tempName } from '../fs/durable.js';
+import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
@@ -67,7 +67,7 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
         progress.warn(`this filesystem refuses hardlinks into the object store; copying files instead (uses as much space again)`);
         warned = true;
       }
-      copyDurably(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
+      copyFile(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
       copied++;
     }
     if (owner) fs.lchownSync(target, owner.uid, owner.gid);
@@ -78,9 +78,8 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     }
   }
   if (owner) for (const dir of ['', ...directories]) fs.lchownSync(join(root, dir), owner.uid, owner.gid);
-  // Deepest first, so each directory's entry in its parent is flushed after its own contents.
-  for (const dir of [...directories].reverse()) fsyncDirSync(join(root, dir));
-  fsyncDirSync(root);
+  // One filesystem sync for the whole tree (every link, copy and directory), before its rename makes it count.
+  syncFilesystem(root);
   return { linked, copied };
 }
 
@@ -94,13 +93,8 @@ function tryLink(source: string, target: string): boolean {
   }
 }
 
-function copyDurably(source: string, target: string, mode: number): void {
+/** Made durable with the rest of the tree by the filesystem sync in populate(). */
+function copyFile(source: string, target: string, mode: number): void {
   fs.copyFileSync(source, target, fs.constants.COPYFILE_EXCL);
   fs.chmodSync(target, mode);
-  const fd = fs.openSync(target, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -89,4 +90,18 @@ export async function mkdirDurable(dir: string): Promise<void> {
     if (current === first) break;
     current = dirname(current);
   }
+}
+
+/**
+ * Flushes every written byte and directory entry of the filesystem holding `path`,
+ * with syncfs(2) (via coreutils `sync --file-system`, as Node has no binding for it).
+ * Bulk writers (ingest, staging, deployments) write thousands of files without an
+ * fsync each and then call this once: one journal commit instead of thousands, the
+ * way OSTree batches its commits. Falls back to sync(2), which on Linux also waits.
+ */
+export function syncFilesystem(path: string): void {
+  const result = spawnSync('sync', ['--file-system', path], { stdio: 'ignore' });
+  if (result.status === 0) return;
+  const fallback = spawnSync('sync', [], { stdio: 'ignore' });
+  if (fallback.status !== 0) throw new Error(`could not flush the filesystem of ${path} (sync exited ${fallback.status})`);
 }

@@ -14,3 +14,16 @@ export function failpoint(name: string): void {
   hits++;
   if (hits === hitTarget) process.kill(process.pid, 'SIGKILL');
 }
+
+/** Every failpoint in the code, so the crash test can prove it visits each one. */
+export const FAILPOINTS = [
+  'apply-staged-object',
+  'apply-after-verify',
+  'apply-committed-objects',
+  'deploy-batch',
+  'deploy-before-rename',
+  'apply-before-switch',
+  'switch-before-rename',
+  'switch-after-rename',
+  'adopt-between-renames',
+] as const;

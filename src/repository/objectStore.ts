@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
-import { ContentHasher, type ObjectId } from '../core/objectId.js';
-import { fsyncDir, tempName } from '../fs/durable.js';
+import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
+import { syncFilesystem, tempName } from '../fs/durable.js';
 import type { RepositoryLayout } from './layout.js';
 
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
@@ -10,14 +10,16 @@ export const OBJECT_MODE = 0o444;
 const READ_CHUNK = 1024 * 1024;
 
 /**
- * A content-addressed store. Objects are written to a temp name beside their final
- * name, hashed on the way in, fsynced, then renamed: a name in the store always holds
- * complete bytes that hash to it. Directory fsyncs are batched: `flush()` makes every
- * rename since the last flush durable, and callers flush before recording anything
- * that refers to the new objects.
+ * A content-addressed store. Objects are written to temp files (hashed on the way in)
+ * and become visible under their id only in `flush()`, which makes the temps durable
+ * with one filesystem sync, renames them into place, and syncs again. So a name in the
+ * store always holds complete, durable bytes that hash to it, at the cost of two
+ * journal commits per batch instead of one fsync per object. Callers flush before
+ * recording anything that refers to the new objects.
  */
 export class ObjectStore {
-  private readonly dirtyDirs = new Set<string>();
+  /** Objects written but not yet renamed into place: id -> temp path. */
+  private readonly pending = new Map<ObjectId, string>();
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly layout: RepositoryLayout) {}
@@ -27,16 +29,12 @@ export class ObjectStore {
   }
 
   async has(id: ObjectId): Promise<boolean> {
-    try {
-      await fsp.access(this.path(id));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.hasSync(id);
   }
 
+  /** Present on disk, or written and waiting for the next flush. */
   hasSync(id: ObjectId): boolean {
-    return fs.existsSync(this.path(id));
+    return this.pending.has(id) || fs.existsSync(this.path(id));
   }
 
   /**
@@ -58,7 +56,6 @@ export class ObjectStore {
           hasher.update(chunk);
           await handle.write(chunk);
         }
-        await handle.sync();
       } finally {
         await handle.close();
       }
@@ -72,30 +69,23 @@ export class ObjectStore {
   }
 
   /**
-   * Moves an already fsynced, already verified temp file (on this filesystem) into
-   * place under `id`. If the object exists, the temp is discarded.
+   * Queues a verified temp file (on this filesystem) to become object `id` at the next
+   * flush. If the object exists or is already queued, the temp is discarded.
    */
   async commitTemp(temp: string, id: ObjectId): Promise<void> {
-    if (await this.has(id)) {
+    if (this.hasSync(id)) {
       await fsp.rm(temp, { force: true });
       return;
     }
-    const dir = this.layout.objectDir(id);
-    if (!this.knownDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
-      this.knownDirs.add(dir);
-    }
-    await fsp.chmod(temp, OBJECT_MODE);
-    await fsp.rename(temp, this.path(id));
-    this.dirtyDirs.add(dir);
+    this.pending.set(id, temp);
   }
 
   /**
    * Adopts an existing file as object `id` by hardlinking it (no bytes copied). The
-   * caller has hashed it. Falls back to nothing: returns false when linking is impossible.
+   * caller has hashed it. Returns false when this filesystem cannot link it there.
    */
   async linkExisting(source: string, id: ObjectId): Promise<boolean> {
-    if (await this.has(id)) return true;
+    if (this.hasSync(id)) return true;
     const dir = this.layout.objectDir(id);
     await fsp.mkdir(dir, { recursive: true });
     try {
@@ -107,16 +97,26 @@ export class ObjectStore {
       throw err;
     }
     await fsp.chmod(this.path(id), OBJECT_MODE);
-    this.dirtyDirs.add(dir);
     return true;
   }
 
-  /** Makes every object committed since the last flush durable. */
+  /** Makes every queued object durable and visible under its id. */
   async flush(): Promise<void> {
-    const dirs = [...this.dirtyDirs];
-    this.dirtyDirs.clear();
-    for (const dir of dirs) await fsyncDir(dir);
-    if (dirs.length > 0) await fsyncDir(this.layout.objectsDir);
+    if (this.pending.size === 0) {
+      syncFilesystem(this.layout.objectsDir);
+      return;
+    }
+    syncFilesystem(this.layout.tmpDir);
+    for (const [id, temp] of this.pending) {
+      const dir = this.layout.objectDir(id);
+      if (!this.knownDirs.has(dir)) {
+        await fsp.mkdir(dir, { recursive: true });
+        this.knownDirs.add(dir);
+      }
+      await fsp.rename(temp, this.path(id));
+    }
+    this.pending.clear();
+    syncFilesystem(this.layout.objectsDir);
   }
 
   /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
@@ -146,7 +146,6 @@ export class ObjectStore {
 
   async remove(id: ObjectId): Promise<void> {
     await fsp.rm(this.path(id), { force: true });
-    this.dirtyDirs.add(this.layout.objectDir(id));
   }
 
   /** Every object id present, by listing the fan-out directories. */
@@ -166,7 +165,16 @@ export class ObjectStore {
   }
 }
 
+/** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
+const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+
 export async function hashFile(path: string): Promise<ObjectId | undefined> {
+  try {
+    if (fs.statSync(path).size <= WHOLE_READ_LIMIT) return hashBytes(fs.readFileSync(path));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
   const hasher = new ContentHasher();
   try {
     for await (const chunk of fs.createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) hasher.update(chunk);

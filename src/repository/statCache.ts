@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeMsgpack, encodeMsgpack, uint } from '../core/canonical.js';
+import { pack, unpack } from 'msgpackr';
 import { hashBytes, type ObjectId } from '../core/objectId.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { writeFileDurable } from '../fs/durable.js';
@@ -27,7 +27,7 @@ export class StatCache {
   static async load(layout: RepositoryLayout, sourceRoot: string): Promise<StatCache> {
     const cache = new StatCache(join(layout.statCacheDir, `${hashBytes(Buffer.from(sourceRoot)).slice(0, 32)}.msgpack`));
     try {
-      const raw = decodeMsgpack(await fsp.readFile(cache.file)) as [string, number, number, number, number, Buffer][];
+      const raw = unpack(await fsp.readFile(cache.file)) as [string, number, number, number, number, Buffer][];
       for (const [path, size, mtimeMs, ctimeMs, ino, id] of raw) {
         cache.rows.set(path, [Number(size), mtimeMs, ctimeMs, Number(ino), Buffer.from(id).toString('hex')]);
       }
@@ -50,8 +50,9 @@ export class StatCache {
   }
 
   async save(): Promise<void> {
-    const rows = [...this.next].map(([path, [size, mtimeMs, ctimeMs, ino, id]]) => [path, uint(size), mtimeMs, ctimeMs, uint(ino), Buffer.from(id, 'hex')]);
+    const rows = [...this.next].map(([path, [size, mtimeMs, ctimeMs, ino, id]]) => [path, size, mtimeMs, ctimeMs, ino, Buffer.from(id, 'hex')]);
     await fsp.mkdir(join(this.file, '..'), { recursive: true });
-    await writeFileDurable(this.file, encodeMsgpack(rows));
+    // A private cache, not a hashed format: plain msgpackr is fine (timestamps are floats).
+    await writeFileDurable(this.file, pack(rows));
   }
 }

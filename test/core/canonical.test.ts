@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint, uint } from '../../src/core/canonical.js';
+import { Unpackr } from 'msgpackr';
+import { decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../../src/core/canonical.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -13,38 +14,45 @@ describe('encodeMsgpack', () => {
     expect(hex(encodeMsgpack(0xffff_ffff))).toBe('ceffffffff');
   });
 
-  it('writes plain maps and arrays, not msgpackr records or extensions', () => {
-    const bytes = encodeMsgpack({ a: [1, 'x'] });
-    // A standard map header: fixmap (0x80-0x8f) or map16 (0xde) holding exactly one pair.
-    const mapHeader = bytes[0]!;
-    const pairs = mapHeader === 0xde ? bytes.readUInt16BE(1) : mapHeader & 0x0f;
-    expect(mapHeader === 0xde || (mapHeader & 0xf0) === 0x80).toBe(true);
-    expect(pairs).toBe(1);
-    // ...followed by fixstr "a" and fixarray [1, "x"], nothing else.
-    expect(hex(bytes.subarray(mapHeader === 0xde ? 3 : 1))).toBe('a161' + '92' + '01' + 'a178');
+  it('writes maps with the smallest header, keys in the order given', () => {
+    expect(hex(encodeMsgpack({ a: [1, 'x'] }))).toBe('81' + 'a161' + '92' + '01' + 'a178');
+    const sixteen = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i]));
+    expect(hex(encodeMsgpack(sixteen)).slice(0, 6)).toBe('de0010'); // map16 only from 16 pairs
+    expect(hex(encodeMsgpack({ b: 1, a: 2 }))).toBe('82a16201a16102');
   });
 
-  it('writes binary data as bin, not as an array or extension', () => {
+  it('writes strings, binary and arrays with the smallest header', () => {
+    expect(hex(encodeMsgpack('x'.repeat(31))).slice(0, 2)).toBe('bf'); // fixstr
+    expect(hex(encodeMsgpack('x'.repeat(32))).slice(0, 4)).toBe('d920'); // str8
+    expect(hex(encodeMsgpack('x'.repeat(256))).slice(0, 6)).toBe('da0100'); // str16
+    expect(hex(encodeMsgpack('é'))).toBe('a2c3a9'); // length in UTF-8 bytes
     expect(hex(encodeMsgpack(Buffer.from([1, 2, 3])))).toBe('c403010203');
-  });
-});
-
-describe('uint', () => {
-  it('keeps values below 2^32 as numbers so they stay in their smallest form', () => {
-    expect(uint(0xffff_ffff)).toBe(0xffff_ffff);
-    expect(hex(encodeMsgpack(uint(0xffff_ffff)))).toBe('ceffffffff');
+    expect(hex(encodeMsgpack(Buffer.alloc(256))).slice(0, 6)).toBe('c50100');
+    expect(hex(encodeMsgpack(new Array(15).fill(0))).slice(0, 2)).toBe('9f');
+    expect(hex(encodeMsgpack(new Array(16).fill(0))).slice(0, 6)).toBe('dc0010');
+    expect(hex(encodeMsgpack([null, true, false]))).toBe('93c0c3c2');
   });
 
-  it('writes values of 2^32 and above as uint64 (0xcf), as the canonical form documents', () => {
-    expect(typeof uint(2 ** 32)).toBe('bigint');
-    // Documented in src/core/canonical.ts: "written as uint64 (0xcf)".
-    expect(hex(encodeMsgpack(uint(2 ** 32)))).toBe('cf0000000100000000');
-    expect(hex(encodeMsgpack(uint(Number.MAX_SAFE_INTEGER)))).toBe('cf001fffffffffffff');
+  it('writes integers of 2^32 and above as uint64 (0xcf), not int64 or float', () => {
+    expect(hex(encodeMsgpack(2 ** 32))).toBe('cf0000000100000000');
+    expect(hex(encodeMsgpack(2 ** 40 + 7))).toBe('cf0000010000000007');
+    expect(hex(encodeMsgpack(Number.MAX_SAFE_INTEGER))).toBe('cf001fffffffffffff');
+    expect(decodeMsgpack(encodeMsgpack(2 ** 40 + 7))).toBe(2 ** 40 + 7);
   });
 
-  it('decodes 64-bit integers back to plain numbers', () => {
-    expect(decodeMsgpack(Buffer.from('cf0000000100000000', 'hex'))).toBe(2 ** 32);
-    expect(decodeMsgpack(encodeMsgpack(uint(2 ** 40 + 7)))).toBe(2 ** 40 + 7);
+  it('refuses what has no canonical form here: negative and fractional numbers', () => {
+    expect(() => encodeMsgpack(-1)).toThrow(TypeError);
+    expect(() => encodeMsgpack(1.5)).toThrow(TypeError);
+    expect(() => encodeMsgpack(2 ** 53)).toThrow(TypeError);
+  });
+
+  it('is readable by any msgpack reader: msgpackr decodes it to the same value', () => {
+    const value = { name: 'v3/src/contrib/PACKAGES', sizes: [0, 200, 70_000, 2 ** 33], id: Buffer.alloc(32, 7), none: null };
+    const decoded = new Unpackr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true }).unpack(encodeMsgpack(value)) as typeof value;
+    expect(decoded.name).toBe(value.name);
+    expect(decoded.sizes).toEqual(value.sizes);
+    expect(Buffer.from(decoded.id).equals(value.id)).toBe(true);
+    expect(decoded.none).toBeNull();
   });
 });
 

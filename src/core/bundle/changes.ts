@@ -1,5 +1,5 @@
 import { AirlockError } from '../../errors.js';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint, uint } from '../canonical.js';
+import { decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../canonical.js';
 import type { TreeDiff } from '../diff.js';
 import type { PackageChange } from '../packages.js';
 import { ENTRY_CHANGES } from './format.js';
@@ -25,7 +25,7 @@ export function summariseChanges(diff: TreeDiff, packages: PackageChange[]): Bun
 
 export function encodeChanges(changes: BundleChanges): Buffer {
   return encodeMsgpack([
-    [changes.files.added, changes.files.changed, changes.files.removed, uint(changes.files.addedBytes)],
+    [changes.files.added, changes.files.changed, changes.files.removed, changes.files.addedBytes],
     changes.packages.map((p) => [p.kind, p.repository, p.name, p.from, p.to]),
   ]);
 }

@@ -23,5 +23,5 @@ export function looksCompressed(head: Uint8Array): boolean {
 
 /** Keep the zstd form only when it saves at least 3%: otherwise raw is cheaper to read. */
 export function compressionPays(originalSize: number, compressedSize: number): boolean {
-  return compressedSize < originalSize * 0.97;
+  return originalSize > 0 && compressedSize <= originalSize * 0.97;
 }

@@ -1,5 +1,5 @@
 import { AirlockError } from '../../errors.js';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint, uint } from '../canonical.js';
+import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from '../canonical.js';
 import { isObjectId, type ObjectId } from '../objectId.js';
 import type { SnapshotId } from '../manifest.js';
 
@@ -67,7 +67,7 @@ export interface BundleSeal {
   /** BLAKE3 chain over every entry record (see entryRecord), lowercase hex. */
   chain: string;
   /** Reserved for signatures over `chain`; format 1 writers leave it empty. */
-  signatures: unknown[];
+  signatures: Canonical[];
 }
 
 export function objectEntryName(id: ObjectId, compressed: boolean): string {
@@ -83,11 +83,19 @@ export function parseObjectEntryName(name: string): { id: ObjectId; compressed: 
   return isObjectId(id) ? { id, compressed } : undefined;
 }
 
-export function encodeHeader(header: BundleHeader): Buffer {
+/** Keys in this order; see docs/bundle-format.md. */
+export function encodeHeader(h: BundleHeader): Buffer {
+  const t = h.target;
   return encodeMsgpack({
-    ...header,
-    target: { ...header.target, bytes: uint(header.target.bytes) },
-    objects: { count: header.objects.count, bytes: uint(header.objects.bytes) },
+    magic: h.magic,
+    format: h.format,
+    kind: h.kind,
+    from: h.from,
+    to: h.to,
+    target: { label: t.label, parent: t.parent, createdAt: t.createdAt, sequence: t.sequence, files: t.files, bytes: t.bytes },
+    createdAt: h.createdAt,
+    tool: h.tool,
+    objects: { count: h.objects.count, bytes: h.objects.bytes },
   });
 }
 
@@ -159,7 +167,7 @@ export function decodeHeader(bytes: Uint8Array): BundleHeader {
 }
 
 export function encodeSeal(seal: BundleSeal): Buffer {
-  return encodeMsgpack(seal);
+  return encodeMsgpack({ magic: seal.magic, format: seal.format, entries: seal.entries, chain: seal.chain, signatures: seal.signatures });
 }
 
 export function decodeSeal(bytes: Uint8Array): BundleSeal {
@@ -173,7 +181,7 @@ export function decodeSeal(bytes: Uint8Array): BundleSeal {
   if (!isUint(raw.entries) || typeof raw.chain !== 'string' || !isObjectId(raw.chain) || !Array.isArray(raw.signatures)) {
     throw corrupt('the seal fields are invalid', ENTRY_SEAL);
   }
-  return { magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: raw.entries, chain: raw.chain, signatures: raw.signatures };
+  return { magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: raw.entries, chain: raw.chain, signatures: raw.signatures as Canonical[] };
 }
 
 /**
@@ -181,5 +189,5 @@ export function decodeSeal(bytes: Uint8Array): BundleSeal {
  * Chaining these binds names, order, sizes and content of every entry.
  */
 export function entryRecord(name: string, storedSize: number, storedHash: ObjectId): Buffer {
-  return encodeMsgpack([name, uint(storedSize), Buffer.from(storedHash, 'hex')]);
+  return encodeMsgpack([name, storedSize, Buffer.from(storedHash, 'hex')]);
 }

@@ -1,0 +1,138 @@
+import { describe, it, expect } from 'vitest';
+import { countPackages, diffPackages, parsePackagePath, type PackageChange } from '../../src/core/packages.js';
+import { FILE_MODE, type Tree } from '../../src/core/manifest.js';
+import { hashBytes } from '../../src/core/objectId.js';
+
+/** A sorted tree holding the given paths (content is the path itself). */
+function treeOf(...paths: string[]): Tree {
+  const sorted = [...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return { entries: sorted.map((path) => ({ path, id: hashBytes(Buffer.from(path)), size: path.length, mode: FILE_MODE })) };
+}
+
+describe('parsePackagePath', () => {
+  it('parses source tarballs with their repository directory', () => {
+    expect(parsePackagePath('src/contrib/ggplot2_3.5.1.tar.gz')).toEqual({ repository: 'src/contrib', name: 'ggplot2', version: '3.5.1' });
+    expect(parsePackagePath('cran/v3/src/contrib/Rcpp_1.0.12.tar.gz')).toEqual({ repository: 'cran/v3/src/contrib', name: 'Rcpp', version: '1.0.12' });
+  });
+
+  it('parses a top-level archive with an empty repository', () => {
+    expect(parsePackagePath('abc_1.0.tar.gz')).toEqual({ repository: '', name: 'abc', version: '1.0' });
+  });
+
+  it('parses Windows .zip and macOS .tgz binaries and other archive suffixes', () => {
+    expect(parsePackagePath('bin/windows/contrib/4.4/cli_3.6.2.zip')).toEqual({ repository: 'bin/windows/contrib/4.4', name: 'cli', version: '3.6.2' });
+    expect(parsePackagePath('bin/macosx/big-sur-arm64/contrib/4.4/cli_3.6.2.tgz')).toEqual({
+      repository: 'bin/macosx/big-sur-arm64/contrib/4.4',
+      name: 'cli',
+      version: '3.6.2',
+    });
+    expect(parsePackagePath('x/pkg_1.0.tar.xz')?.version).toBe('1.0');
+    expect(parsePackagePath('x/pkg_1.0.tar.bz2')?.version).toBe('1.0');
+  });
+
+  it('keeps dots in package names', () => {
+    expect(parsePackagePath('src/contrib/data.table_1.15.4.tar.gz')).toEqual({ repository: 'src/contrib', name: 'data.table', version: '1.15.4' });
+    expect(parsePackagePath('src/contrib/R.utils_2.12.3.tar.gz')?.name).toBe('R.utils');
+  });
+
+  it("keeps '-' in versions", () => {
+    expect(parsePackagePath('src/contrib/MASS_7.3-60.tar.gz')).toEqual({ repository: 'src/contrib', name: 'MASS', version: '7.3-60' });
+    expect(parsePackagePath('src/contrib/abc_1.0-2.tar.gz')?.version).toBe('1.0-2');
+  });
+
+  it('ignores CRAN Archive/ directories at any depth', () => {
+    expect(parsePackagePath('src/contrib/Archive/ggplot2/ggplot2_3.4.0.tar.gz')).toBeUndefined();
+    expect(parsePackagePath('Archive/abc_1.0.tar.gz')).toBeUndefined();
+    expect(parsePackagePath('Archive/abc/abc_1.0.tar.gz')).toBeUndefined();
+    expect(parsePackagePath('src/contrib/Archive/abc_1.0.tar.gz')).toBeUndefined();
+    // ...but not directories that merely contain the word.
+    expect(parsePackagePath('MyArchive/abc_1.0.tar.gz')?.name).toBe('abc');
+    expect(parsePackagePath('src/Archived/abc_1.0.tar.gz')?.name).toBe('abc');
+  });
+
+  it('ignores PACKAGES indexes and other non-archives', () => {
+    for (const path of [
+      'src/contrib/PACKAGES',
+      'src/contrib/PACKAGES.gz',
+      'src/contrib/PACKAGES.rds',
+      'bin/windows/contrib/4.4/PACKAGES',
+      'src/contrib/Meta/archive.rds',
+      'src/contrib/abc_1.0.tar', // not a recognised suffix
+      'src/contrib/abc_1.tar.gz', // a version needs at least two parts
+      'src/contrib/abc-1.0.tar.gz', // no underscore
+      'src/contrib/1abc_1.0.tar.gz', // names start with a letter
+      'src/contrib/abc._1.0.tar.gz', // names do not end with a dot
+      'src/contrib/a_1.0.tar.gz', // names have at least two characters
+      'src/contrib/abc_1.0a.tar.gz',
+    ]) {
+      expect(parsePackagePath(path), path).toBeUndefined();
+    }
+  });
+});
+
+describe('countPackages', () => {
+  it('counts one per repository and name, skipping archives and indexes', () => {
+    const t = treeOf(
+      'src/contrib/PACKAGES',
+      'src/contrib/a1_1.0.tar.gz',
+      'src/contrib/b2_2.0.tar.gz',
+      'src/contrib/Archive/a1/a1_0.9.tar.gz',
+      'bin/windows/contrib/4.4/a1_1.0.zip',
+    );
+    expect(countPackages(t)).toBe(3);
+  });
+});
+
+describe('diffPackages', () => {
+  it('reports every package as added when there is no base', () => {
+    const after = treeOf('src/contrib/zz_1.0.tar.gz', 'src/contrib/aa_2.1-3.tar.gz', 'src/contrib/PACKAGES', 'src/contrib/Archive/aa/aa_2.0.tar.gz');
+    expect(diffPackages(null, after)).toEqual<PackageChange[]>([
+      { kind: 'added', repository: 'src/contrib', name: 'aa', from: null, to: '2.1-3' },
+      { kind: 'added', repository: 'src/contrib', name: 'zz', from: null, to: '1.0' },
+    ]);
+  });
+
+  it('reports added, updated (from -> to) and removed packages', () => {
+    const before = treeOf('src/contrib/keep_1.0.tar.gz', 'src/contrib/bump_1.0-1.tar.gz', 'src/contrib/gone_0.1.tar.gz');
+    const after = treeOf(
+      'src/contrib/keep_1.0.tar.gz',
+      'src/contrib/bump_1.0-2.tar.gz',
+      'src/contrib/new_3.0.tar.gz',
+      'src/contrib/Archive/bump/bump_1.0-1.tar.gz',
+    );
+    expect(diffPackages(before, after)).toEqual<PackageChange[]>([
+      { kind: 'updated', repository: 'src/contrib', name: 'bump', from: '1.0-1', to: '1.0-2' },
+      { kind: 'removed', repository: 'src/contrib', name: 'gone', from: '0.1', to: null },
+      { kind: 'added', repository: 'src/contrib', name: 'new', from: null, to: '3.0' },
+    ]);
+  });
+
+  it('groups changes per repository directory, sorted by repository then name', () => {
+    const before = treeOf('src/contrib/cli_3.6.1.tar.gz', 'bin/windows/contrib/4.4/cli_3.6.1.zip');
+    const after = treeOf(
+      'src/contrib/cli_3.6.2.tar.gz',
+      'bin/windows/contrib/4.4/cli_3.6.1.zip',
+      'bin/windows/contrib/4.4/abc_1.0.zip',
+      'bin/macosx/contrib/4.4/cli_3.6.2.tgz',
+    );
+    expect(diffPackages(before, after)).toEqual<PackageChange[]>([
+      { kind: 'added', repository: 'bin/macosx/contrib/4.4', name: 'cli', from: null, to: '3.6.2' },
+      { kind: 'added', repository: 'bin/windows/contrib/4.4', name: 'abc', from: null, to: '1.0' },
+      { kind: 'updated', repository: 'src/contrib', name: 'cli', from: '3.6.1', to: '3.6.2' },
+    ]);
+  });
+
+  it('treats a package moving to another repository directory as removed there and added here', () => {
+    const changes = diffPackages(treeOf('old/pkg_1.0.tar.gz'), treeOf('new/pkg_1.0.tar.gz'));
+    expect(changes).toEqual<PackageChange[]>([
+      { kind: 'added', repository: 'new', name: 'pkg', from: null, to: '1.0' },
+      { kind: 'removed', repository: 'old', name: 'pkg', from: '1.0', to: null },
+    ]);
+  });
+
+  it('reports nothing when only non-package files or archives change', () => {
+    const before = treeOf('src/contrib/PACKAGES', 'src/contrib/abc_1.0.tar.gz');
+    const after = treeOf('src/contrib/PACKAGES.gz', 'src/contrib/abc_1.0.tar.gz', 'src/contrib/Archive/abc/abc_0.9.tar.gz');
+    expect(diffPackages(before, after)).toEqual([]);
+  });
+});
