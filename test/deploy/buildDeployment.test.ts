@@ -1,0 +1,68 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDeployment } from '../../src/deploy/buildDeployment.js';
+import { DataDir } from '../../src/deploy/dataDir.js';
+import { sortEntries, type TreeEntry } from '../../src/core/manifest.js';
+import type { Progress } from '../../src/progress/progress.js';
+import { Repository } from '../../src/repository/repository.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { hasTool, isRoot, mountExfat, unmount } from '../helpers/mounts.js';
+
+function recordingProgress(): Progress & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, phase: () => undefined, advance: () => undefined, end: () => undefined, warn: (m) => warnings.push(m) };
+}
+
+async function storeTree(repo: Repository, files: Record<string, string>): Promise<TreeEntry[]> {
+  const entries: TreeEntry[] = [];
+  for (const [path, content] of Object.entries(files)) {
+    const { id, size } = await repo.objects.addStream((async function* () {
+      yield Buffer.from(content);
+    })(), path);
+    entries.push({ path, id, size, mode: 0o644 });
+  }
+  await repo.objects.flush();
+  return sortEntries(entries);
+}
+
+describe('buildDeployment', () => {
+  it('links every file to its object on a filesystem with hardlinks', async () => {
+    const root = tempDir();
+    const dataDir = new DataDir(join(root, 'rspm-offline-data'));
+    const repo = await Repository.open(dataDir.stateDir, { create: true });
+    const entries = await storeTree(repo, { 'v3/src/contrib/PACKAGES': 'Package: a\n', 'v3/src/contrib/a_1.0.tar.gz': 'tarball', 'v3/other/same.txt': 'tarball' });
+    const progress = recordingProgress();
+    const built = await buildDeployment(repo, dataDir, 'a'.repeat(64), { entries }, undefined, progress);
+    expect(built).toMatchObject({ reused: false, linked: 3, copied: 0 });
+    expect(progress.warnings).toEqual([]);
+    for (const e of entries) expect(fs.statSync(join(built.path, e.path)).ino).toBe(fs.statSync(repo.objects.path(e.id)).ino);
+    expect(fs.readdirSync(dataDir.deploymentsDir)).toEqual(['a'.repeat(64)]);
+    // A second build of the same snapshot reuses the complete deployment.
+    expect((await buildDeployment(repo, dataDir, 'a'.repeat(64), { entries }, undefined, progress)).reused).toBe(true);
+  });
+
+  describe.runIf(isRoot && hasTool('mount.exfat-fuse'))('on exFAT, which refuses hardlinks', () => {
+    const root = tempDir();
+    const mnt = join(root, 'usb');
+    let loop = '';
+
+    beforeAll(() => {
+      loop = mountExfat(mnt, join(root, 'usb.img')).loop;
+    });
+    afterAll(() => unmount(mnt, loop));
+
+    it('copies instead, says so once, and the tree is complete', async () => {
+      const dataDir = new DataDir(join(mnt, 'rspm-offline-data'));
+      const repo = await Repository.open(dataDir.stateDir, { create: true });
+      const files = { 'v3/src/contrib/PACKAGES': 'Package: a\nVersion: 1.0\n', 'v3/src/contrib/a_1.0.tar.gz': 'not really gzip', 'v3/README': 'hello' };
+      const entries = await storeTree(repo, files);
+      const progress = recordingProgress();
+      const built = await buildDeployment(repo, dataDir, 'b'.repeat(64), { entries }, undefined, progress);
+      expect(built).toMatchObject({ linked: 0, copied: 3 });
+      expect(progress.warnings).toHaveLength(1);
+      expect(progress.warnings[0]).toMatch(/refuses hardlinks/);
+      for (const [path, content] of Object.entries(files)) expect(fs.readFileSync(join(built.path, path), 'utf8')).toBe(content);
+    });
+  });
+});
