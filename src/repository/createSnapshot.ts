@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import { AirlockError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
@@ -62,28 +61,31 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   let totalBytes = 0;
   for (const f of files) totalBytes += f.size;
   progress.phase('hashing', { files: files.length, bytes: totalBytes });
-  const limit = pLimit(INGEST_CONCURRENCY);
+  const entries = new Array<TreeEntry>(files.length);
   let hashedFiles = 0;
   let hashedBytes = 0;
-  const entries = await Promise.all(
-    files.map((file) =>
-      limit(async (): Promise<TreeEntry> => {
-        const cached = cache.lookup(file);
-        let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
-        let size = file.size;
-        if (id === undefined) {
-          const added = await repo.objects.addFile(join(root, file.path));
-          id = added.id;
-          size = added.size;
-          hashedFiles++;
-          hashedBytes += size;
-        }
-        cache.remember(file, id, scanStartedMs);
-        progress.advance(1, file.size);
-        return { path: file.path, id, size, mode: modeFromStat(file.mode) };
-      }),
-    ),
-  );
+  let next = 0;
+  // A fixed pool of workers pulling the next index: memory stays flat however many files there are.
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const index = next++;
+      const file = files[index]!;
+      const cached = cache.lookup(file);
+      let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
+      let size = file.size;
+      if (id === undefined) {
+        const added = await repo.objects.addFile(join(root, file.path));
+        id = added.id;
+        size = added.size;
+        hashedFiles++;
+        hashedBytes += size;
+      }
+      cache.remember(file, id, scanStartedMs);
+      progress.advance(1, file.size);
+      entries[index] = { path: file.path, id, size, mode: modeFromStat(file.mode) };
+    }
+  };
+  await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, worker));
   return { entries, hashedFiles, hashedBytes };
 }
 

@@ -12,7 +12,7 @@ export const adoptCommand: CommandModule<GlobalArgs, DataDirArgs & { label?: str
     dataDirOption(y)
       .option('label', { type: 'string', describe: 'a label for the adopted snapshot' })
       .option('owner', { type: 'string', describe: 'user:group to own the files, e.g. rstudio-pm:rstudio-pm' })
-      .example('$0 adopt --data-dir /var/lib/rspm-offline-data --label hand-copy-2026-10', '') as never,
+      .example('$0 adopt --data-dir /var/lib/rspm-offline-data --label hand-copy-2026-10', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);

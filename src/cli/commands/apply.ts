@@ -20,7 +20,7 @@ export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
       .positional('bundle', { type: 'string', demandOption: true })
       .option('owner', { type: 'string', describe: 'user:group to own the new files, e.g. rstudio-pm:rstudio-pm' })
       .option('force-full', { type: 'boolean', default: false, describe: 'apply a full bundle over a data dir that already holds a snapshot' })
-      .example('$0 apply /media/usb/delta.airlock --data-dir /var/lib/rspm-offline-data --owner rstudio-pm:rstudio-pm', '') as never,
+      .example('$0 apply /media/usb/delta.airlock --data-dir /var/lib/rspm-offline-data --owner rstudio-pm:rstudio-pm', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);

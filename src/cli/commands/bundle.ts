@@ -24,7 +24,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .option('starting-snapshot', { type: 'string', describe: 'the snapshot the offline side holds now; only newer objects are carried' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file to write' })
       .example('$0 bundle create --repo /srv/airlock --output /media/usb/full.airlock', 'first bundle: everything')
-      .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'later: only what changed') as never,
+      .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'later: only what changed'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -59,7 +59,7 @@ function headerLines(h: BundleHeader): string[] {
 const inspect: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
   command: 'inspect <file>',
   describe: 'show what a bundle holds and changes, without reading its objects',
-  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', '') as never,
+  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await readBundle(args.file, { stopAfterChanges: true });
@@ -75,7 +75,7 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
 const verify: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
   command: 'verify <file>',
   describe: 'check every byte of a bundle (every object against its id, then the seal) without applying it',
-  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive') as never,
+  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await readBundle(args.file, { progress: ctx.progress });
@@ -89,6 +89,6 @@ const verify: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
 export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'bundle <command>',
   describe: 'write, inspect and verify bundles',
-  builder: (y) => y.command(create).command(inspect).command(verify).demandCommand(1) as never,
+  builder: (y) => y.command(create).command(inspect).command(verify).demandCommand(1),
   handler: () => undefined,
 };

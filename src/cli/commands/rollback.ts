@@ -12,7 +12,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: str
     dataDirOption(y)
       .option('to', { type: 'string', describe: 'the snapshot to go back to (label, id or id prefix)' })
       .example('$0 rollback --data-dir /var/lib/rspm-offline-data', 'undo the last apply')
-      .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01', '') as never,
+      .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, ctx.progress));

@@ -19,7 +19,7 @@ const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: strin
     repoOption(y)
       .option('from', { type: 'string', demandOption: true, describe: 'the directory to record, e.g. the output of rspm-offline-downloader' })
       .option('label', { type: 'string', describe: 'a name for the snapshot, e.g. the upstream date 2026-11-24' })
-      .example('$0 snapshot create --repo /srv/airlock --from /srv/rspm-data --label 2026-11-24', 'record today\'s download') as never,
+      .example('$0 snapshot create --repo /srv/airlock --from /srv/rspm-data --label 2026-11-24', 'record today\'s download'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo, { create: true });
@@ -35,7 +35,7 @@ const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: strin
 const list: CommandModule<GlobalArgs, RepoArgs> = {
   command: 'list',
   describe: 'list the snapshots of a repository',
-  builder: (y) => repoOption(y).example('$0 snapshot list --repo /srv/airlock', '') as never,
+  builder: (y) => repoOption(y).example('$0 snapshot list --repo /srv/airlock', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -55,7 +55,7 @@ const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: bool
     repoOption(y)
       .positional('snapshot', { type: 'string', demandOption: true })
       .option('files', { type: 'boolean', default: false, describe: 'list every file' })
-      .example('$0 snapshot show --repo /srv/airlock latest --files', '') as never,
+      .example('$0 snapshot show --repo /srv/airlock latest --files', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -80,7 +80,7 @@ const diff: CommandModule<GlobalArgs, RepoArgs & { from: string; to: string }> =
     repoOption(y)
       .positional('from', { type: 'string', demandOption: true })
       .positional('to', { type: 'string', demandOption: true })
-      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'what changed this month') as never,
+      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'what changed this month'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -100,6 +100,6 @@ const diff: CommandModule<GlobalArgs, RepoArgs & { from: string; to: string }> =
 export const snapshotCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'snapshot <command>',
   describe: 'record and compare snapshots in a repository',
-  builder: (y) => y.command(create).command(list).command(show).command(diff).demandCommand(1) as never,
+  builder: (y) => y.command(create).command(list).command(show).command(diff).demandCommand(1),
   handler: () => undefined,
 };

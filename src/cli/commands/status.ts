@@ -8,7 +8,7 @@ import { dataDirOption, type DataDirArgs } from './options.js';
 export const statusCommand: CommandModule<GlobalArgs, DataDirArgs> = {
   command: 'status',
   describe: 'what the data dir shows now, which snapshots are kept for rollback, and any cleanup done',
-  builder: (y) => dataDirOption(y).example('$0 status --data-dir /var/lib/rspm-offline-data', '') as never,
+  builder: (y) => dataDirOption(y).example('$0 status --data-dir /var/lib/rspm-offline-data', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const s = await withOfflineSession(args['data-dir'], 'status', dataDirStatus);

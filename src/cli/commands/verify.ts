@@ -19,7 +19,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       .option('repo', { type: 'string', describe: 'an online repository to check instead' })
       .option('deep', { type: 'boolean', default: false, describe: 're-hash every file (reads all the data)' })
       .conflicts('data-dir', 'repo')
-      .example('$0 verify --data-dir /var/lib/rspm-offline-data --deep', '') as never,
+      .example('$0 verify --data-dir /var/lib/rspm-offline-data --deep', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const report = args.repo
