@@ -5,6 +5,7 @@ import { AirlockError, explainSystemError } from '../errors.js';
 import type { BundleHeader } from '../core/bundle/format.js';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { shortId, type ObjectId } from '../core/objectId.js';
+import { formatBytes } from '../core/units.js';
 import { tempName } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../progress/progress.js';
@@ -152,17 +153,6 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
     where: repo.root,
     hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
   });
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { AirlockError, type ErrorCode } from '../../../src/errors.js';
+import { expectAirlockError } from '../../helpers/errors.js';
 import { pack as encodeMsgpack } from 'msgpackr';
 import { decodeMsgpack } from '../../../src/core/canonical.js';
 import { hashBytes } from '../../../src/core/objectId.js';
@@ -54,19 +54,7 @@ function headerWith(overrides: Record<string, unknown>, base: BundleHeader = del
   return encodeMsgpack({ ...base, ...overrides });
 }
 
-function rejection(fn: () => unknown, code: ErrorCode, message: RegExp): AirlockError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(AirlockError);
-  const err = caught as AirlockError;
-  expect(err.code).toBe(code);
-  expect(err.message).toMatch(message);
-  return err;
-}
+const rejection = expectAirlockError;
 
 describe('bundle header', () => {
   it('round-trips a delta header, including byte counts of 2^32 and more', () => {

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as tar from 'tar-stream';
 import { AirlockError, type ErrorCode } from '../../../src/errors.js';
 import { BLOCK, headerChecksum, TarParser, type TarEvent } from '../../../src/core/bundle/tarParser.js';
+import { expectAirlockError } from '../../helpers/errors.js';
 
 // --- building archives ------------------------------------------------------------
 
@@ -141,19 +142,7 @@ function parse(bytes: Buffer, nextSize: () => number = () => bytes.length): Pars
   return entries;
 }
 
-function thrown(fn: () => unknown, code: ErrorCode, message: RegExp): AirlockError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(AirlockError);
-  const err = caught as AirlockError;
-  expect(err.code).toBe(code);
-  expect(err.message).toMatch(message);
-  return err;
-}
+const thrown = expectAirlockError;
 
 /** Pushes everything in one chunk and expects the push to throw. */
 function pushFails(bytes: Buffer, code: ErrorCode, message: RegExp): AirlockError {
