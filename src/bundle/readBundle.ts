@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { AirlockError, errnoCode } from '../errors.js';
+import { AirlockError } from '../errors.js';
 import { decodeChanges, type BundleChanges } from '../core/bundle/changes.js';
 import {
   decodeHeader,
@@ -57,6 +57,7 @@ const READ_CHUNK = 1024 * 1024;
  * Nothing a sink receives is to be trusted (committed) before this resolves.
  */
 export async function readBundle(file: string, handlers: BundleReadHandlers = {}): Promise<BundleReadResult> {
+  assertReadableFile(file);
   const reader = new BundleReader(file, handlers);
   let stream: fs.ReadStream | undefined;
   try {
@@ -67,9 +68,6 @@ export async function readBundle(file: string, handlers: BundleReadHandlers = {}
     if (!reader.stopped) await reader.finish();
   } catch (err) {
     await reader.abortOpenSink();
-    if (errnoCode(err) === 'ENOENT') {
-      throw new AirlockError('NOT_FOUND', `bundle ${file} does not exist`, { where: file, hint: 'check the path to the bundle file' });
-    }
     if (err instanceof AirlockError && err.code.startsWith('BUNDLE_') && err.where !== undefined && !err.where.startsWith(file)) {
       throw new AirlockError(err.code, err.message, { where: `${file}: ${err.where}`, ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
     }
@@ -78,6 +76,16 @@ export async function readBundle(file: string, handlers: BundleReadHandlers = {}
     stream?.destroy();
   }
   return reader.result();
+}
+
+function assertReadableFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new AirlockError('NOT_FOUND', `bundle ${file} does not exist`, { where: file, hint: 'check the path to the bundle file' });
+  }
+  if (!st.isFile()) throw new AirlockError('USAGE', `${file} is not a file`, { where: file, hint: 'name the bundle file itself, for example /media/usb/2026-12-01.airlock' });
 }
 
 type Stage = 'header' | 'tree' | 'changes' | 'objects' | 'after-seal';

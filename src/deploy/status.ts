@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
+import { AirlockError } from '../errors.js';
 import type { SnapshotRecord } from '../core/manifest.js';
 import { isObjectId } from '../core/objectId.js';
-import type { DataDirKind, HistoryEntry } from './dataDir.js';
-import type { OfflineSession } from './session.js';
+import { readLockOwner, type LockOwner } from '../fs/lock.js';
+import { Repository } from '../repository/repository.js';
+import { DataDir, type DataDirKind, type DataDirState, type HistoryEntry } from './dataDir.js';
+import { withOfflineSession } from './session.js';
 
 export interface DeploymentStatus {
   snapshot: SnapshotRecord | { id: string };
@@ -20,10 +23,27 @@ export interface DataDirStatus {
   snapshots: SnapshotRecord[];
   history: HistoryEntry[];
   recovered: string[];
+  /** Set when another command (an apply, say) holds the lock: nothing was cleaned up then. */
+  busy: LockOwner | null;
 }
 
-export async function dataDirStatus(session: OfflineSession): Promise<DataDirStatus> {
-  const { dataDir, repo, state } = session;
+/**
+ * What the data dir shows and keeps. Normally it takes the lock and recovers first; while
+ * another command holds the lock (an apply at 2 a.m.), it reports read-only instead of
+ * refusing, and names that command.
+ */
+export async function readStatus(path: string): Promise<DataDirStatus> {
+  try {
+    return await withOfflineSession(path, 'status', (s) => describe(s.dataDir, s.repo, s.state, s.recovered, null));
+  } catch (err) {
+    if (!(err instanceof AirlockError && err.code === 'LOCKED')) throw err;
+  }
+  const dataDir = new DataDir(path);
+  const repo = await Repository.open(dataDir.stateDir);
+  return describe(dataDir, repo, await dataDir.readState(), [], (await readLockOwner(dataDir.lockPath)) ?? null);
+}
+
+async function describe(dataDir: DataDir, repo: Repository, state: DataDirState, recovered: string[], busy: LockOwner | null): Promise<DataDirStatus> {
   const records = await repo.snapshots.records();
   const recordOf = (id: string) => [...records].reverse().find((r) => r.id === id);
   const currentId = dataDir.currentDeployment();
@@ -37,6 +57,7 @@ export async function dataDirStatus(session: OfflineSession): Promise<DataDirSta
     deployments: deployments.map((id) => ({ snapshot: recordOf(id) ?? { id }, current: id === currentId })),
     snapshots: records,
     history: state.history,
-    recovered: session.recovered,
+    recovered,
+    busy,
   };
 }

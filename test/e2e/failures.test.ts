@@ -7,7 +7,7 @@ import { encodeChanges } from '../../src/core/bundle/changes.js';
 import { BUNDLE_FORMAT, BUNDLE_MAGIC, encodeHeader, type BundleHeader } from '../../src/core/bundle/format.js';
 import { encodeTree, treeId, type TreeEntry } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
-import { airlock, airlockOk } from '../helpers/cli.js';
+import { airlock, airlockJson, airlockOk } from '../helpers/cli.js';
 import { craftBundle, readEntries, type CraftEntry } from '../helpers/craftBundle.js';
 import { onlineScenario, tempDir, type Scenario } from '../helpers/fixtures.js';
 import { liveView } from '../helpers/live.js';
@@ -162,6 +162,11 @@ describe('failures an admin will hit', () => {
     expectRefusal(['apply', bad, '--data-dir', dataDir], dataDir, 3, 'BUNDLE_UNSAFE_ENTRY', /unexpected entry name/);
   });
 
+  it('a directory or a missing path given as the bundle', () => {
+    expectRefusal(['apply', s.media, '--data-dir', s.dataDir], s.dataDir, 2, 'USAGE', /is not a file/);
+    expectRefusal(['bundle', 'verify', join(s.media, 'no-such.airlock')], s.dataDir, 2, 'NOT_FOUND', /does not exist/);
+  });
+
   it('a file that is not a bundle at all', () => {
     const notBundle = join(s.media, 'notes.txt');
     fs.writeFileSync(notBundle, 'these are not the bytes you are looking for\n'.repeat(100));
@@ -179,6 +184,10 @@ describe('failures an admin will hit', () => {
     fs.writeFileSync(join(`${s.dataDir}.airlock`, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'apply', since: 'now' }));
     try {
       expectRefusal(['apply', bundles.delta12!, '--data-dir', s.dataDir], s.dataDir, 4, 'LOCKED', new RegExp(`pid ${process.pid}`));
+      // status still answers, read-only, and names the busy command
+      const status = airlockJson<{ status: { busy: { pid: number; command: string }; current: { id: string } } }>(['status', '--data-dir', s.dataDir]);
+      expect(status.status.busy).toMatchObject({ pid: process.pid, command: 'apply' });
+      expect(status.status.current.id).toBe(s.ids.v1);
     } finally {
       fs.rmSync(join(`${s.dataDir}.airlock`, 'lock'));
     }

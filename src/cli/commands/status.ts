@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { withOfflineSession } from '../../deploy/session.js';
-import { dataDirStatus } from '../../deploy/status.js';
+import { readStatus } from '../../deploy/status.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
@@ -11,7 +10,7 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs> = {
   builder: (y) => dataDirOption(y).example('$0 status --data-dir /var/lib/rspm-offline-data', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const s = await withOfflineSession(args['data-dir'], 'status', dataDirStatus);
+      const s = await readStatus(args['data-dir']);
       ctx.result({ status: s }, () => [
         `data dir   ${s.dataDir} (${s.kind})`,
         `state      ${s.stateDir}`,
@@ -22,6 +21,7 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs> = {
         `deployments kept (${s.deployments.length}):`,
         ...s.deployments.map((d) => `  ${d.current ? '*' : ' '} ${short(d.snapshot.id)} ${'label' in d.snapshot && d.snapshot.label ? d.snapshot.label : ''}`),
         ...s.recovered.map((note) => `recovered: ${note}`),
+        ...(s.busy ? [`busy: ${s.busy.command} (pid ${s.busy.pid} on ${s.busy.host}) has been running since ${s.busy.since}; shown read-only`] : []),
       ]);
     }),
 };
