@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { explainSystemError } from '../errors.js';
+import { AirlockError, explainSystemError } from '../errors.js';
 
 /**
  * The careful write, as restic's local backend does it: temp name in the same
@@ -68,11 +68,21 @@ export async function pathExists(path: string): Promise<boolean> {
 }
 
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    text = await fsp.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // Written only through writeFileDurable, so a torn file means damage from outside.
+    throw new AirlockError('MANIFEST_INVALID', `${basename(path)} is damaged: it is not valid JSON`, {
+      where: path,
+      hint: 'restore this file from a backup; `airlock verify` shows whether the data itself is intact',
+    });
   }
 }
 

@@ -1,13 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
-import { fsyncDir } from './durable.js';
 import { dirname } from 'node:path';
+import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
+import { fsyncDir, tempName } from './durable.js';
 
 /**
- * An exclusive lock file created with O_EXCL and holding the owner's pid and host.
- * A lock left by a process that no longer exists (killed, power loss) is stale and
- * taken over, so a crash never leaves an admin locked out at 2 a.m.
+ * An exclusive lock file holding the owner's pid, host, command and start time.
+ *
+ * The owner is written to a private file first and then hardlinked to the lock name:
+ * link(2) fails when the name exists, and the lock is never visible empty (a reader
+ * would take an empty lock for a dead one). A lock whose process no longer exists
+ * (killed, power loss) is stale and taken over, so a crash never leaves an admin locked
+ * out at 2 a.m.; the takeover renames it aside and checks that what it moved is the
+ * stale lock it judged, not a fresh one another process made meanwhile.
  */
 export interface LockOwner {
   pid: number;
@@ -16,42 +22,103 @@ export interface LockOwner {
   since: string;
 }
 
+/** An unreadable lock younger than this is someone's lock being born, not a broken one. */
+const UNREADABLE_GRACE_MS = 10_000;
+const ATTEMPTS = 20;
+
 export class Lock {
-  private constructor(private readonly path: string) {}
+  private constructor(
+    private readonly path: string,
+    private readonly owner: LockOwner,
+  ) {}
 
   static async acquire(path: string, command: string): Promise<Lock> {
     const owner: LockOwner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const handle = await fsp.open(path, 'wx', 0o644);
-        await handle.writeFile(JSON.stringify(owner));
-        await handle.sync();
-        await handle.close();
-        await fsyncDir(dirname(path));
-        return new Lock(path);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') explainSystemError(err, 'taking the lock', path);
-      }
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (await tryCreate(path, owner)) return new Lock(path, owner);
       const holder = await readLockOwner(path);
-      if (holder && isAlive(holder)) {
-        throw new AirlockError('LOCKED', `another airlock command (${holder.command}, pid ${holder.pid} on ${holder.host}, since ${holder.since}) is working on this repository`, {
-          where: path,
-          hint: 'wait for it to finish; if that process is gone (for example on another host), remove the lock file and run the command again',
-        });
+      if (holder === undefined) {
+        if (await isBrokenLock(path)) await takeOver(path, undefined);
+        else await pause(50);
+        continue;
       }
-      await fsp.rm(path, { force: true });
+      if (isAlive(holder)) throw lockedBy(holder, path);
+      await takeOver(path, holder);
     }
-    throw new AirlockError('LOCKED', 'could not take the lock after removing a stale one', { where: path, hint: 'run the command again' });
+    throw new AirlockError('LOCKED', 'could not take the lock: other airlock commands keep taking it', { where: path, hint: 'wait for them to finish, then run the command again' });
   }
 
+  /** Removes the lock only if it is still ours. */
   async release(): Promise<void> {
-    await fsp.rm(this.path, { force: true });
+    const holder = await readLockOwner(this.path);
+    if (holder && sameOwner(holder, this.owner)) await fsp.rm(this.path, { force: true });
   }
+}
+
+async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
+  const temp = tempName(path);
+  try {
+    const handle = await fsp.open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(JSON.stringify(owner));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.link(temp, path);
+    await fsyncDir(dirname(path));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    explainSystemError(err, 'taking the lock', path);
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+}
+
+/** Moves a dead lock aside; if what moved turns out to be someone's fresh lock, puts it back. */
+async function takeOver(path: string, judged: LockOwner | undefined): Promise<void> {
+  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fsp.rename(path, aside);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  const moved = await readLockOwner(aside);
+  const wasJudged = judged === undefined ? moved === undefined : moved !== undefined && sameOwner(moved, judged);
+  if (!wasJudged) await fsp.link(aside, path).catch(() => undefined); // link never overwrites a newer lock
+  await fsp.rm(aside, { force: true });
+}
+
+async function isBrokenLock(path: string): Promise<boolean> {
+  try {
+    return Date.now() - (await fsp.stat(path)).mtimeMs > UNREADABLE_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
+function sameOwner(a: LockOwner, b: LockOwner): boolean {
+  return a.pid === b.pid && a.host === b.host && a.since === b.since;
+}
+
+function lockedBy(holder: LockOwner, path: string): AirlockError {
+  return new AirlockError('LOCKED', `another airlock command (${holder.command}, pid ${holder.pid} on ${holder.host}, since ${holder.since}) is working on this repository`, {
+    where: path,
+    hint: 'wait for it to finish; if that process is gone (for example on another host), remove the lock file and run the command again',
+  });
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export async function readLockOwner(path: string): Promise<LockOwner | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as LockOwner;
+    const value = JSON.parse(await fsp.readFile(path, 'utf8')) as Partial<LockOwner>;
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.since !== 'string') return undefined;
+    return { pid: value.pid, host: value.host, since: value.since, command: typeof value.command === 'string' ? value.command : 'unknown' };
   } catch {
     return undefined;
   }

@@ -42,7 +42,20 @@ export class ObjectStore {
    * already present the copy is dropped (content addressing makes them identical).
    */
   async addFile(source: string): Promise<{ id: ObjectId; size: number }> {
-    return this.addStream(fs.createReadStream(source, { highWaterMark: READ_CHUNK }), source);
+    // Open before streaming: a stream created up front would report a failed open as an uncaught error.
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(source, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        throw new AirlockError('BAD_SOURCE_TREE', `${source} disappeared while it was being recorded`, {
+          where: source,
+          hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',
+        });
+      }
+      explainSystemError(err, 'reading a file to record it', source);
+    }
+    return this.addStream(handle.createReadStream({ highWaterMark: READ_CHUNK }), source);
   }
 
   async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {

@@ -1,0 +1,155 @@
+import * as fs from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  fsyncDir,
+  fsyncDirSync,
+  isTempName,
+  mkdirDurable,
+  pathExists,
+  readJsonIfExists,
+  syncFilesystem,
+  tempName,
+  writeFileDurable,
+  writeJsonDurable,
+} from '../../src/fs/durable.js';
+import { cleanTempDirsAfterEach, tempDir } from '../repository/helpers.js';
+
+cleanTempDirsAfterEach();
+
+describe('tempName', () => {
+  it('names a hidden temp beside the final path, unique per call, recognised by isTempName', () => {
+    const a = tempName('/data/dir/file.json');
+    const b = tempName('/data/dir/file.json');
+    expect(a).not.toBe(b);
+    expect(a.startsWith('/data/dir/.tmp-file.json-')).toBe(true);
+    expect(a).toContain(`-${process.pid}-`);
+    expect(isTempName(basename(a))).toBe(true);
+    expect(isTempName('file.json')).toBe(false);
+    expect(isTempName('x.tmp-')).toBe(false);
+  });
+});
+
+describe('writeFileDurable', () => {
+  it('writes the content, leaves no temp file and uses mode 0644 by default', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'index.json');
+    await writeFileDurable(path, 'hello');
+    expect(fs.readFileSync(path, 'utf8')).toBe('hello');
+    expect(fs.readdirSync(dir)).toEqual(['index.json']);
+    expect(fs.statSync(path).mode & 0o777).toBe(0o644);
+  });
+
+  it('writes bytes and honours the mode', async () => {
+    const dir = tempDir();
+    const bytes = Uint8Array.from([0, 1, 2, 255, 254]);
+    await writeFileDurable(join(dir, 'tree'), bytes, 0o444);
+    await writeFileDurable(join(dir, 'private'), 'secret', 0o600);
+    expect(Buffer.from(fs.readFileSync(join(dir, 'tree'))).equals(Buffer.from(bytes))).toBe(true);
+    expect(fs.statSync(join(dir, 'tree')).mode & 0o777).toBe(0o444);
+    expect(fs.statSync(join(dir, 'private')).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir).sort()).toEqual(['private', 'tree']);
+  });
+
+  it('replaces an existing file as a whole (new inode, new mode)', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'f');
+    fs.writeFileSync(path, 'a much longer old content that must not survive');
+    const oldInode = fs.statSync(path).ino;
+    await writeFileDurable(path, 'new', 0o640);
+    expect(fs.readFileSync(path, 'utf8')).toBe('new');
+    expect(fs.statSync(path).ino).not.toBe(oldInode);
+    expect(fs.statSync(path).mode & 0o777).toBe(0o640);
+    expect(fs.readdirSync(dir)).toEqual(['f']);
+  });
+
+  it('throws when the target directory is missing, and leaves no temp file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'missing', 'f');
+    await expect(writeFileDurable(path, 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('when the rename fails (target is a directory), removes its temp file and keeps the target', async () => {
+    const dir = tempDir();
+    const target = join(dir, 'target');
+    fs.mkdirSync(target);
+    fs.writeFileSync(join(target, 'inside'), 'kept');
+    await expect(writeFileDurable(target, 'x')).rejects.toThrow();
+    expect(fs.readdirSync(dir)).toEqual(['target']);
+    expect(fs.readFileSync(join(target, 'inside'), 'utf8')).toBe('kept');
+  });
+});
+
+describe('JSON helpers and pathExists', () => {
+  it('writeJsonDurable writes pretty JSON with a final newline; readJsonIfExists reads it back', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'marker.json');
+    await writeJsonDurable(path, { format: 'x', version: 1 });
+    expect(fs.readFileSync(path, 'utf8')).toBe('{\n  "format": "x",\n  "version": 1\n}\n');
+    expect(await readJsonIfExists<{ format: string; version: number }>(path)).toEqual({ format: 'x', version: 1 });
+  });
+
+  it('readJsonIfExists returns undefined for a missing file and names a damaged one', async () => {
+    const dir = tempDir();
+    expect(await readJsonIfExists(join(dir, 'none.json'))).toBeUndefined();
+    fs.writeFileSync(join(dir, 'bad.json'), '{ not json');
+    await expect(readJsonIfExists(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'MANIFEST_INVALID', where: join(dir, 'bad.json') });
+  });
+
+  it('pathExists sees files, directories and dangling symlinks', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(join(dir, 'f'), '');
+    fs.symlinkSync('nowhere', join(dir, 'dangling'));
+    expect(await pathExists(dir)).toBe(true);
+    expect(await pathExists(join(dir, 'f'))).toBe(true);
+    expect(await pathExists(join(dir, 'dangling'))).toBe(true);
+    expect(await pathExists(join(dir, 'nope'))).toBe(false);
+  });
+});
+
+describe('mkdirDurable', () => {
+  it('creates nested directories', async () => {
+    const dir = tempDir();
+    const nested = join(dir, 'a', 'b', 'c');
+    await mkdirDurable(nested);
+    expect(fs.statSync(nested).isDirectory()).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(['a']);
+    expect(fs.readdirSync(join(dir, 'a'))).toEqual(['b']);
+  });
+
+  it('is a no-op on an existing directory and extends a partly existing path', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(join(dir, 'a'));
+    fs.writeFileSync(join(dir, 'a', 'keep'), 'k');
+    await mkdirDurable(join(dir, 'a'));
+    await mkdirDurable(join(dir, 'a', 'x', 'y'));
+    expect(fs.statSync(join(dir, 'a', 'x', 'y')).isDirectory()).toBe(true);
+    expect(fs.readdirSync(join(dir, 'a')).sort()).toEqual(['keep', 'x']);
+  });
+
+  it('fails when a path component is a file', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(join(dir, 'file'), '');
+    await expect(mkdirDurable(join(dir, 'file', 'sub'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+describe('syncing', () => {
+  it('syncFilesystem, fsyncDir and fsyncDirSync succeed on a real directory', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(join(dir, 'f'), 'x');
+    expect(() => syncFilesystem(dir)).not.toThrow();
+    expect(() => fsyncDirSync(dir)).not.toThrow();
+    await expect(fsyncDir(dir)).resolves.toBeUndefined();
+  });
+
+  it('syncFilesystem falls back to a global sync for a path that does not exist', () => {
+    expect(() => syncFilesystem(join(tempDir(), 'missing'))).not.toThrow();
+  });
+
+  it('fsyncDir fails for a missing directory', async () => {
+    await expect(fsyncDir(join(tempDir(), 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(() => fsyncDirSync(join(tempDir(), 'missing'))).toThrow(/ENOENT/);
+  });
+});

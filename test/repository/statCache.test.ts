@@ -1,0 +1,115 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashBytes } from '../../src/core/objectId.js';
+import type { WalkedFile } from '../../src/fs/walk.js';
+import { RepositoryLayout } from '../../src/repository/layout.js';
+import { StatCache } from '../../src/repository/statCache.js';
+import { cleanTempDirsAfterEach, tempDir } from './helpers.js';
+
+cleanTempDirsAfterEach();
+
+const SCAN = 1_750_000_000_000;
+const OLD = SCAN - 60_000;
+
+function file(path: string, overrides: Partial<WalkedFile> = {}): WalkedFile {
+  return { path, size: 42, mode: 0o100644, mtimeMs: OLD + 0.123456, ctimeMs: OLD + 0.654321, ino: 1234567, ...overrides };
+}
+
+function setup(): { layout: RepositoryLayout; source: string } {
+  return { layout: new RepositoryLayout(tempDir()), source: '/srv/mirror' };
+}
+
+async function roundTrip(layout: RepositoryLayout, source: string, fill: (cache: StatCache) => void): Promise<StatCache> {
+  const cache = await StatCache.load(layout, source);
+  fill(cache);
+  await cache.save();
+  return StatCache.load(layout, source);
+}
+
+describe('StatCache', () => {
+  it('a new cache knows nothing', async () => {
+    const { layout, source } = setup();
+    const cache = await StatCache.load(layout, source);
+    expect(cache.lookup(file('a'))).toBeUndefined();
+  });
+
+  it('remembers ids by (size, mtime, ctime, inode) across save and load', async () => {
+    const { layout, source } = setup();
+    const a = file('dir/a.tar.gz');
+    const b = file('b', { size: 7, ino: 2 ** 40 + 3, mtimeMs: OLD - 12345.678901, ctimeMs: OLD - 0.000001 });
+    const idA = hashBytes(Buffer.from('a'));
+    const idB = hashBytes(Buffer.from('b'));
+    const loaded = await roundTrip(layout, source, (c) => {
+      c.remember(a, idA, SCAN);
+      c.remember(b, idB, SCAN);
+    });
+    expect(loaded.lookup(a)).toBe(idA);
+    expect(loaded.lookup(b)).toBe(idB);
+    expect(fs.readdirSync(layout.statCacheDir)).toHaveLength(1);
+    expect(fs.readdirSync(layout.statCacheDir)[0]).toMatch(/^[0-9a-f]{32}\.msgpack$/);
+  });
+
+  it.each([
+    ['size', { size: 43 }],
+    ['mtime', { mtimeMs: OLD + 1 }],
+    ['mtime by a microsecond', { mtimeMs: OLD + 0.124456 }],
+    ['ctime', { ctimeMs: OLD + 1 }],
+    ['inode', { ino: 7654321 }],
+  ] as const)('a changed %s misses', async (_what, change) => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('x'));
+    const loaded = await roundTrip(layout, source, (c) => c.remember(file('x'), id, SCAN));
+    expect(loaded.lookup(file('x'))).toBe(id);
+    expect(loaded.lookup(file('x', change))).toBeUndefined();
+    expect(loaded.lookup(file('y'))).toBeUndefined();
+  });
+
+  it('does not remember files modified or changed within 100 ms of the scan (racy clean)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('racy'));
+    const racyMtime = file('racy-mtime', { mtimeMs: SCAN - 50 });
+    const racyCtime = file('racy-ctime', { ctimeMs: SCAN - 100 });
+    const afterStart = file('after-start', { mtimeMs: SCAN + 5, ctimeMs: SCAN + 5 });
+    const justOld = file('just-old', { mtimeMs: SCAN - 101, ctimeMs: SCAN - 101 });
+    const loaded = await roundTrip(layout, source, (c) => {
+      for (const f of [racyMtime, racyCtime, afterStart, justOld]) c.remember(f, id, SCAN);
+    });
+    expect(loaded.lookup(racyMtime)).toBeUndefined();
+    expect(loaded.lookup(racyCtime)).toBeUndefined();
+    expect(loaded.lookup(afterStart)).toBeUndefined();
+    expect(loaded.lookup(justOld)).toBe(id);
+  });
+
+  it('keeps only what was remembered in the last run (files gone from the tree are forgotten)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('k'));
+    const first = await roundTrip(layout, source, (c) => {
+      c.remember(file('kept'), id, SCAN);
+      c.remember(file('dropped'), id, SCAN);
+    });
+    expect(first.lookup(file('dropped'))).toBe(id);
+    const second = await roundTrip(layout, source, (c) => c.remember(file('kept'), id, SCAN));
+    expect(second.lookup(file('kept'))).toBe(id);
+    expect(second.lookup(file('dropped'))).toBeUndefined();
+  });
+
+  it('keeps one cache per source directory', async () => {
+    const { layout } = setup();
+    const id = hashBytes(Buffer.from('s'));
+    await roundTrip(layout, '/srv/one', (c) => c.remember(file('f'), id, SCAN));
+    const other = await StatCache.load(layout, '/srv/two');
+    expect(other.lookup(file('f'))).toBeUndefined();
+    expect((await StatCache.load(layout, '/srv/one')).lookup(file('f'))).toBe(id);
+  });
+
+  it('an unreadable cache file is ignored (every file is hashed again)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('c'));
+    await roundTrip(layout, source, (c) => c.remember(file('f'), id, SCAN));
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    fs.writeFileSync(join(layout.statCacheDir, name!), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+    const cache = await StatCache.load(layout, source);
+    expect(cache.lookup(file('f'))).toBeUndefined();
+  });
+});
