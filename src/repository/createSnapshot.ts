@@ -29,6 +29,7 @@ export interface CreateSnapshotResult {
 const INGEST_CONCURRENCY = 4;
 
 export async function createSnapshot(repo: Repository, options: CreateSnapshotOptions): Promise<CreateSnapshotResult> {
+  if (options.label !== null) assertUsableLabel(options.label); // before reading 100 GB, not after
   const root = realDirectory(options.from);
   const scanStartedMs = Date.now();
   options.progress.phase('scanning');
@@ -116,4 +117,13 @@ async function recordSnapshot(
   };
   await repo.snapshots.append(record);
   return { record, recorded: true };
+}
+
+/** A label must not be mistaken for the other ways of naming a snapshot (see SnapshotStore.resolve). */
+function assertUsableLabel(label: string): void {
+  if (label === 'latest' || /^[0-9a-f]{4,64}$/.test(label) || label.trim() === '') {
+    throw new AirlockError('USAGE', `--label ${JSON.stringify(label)} would be read as ${label === 'latest' ? 'the newest snapshot' : 'a snapshot id'}`, {
+      hint: 'use a label with other characters too, such as the date: --label 2026-11-24',
+    });
+  }
 }

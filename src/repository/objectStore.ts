@@ -147,8 +147,12 @@ export class ObjectStore {
       throw err;
     }
     const actual = hasher.digest();
-    if (actual !== id || (expectedSize !== undefined && hasher.bytes !== expectedSize)) {
-      throw corruptObject(id, this.path(id), actual);
+    if (actual !== id) throw corruptObject(id, this.path(id), actual);
+    if (expectedSize !== undefined && hasher.bytes !== expectedSize) {
+      throw new AirlockError('OBJECT_CORRUPT', `object ${id} is intact but ${hasher.bytes} bytes long, while the manifest that names it says ${expectedSize}`, {
+        where: this.path(id),
+        hint: 'the snapshot manifest disagrees with the store; run `airlock verify --repo R` to check the whole repository',
+      });
     }
   }
 
@@ -171,6 +175,7 @@ export class ObjectStore {
       throw err;
     }
     for (const fanout of fanouts.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(fanout)) continue; // a stray file is not ours to list
       for (const name of (await fsp.readdir(`${this.layout.objectsDir}/${fanout}`)).sort()) {
         if (/^[0-9a-f]{64}$/.test(name)) yield name;
       }

@@ -392,3 +392,21 @@ describe('createSnapshot: modes and refusals', () => {
     expect((await treeOf(repo, result)).entries.map((e) => e.path)).toEqual(['keep']);
   });
 });
+
+describe('labels that would be misread', () => {
+  it('refuses "latest" and hex-looking labels before reading anything', async () => {
+    const { Repository } = await import('../../src/repository/repository.js');
+    const { createSnapshot } = await import('../../src/repository/createSnapshot.js');
+    const { silentProgress } = await import('../../src/progress/progress.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = mkdtempSync(join(tmpdir(), 'airlock-label-'));
+    writeFileSync(join(root, 'file'), 'x');
+    const repo = await Repository.open(join(root, 'repo'), { create: true });
+    for (const label of ['latest', 'abcd1234', '']) {
+      await expect(createSnapshot(repo, { from: root, label, progress: silentProgress })).rejects.toMatchObject({ code: 'USAGE' });
+    }
+    expect(await repo.snapshots.records()).toEqual([]);
+  });
+});
