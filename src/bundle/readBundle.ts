@@ -15,7 +15,7 @@ import {
   type BundleHeader,
 } from '../core/bundle/format.js';
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
-import { decodeTree, distinctObjects, type Tree } from '../core/manifest.js';
+import { decodeTree, distinctObjects, treeTotals, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
 import { compressBound, ZstdDecoder } from '../compression/zstd.js';
 import type { Progress } from '../progress/progress.js';
@@ -243,6 +243,10 @@ class BundleReader {
         throw this.corrupt(`the manifest does not hash to the target snapshot ${shortId(this.header!.to)}`, entry.name, entry.index);
       }
       this.tree = decodeTree(encoded);
+      const totals = treeTotals(this.tree);
+      if (totals.files !== this.header!.target.files || totals.bytes !== this.header!.target.bytes) {
+        throw this.corrupt(`the header describes ${this.header!.target.files} files (${this.header!.target.bytes} bytes) but the manifest holds ${totals.files} (${totals.bytes} bytes)`, entry.name, entry.index);
+      }
       this.needed = distinctObjects(this.tree);
       await this.handlers.onTree?.(this.tree, encoded);
       this.stage = 'changes';
@@ -274,6 +278,9 @@ class BundleReader {
     const header = this.header!;
     if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
       throw this.corrupt('the seal does not match the entries before it (an entry was changed, added, removed or reordered)', entry.name, entry.index);
+    }
+    if (header.kind === 'full' && this.seen.size !== this.needed.size) {
+      throw this.corrupt(`this full bundle carries ${this.seen.size} of the ${this.needed.size} objects its tree needs`, entry.name, entry.index);
     }
     if (this.seen.size !== header.objects.count || this.objectBytes !== header.objects.bytes) {
       throw this.corrupt(`the bundle carries ${this.seen.size} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);

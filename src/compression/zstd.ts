@@ -69,7 +69,7 @@ export class ZstdEncoder {
   }
 }
 
-/** The largest a zstd frame of `size` input bytes can be (ZSTD_COMPRESSBOUND). */
+/** ZSTD_COMPRESSBOUND(size), plus 64 bytes for the frame header and checksum: the largest a frame of `size` bytes can be. */
 export function compressBound(size: number): number {
   return size + Math.floor(size / 256) + (size < 128 * 1024 ? Math.floor((128 * 1024 - size) / 2048) : 0) + 64;
 }

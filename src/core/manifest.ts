@@ -107,6 +107,7 @@ function decodeEntry(row: unknown, index: number): TreeEntry {
 /** Throws on the first rule a list of entries breaks; used on every tree we build or read. */
 export function validateTree(entries: readonly TreeEntry[]): void {
   const directories = new Set<string>();
+  const sizes = new Map<ObjectId, number>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const problem = pathProblem(entry.path);
@@ -115,6 +116,9 @@ export function validateTree(entries: readonly TreeEntry[]): void {
     if (i > 0 && comparePaths(entries[i - 1]!.path, entry.path) >= 0) {
       throw invalid(`entries are not in strict path order at ${JSON.stringify(entry.path)}`, `manifest entry ${i}`);
     }
+    const known = sizes.get(entry.id);
+    if (known === undefined) sizes.set(entry.id, entry.size);
+    else if (known !== entry.size) throw invalid(`entry ${entry.path} gives object ${entry.id.slice(0, 12)} a size of ${entry.size}, another entry ${known}`, `manifest entry ${i}`);
     for (const dir of parentDirectories(entry.path)) directories.add(dir);
   }
   for (const entry of entries) {

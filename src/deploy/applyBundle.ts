@@ -70,9 +70,9 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     });
     failpoint('apply-after-verify');
     await staging.commit();
+    await assertComplete(repo, tree, header);
     await repo.snapshots.saveEncodedTree(header.to, encodedTree);
     await recordSnapshot(repo, header);
-    await assertComplete(repo, tree, header);
     const built = await buildDeployment(repo, dataDir, header.to, tree, options.owner, options.progress);
     failpoint('apply-before-switch');
     switchDeployment(dataDir, header.to);

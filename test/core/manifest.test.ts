@@ -350,3 +350,15 @@ describe('helpers', () => {
     expect(modeFromStat(0o100601)).toBe(EXECUTABLE_MODE);
   });
 });
+
+describe('one object, one size', () => {
+  it('rejects two entries that name the same object with different sizes', () => {
+    const id = 'ab'.repeat(32);
+    expect(() =>
+      validateTree([
+        { path: 'a', id, size: 1, mode: 0o644 },
+        { path: 'b', id, size: 2, mode: 0o644 },
+      ]),
+    ).toThrow(/gives object abababababab a size of 2, another entry 1/);
+  });
+});

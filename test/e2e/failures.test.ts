@@ -33,7 +33,7 @@ function hostileFullBundle(entries: TreeEntry[], objects: CraftEntry[], override
     kind: 'full',
     from: null,
     to: treeId(encoded),
-    target: { label: 'evil', parent: null, createdAt: new Date().toISOString(), sequence: 99, files: entries.length, bytes: 1 },
+    target: { label: 'evil', parent: null, createdAt: new Date().toISOString(), sequence: 99, files: entries.length, bytes: entries.reduce((n, e) => n + e.size, 0) },
     createdAt: new Date().toISOString(),
     tool: 'test',
     objects: { count: objects.length, bytes: objects.reduce((n, o) => n + o.data.length, 0) },
@@ -121,6 +121,38 @@ describe('failures an admin will hit', () => {
     await craftBundle(bad, entries);
     const empty = join(tempDir(), 'rspm-offline-data');
     expectRefusal(['apply', bad, '--data-dir', empty], empty, 3, 'BUNDLE_CORRUPT', /header announces 2/);
+  });
+
+  it('a full bundle that leaves out an object its tree needs', async () => {
+    const a = Buffer.from('first file\n');
+    const b = Buffer.from('second file\n');
+    const entries = hostileFullBundle(
+      [
+        { path: 'a.txt', id: hashBytes(a), size: a.length, mode: 0o644 },
+        { path: 'b.txt', id: hashBytes(b), size: b.length, mode: 0o644 },
+      ],
+      [{ name: `objects/${hashBytes(a)}`, data: a }],
+      { target: { label: 'short', parent: null, createdAt: 'now', sequence: 5, files: 2, bytes: a.length + b.length } },
+    );
+    const bad = join(s.media, 'incomplete.airlock');
+    await craftBundle(bad, entries);
+    expect(airlock(['bundle', 'verify', bad]).stderr).toMatch(/carries 1 of the 2 objects/);
+    const dataDir = join(tempDir(), 'rspm-offline-data');
+    expectRefusal(['apply', bad, '--data-dir', dataDir], dataDir, 3, 'BUNDLE_CORRUPT', /carries 1 of the 2 objects/);
+    const index = join(`${dataDir}.airlock`, 'snapshots', 'v1', 'index.json');
+    expect(fs.existsSync(index) ? JSON.parse(fs.readFileSync(index, 'utf8')).records : []).toEqual([]);
+  });
+
+  it('a header whose file count or size disagrees with the manifest', async () => {
+    const data = Buffer.from('x');
+    const id = hashBytes(data);
+    const entries = hostileFullBundle([{ path: 'a', id, size: 1, mode: 0o644 }], [{ name: `objects/${id}`, data }], {
+      target: { label: 'lies', parent: null, createdAt: 'now', sequence: 5, files: 40000, bytes: 1 },
+    });
+    const bad = join(s.media, 'totals.airlock');
+    await craftBundle(bad, entries);
+    const dataDir = join(tempDir(), 'rspm-offline-data');
+    expectRefusal(['apply', bad, '--data-dir', dataDir], dataDir, 3, 'BUNDLE_CORRUPT', /describes 40000 files/);
   });
 
   for (const [what, path] of [

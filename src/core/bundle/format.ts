@@ -177,7 +177,13 @@ export function decodeSeal(bytes: Uint8Array): BundleSeal {
   } catch {
     throw corrupt('the seal is not valid msgpack', ENTRY_SEAL);
   }
-  if (!isRecord(raw) || raw.magic !== SEAL_MAGIC || raw.format !== BUNDLE_FORMAT) throw corrupt('the seal has no valid magic', ENTRY_SEAL);
+  if (!isRecord(raw) || raw.magic !== SEAL_MAGIC) throw corrupt('the seal has no valid magic', ENTRY_SEAL);
+  if (raw.format !== BUNDLE_FORMAT) {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `seal format ${String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
+      where: ENTRY_SEAL,
+      hint: 'upgrade airlock on this host to the version that wrote the bundle',
+    });
+  }
   if (!isUint(raw.entries) || typeof raw.chain !== 'string' || !isObjectId(raw.chain) || !Array.isArray(raw.signatures)) {
     throw corrupt('the seal fields are invalid', ENTRY_SEAL);
   }

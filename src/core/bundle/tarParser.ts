@@ -126,7 +126,7 @@ export class TarParser {
     }
     const typeflag = block[156];
     const name = joinName(cString(block, 345, 155), cString(block, 0, 100));
-    if (typeflag !== 0x30 && typeflag !== 0) {
+    if (typeflag !== 0x30) {
       throw new AirlockError('BUNDLE_UNSAFE_ENTRY', `bundle entry ${JSON.stringify(name)} is not a regular file (tar type '${String.fromCharCode(typeflag ?? 0x3f)}'); links, devices and directories are refused`, {
         where: `byte ${at}`,
         hint: 'this bundle was not written by airlock; do not apply it',

@@ -333,9 +333,9 @@ describe('TarParser on hand-written headers', () => {
     expect(parse(bytes)).toEqual([{ name: 'plain', size: 5, index: 0, offset: 0, data: Buffer.from('hello') }]);
   });
 
-  it('accepts the old-style NUL typeflag for a regular file', () => {
+  it('refuses the old-style NUL typeflag: airlock writes only \'0\'', () => {
     const bytes = Buffer.concat([rawEntry('old', Buffer.from('abc'), { typeflag: 0 }), END]);
-    expect(parse(bytes).map((e) => e.data.toString())).toEqual(['abc']);
+    thrown(() => parse(bytes), 'BUNDLE_UNSAFE_ENTRY', /not a regular file/);
   });
 
   it('reads a size in GNU base-256 form', () => {
