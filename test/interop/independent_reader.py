@@ -587,7 +587,7 @@ class Tar:
         name = c_string(block, 0, 100)
         prefix = c_string(block, 345, 155)
         full = f"{prefix}/{name}" if prefix else name
-        if typeflag not in (0x30, 0x00):
+        if typeflag != 0x30:
             raise Reject(full, f"entry is not a regular file (tar type {chr(typeflag)!r}); links, devices, directories and extension headers are refused")
         if block[124] == 0x80:
             size = int.from_bytes(block[125:136], "big")
@@ -920,14 +920,13 @@ class Bundle:
             if oid not in self.needed:
                 self.needed[oid] = size
                 self.needed_order.append(oid)
-            elif self.strict and self.needed[oid] != size:
-                raise Reject(ENTRY_TREE, f"strict: rows with object {oid[:12]} disagree on its size")
-        if self.strict:
-            if frames != 1:
-                raise Reject(ENTRY_TREE, f"strict: airlock writes one zstd frame, found {frames}")
-            t = self.header["target"]
-            if t["files"] != len(self.rows) or t["bytes"] != sum(r[2] for r in self.rows):
-                raise Reject(ENTRY_HEADER, "strict: target.files/target.bytes do not match the tree")
+            elif self.needed[oid] != size:
+                raise Reject(ENTRY_TREE, f"rows with object {oid[:12]} disagree on its size")
+        t = self.header["target"]
+        if t["files"] != len(self.rows) or t["bytes"] != sum(r[2] for r in self.rows):
+            raise Reject(ENTRY_TREE, "target.files/target.bytes in the header do not match the tree")
+        if self.strict and frames != 1:
+            raise Reject(ENTRY_TREE, f"strict: airlock writes one zstd frame, found {frames}")
         return "changes"
 
     def on_changes(self, stored):
@@ -1019,6 +1018,8 @@ class Bundle:
         chain = self.chain.hexdigest()
         if seal["entries"] != self.entries or seal["chain"] != chain:
             raise Reject(ENTRY_SEAL, "the seal does not match the entries before it (an entry was changed, added, removed or reordered)")
+        if self.header["kind"] == "full" and len(self.seen) != len(self.needed):
+            raise Reject(ENTRY_SEAL, f"this full bundle carries {len(self.seen)} of the {len(self.needed)} objects its tree needs")
         h = self.header["objects"]
         if len(self.seen) != h["count"] or self.object_bytes != h["bytes"]:
             raise Reject(
