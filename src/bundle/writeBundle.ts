@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { AirlockError, explainSystemError } from '../errors.js';
+import { explainSystemError } from '../errors.js';
 import { encodeChanges } from '../core/bundle/changes.js';
 import { compressionPays, looksCompressed, MIN_COMPRESSIBLE_SIZE } from '../core/bundle/compressible.js';
 import {
@@ -27,7 +27,7 @@ import type { Progress } from '../progress/progress.js';
 import { corruptObject } from '../repository/objectStore.js';
 import type { Repository } from '../repository/repository.js';
 import type { BundlePlan } from './planBundle.js';
-import { TarSink } from './tarSink.js';
+import { TarFile } from './tarFile.js';
 import { TOOL_NAME } from '../version.js';
 
 /** Objects up to this size are compressed in memory; larger ones through a temp file. */
@@ -66,19 +66,18 @@ export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree
     objects: { count: plan.objects.size, bytes: plan.objectBytes },
   };
   const temp = tempName(output);
-  const writer = new SealedWriter(new TarSink(temp));
+  const writer = new SealedWriter(await TarFile.create(temp));
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
     await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
     await writer.addBuffer(ENTRY_CHANGES, compressBuffer(encodeChanges(plan.changes)));
     progress.phase('writing bundle', { files: plan.objects.size, bytes: plan.objectBytes });
     let compressedObjects = 0;
-    for (const [id, size] of plan.objects) {
-      if (await addObject(repo, writer, id, size)) compressedObjects++;
-      progress.advance(1, size);
+    for await (const prepared of prefetched(plan.objects, (id, size) => prepareObject(repo, id, size))) {
+      if (await writeObject(repo, writer, prepared)) compressedObjects++;
+      progress.advance(1, prepared.size);
     }
     await writer.seal();
-    await fsyncFile(temp);
     await fsp.rename(temp, output);
     await fsyncDir(dirname(output));
     return {
@@ -89,31 +88,70 @@ export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree
       compressedObjects,
     };
   } catch (err) {
-    writer.abort();
+    await writer.abort();
     await fsp.rm(temp, { force: true });
     explainSystemError(err, 'writing the bundle', output);
   }
 }
 
-/** Adds one object, raw or zstd; returns true when it went in compressed. */
-async function addObject(repo: Repository, writer: SealedWriter, id: ObjectId, size: number): Promise<boolean> {
+/** Objects prepared ahead of the writer: reads overlap writes, memory stays bounded. */
+const PREFETCH = 4;
+
+type Prepared =
+  | { id: ObjectId; size: number; inMemory: true; name: string; data: Buffer; storedHash: ObjectId; compressed: boolean }
+  | { id: ObjectId; size: number; inMemory: false; alreadyCompressed: boolean };
+
+/**
+ * Reads, verifies and (when it pays) compresses an object that fits in memory; for a
+ * larger one only looks at its first bytes. Runs ahead of the writer (see prefetched).
+ */
+async function prepareObject(repo: Repository, id: ObjectId, size: number): Promise<Prepared> {
   const path = repo.objects.path(id);
-  if (size < MIN_COMPRESSIBLE_SIZE || looksCompressed(await readHead(path))) {
-    await writer.addStream(objectEntryName(id, false), size, repo.objects.readVerified(id, size), id);
+  if (size > IN_MEMORY_LIMIT) return { id, size, inMemory: false, alreadyCompressed: looksCompressed(await readHead(path)) };
+  const data = await fsp.readFile(path);
+  const actual = hashBytes(data);
+  if (actual !== id || data.length !== size) throw corruptObject(id, path, actual);
+  if (size >= MIN_COMPRESSIBLE_SIZE && !looksCompressed(data)) {
+    const packed = compressBuffer(data);
+    if (compressionPays(size, packed.length)) {
+      return { id, size, inMemory: true, name: objectEntryName(id, true), data: packed, storedHash: hashBytes(packed), compressed: true };
+    }
+  }
+  return { id, size, inMemory: true, name: objectEntryName(id, false), data, storedHash: id, compressed: false };
+}
+
+/** Writes one prepared object; returns true when it went in compressed. */
+async function writeObject(repo: Repository, writer: SealedWriter, object: Prepared): Promise<boolean> {
+  if (object.inMemory) {
+    await writer.addBuffer(object.name, object.data, object.storedHash);
+    return object.compressed;
+  }
+  if (object.alreadyCompressed) {
+    await writer.addStream(objectEntryName(object.id, false), object.size, repo.objects.readVerified(object.id, object.size), object.id);
     return false;
   }
-  if (size <= IN_MEMORY_LIMIT) {
-    const data = await fsp.readFile(path);
-    if (hashBytes(data) !== id) throw corruptObject(id, path, hashBytes(data));
-    const packed = compressBuffer(data);
-    if (!compressionPays(size, packed.length)) {
-      await writer.addBuffer(objectEntryName(id, false), data, id);
-      return false;
+  return addLargeObject(repo, writer, object.id, object.size);
+}
+
+/** Maps `items` through `prepare`, keeping up to PREFETCH results in flight, in order. */
+async function* prefetched<T>(items: Map<ObjectId, number>, prepare: (id: ObjectId, size: number) => Promise<T>): AsyncGenerator<T> {
+  const queue: Promise<T>[] = [];
+  const iterator = items.entries();
+  const refill = () => {
+    while (queue.length < PREFETCH) {
+      const next = iterator.next();
+      if (next.done) return;
+      const pending = prepare(next.value[0], next.value[1]);
+      pending.catch(() => undefined); // awaited in order below; this only stops an early rejection going unhandled
+      queue.push(pending);
     }
-    await writer.addBuffer(objectEntryName(id, true), packed);
-    return true;
+  };
+  refill();
+  while (queue.length > 0) {
+    const result = await queue.shift()!;
+    refill();
+    yield result;
   }
-  return addLargeObject(repo, writer, id, size);
 }
 
 async function addLargeObject(repo: Repository, writer: SealedWriter, id: ObjectId, size: number): Promise<boolean> {
@@ -157,21 +195,12 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await fsp.open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A TarSink that feeds every entry into the seal chain. */
+/** A TarFile that feeds every entry into the seal chain. */
 class SealedWriter {
   private readonly chain = new Blake3Hasher();
   private entries = 0;
 
-  constructor(private readonly sink: TarSink) {}
+  constructor(private readonly sink: TarFile) {}
 
   get bytesWritten(): number {
     return this.sink.bytesWritten;
@@ -198,18 +227,12 @@ class SealedWriter {
     await this.sink.finish();
   }
 
-  abort(): void {
-    this.sink.destroy();
+  async abort(): Promise<void> {
+    await this.sink.abort();
   }
 
   private record(name: string, size: number, storedHash: ObjectId): void {
     this.chain.update(entryRecord(name, size, storedHash));
     this.entries++;
-  }
-}
-
-export function assertBundleTarget(output: string): void {
-  if (fs.existsSync(output)) {
-    throw new AirlockError('USAGE', `${output} already exists`, { where: output, hint: 'choose another --output name or remove the old file first' });
   }
 }

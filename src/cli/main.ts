@@ -13,6 +13,11 @@ import { withGlobalOptions } from './context.js';
 import { ExitCode } from '../errors.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // `airlock snapshot list | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   await withGlobalOptions(yargs(hideBin(argv)))
     .scriptName('airlock')
     .usage('$0 <command>\n\nMove R package repositories across an air gap: snapshot, bundle, verify, apply, roll back.')

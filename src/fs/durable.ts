@@ -13,8 +13,16 @@ import { AirlockError, explainSystemError } from '../errors.js';
  * because apply promises to survive power loss.
  */
 
+let tempCounter = 0;
+
+/**
+ * A name no other writer uses: pid and a per-process counter make it unique on this host
+ * (random bits alone collide once hundreds of thousands of temps wait for one flush);
+ * the random part keeps names from different hosts apart on shared storage.
+ */
 export function tempName(finalPath: string): string {
-  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  tempCounter++;
+  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${tempCounter}-${randomBytes(4).toString('hex')}`);
 }
 
 export function isTempName(name: string): boolean {

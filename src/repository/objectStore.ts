@@ -8,6 +8,12 @@ import type { RepositoryLayout } from './layout.js';
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
 export const OBJECT_MODE = 0o444;
 const READ_CHUNK = 1024 * 1024;
+/**
+ * A long ingest flushes every so often, so a kill or crash loses at most this much work
+ * (the objects already flushed are found again and not rewritten) and tmp/ stays small.
+ */
+const FLUSH_OBJECTS = 10_000;
+const FLUSH_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
  * A content-addressed store. Objects are written to temp files (hashed on the way in)
@@ -20,6 +26,10 @@ const READ_CHUNK = 1024 * 1024;
 export class ObjectStore {
   /** Objects written but not yet renamed into place: id -> temp path. */
   private readonly pending = new Map<ObjectId, string>();
+  /** Objects of the flush under way: synced, being renamed. */
+  private readonly inFlight = new Map<ObjectId, string>();
+  private pendingBytes = 0;
+  private flushing: Promise<void> | undefined;
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly layout: RepositoryLayout) {}
@@ -34,7 +44,7 @@ export class ObjectStore {
 
   /** Present on disk, or written and waiting for the next flush. */
   hasSync(id: ObjectId): boolean {
-    return this.pending.has(id) || fs.existsSync(this.path(id));
+    return this.pending.has(id) || this.inFlight.has(id) || fs.existsSync(this.path(id));
   }
 
   /**
@@ -55,7 +65,12 @@ export class ObjectStore {
       }
       explainSystemError(err, 'reading a file to record it', source);
     }
-    return this.addStream(handle.createReadStream({ highWaterMark: READ_CHUNK }), source);
+    const stream = handle.createReadStream({ highWaterMark: READ_CHUNK });
+    try {
+      return await this.addStream(stream, source);
+    } finally {
+      stream.destroy(); // closes the handle even when addStream failed before reading it
+    }
   }
 
   async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
@@ -74,6 +89,8 @@ export class ObjectStore {
       }
       const id = hasher.digest();
       await this.commitTemp(temp, id);
+      this.pendingBytes += hasher.bytes;
+      if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
       return { id, size: hasher.bytes };
     } catch (err) {
       await fsp.rm(temp, { force: true });
@@ -113,14 +130,30 @@ export class ObjectStore {
     return true;
   }
 
-  /** Makes every queued object durable and visible under its id. */
+  /**
+   * Makes every queued object durable and visible under its id. Flushes never overlap:
+   * each takes the queue as it stands, so an object queued during a flush waits for the
+   * next one and is never renamed before the sync that made its bytes durable.
+   */
   async flush(): Promise<void> {
-    if (this.pending.size === 0) {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.flushBatch().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async flushBatch(): Promise<void> {
+    const batch = new Map(this.pending);
+    this.pending.clear();
+    this.pendingBytes = 0;
+    if (batch.size === 0) {
       syncFilesystem(this.layout.objectsDir);
       return;
     }
+    for (const [id, temp] of batch) this.inFlight.set(id, temp);
     syncFilesystem(this.layout.tmpDir);
-    for (const [id, temp] of this.pending) {
+    for (const [id, temp] of batch) {
       const dir = this.layout.objectDir(id);
       if (!this.knownDirs.has(dir)) {
         await fsp.mkdir(dir, { recursive: true });
@@ -128,8 +161,8 @@ export class ObjectStore {
       }
       await fsp.rename(temp, this.path(id));
     }
-    this.pending.clear();
     syncFilesystem(this.layout.objectsDir);
+    this.inFlight.clear();
   }
 
   /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
