@@ -14,6 +14,8 @@ import { AirlockError, explainSystemError } from '../errors.js';
  */
 
 let tempCounter = 0;
+/** Drawn once per process: a random draw per name costs more than the write it names. */
+const tempNonce = randomBytes(4).toString('hex');
 
 /**
  * A name no other writer uses: pid and a per-process counter make it unique on this host
@@ -22,7 +24,7 @@ let tempCounter = 0;
  */
 export function tempName(finalPath: string): string {
   tempCounter++;
-  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${tempCounter}-${randomBytes(4).toString('hex')}`);
+  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`);
 }
 
 export function isTempName(name: string): boolean {

@@ -11,6 +11,8 @@ export interface WalkedFile {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** Set by the stat cache once the file's object id is known and safe to remember. */
+  rememberedId?: string;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { SnapshotId } from '../core/manifest.js';
  *   objects/v1/ab/<64 hex>       content, named by BLAKE3, read-only (0444)
  *   snapshots/v1/<64 hex>.tree   canonical trees, named by their own BLAKE3
  *   snapshots/v1/index.json      the snapshot records (sequence, label, parent, time)
- *   cache/stat-v1/<hash>.msgpack stat cache of `snapshot create`, one per source dir
+ *   cache/stat-v2/<hash>.msgpack stat cache of `snapshot create`, one per source dir
  *   tmp/                         scratch space on the same filesystem
  *   lock                         held by commands that change the repository
  */
@@ -44,7 +44,7 @@ export class RepositoryLayout {
     return join(this.snapshotsDir, 'index.json');
   }
   get statCacheDir(): string {
-    return join(this.root, 'cache', 'stat-v1');
+    return join(this.root, 'cache', 'stat-v2');
   }
   get tmpDir(): string {
     return join(this.root, 'tmp');

@@ -8,6 +8,8 @@ import type { RepositoryLayout } from './layout.js';
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
 export const OBJECT_MODE = 0o444;
 const READ_CHUNK = 1024 * 1024;
+/** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
+const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
 /**
  * A long ingest flushes every so often, so a kill or crash loses at most this much work
  * (the objects already flushed are found again and not rewritten) and tmp/ stays small.
@@ -30,6 +32,7 @@ export class ObjectStore {
   private readonly inFlight = new Map<ObjectId, string>();
   private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
+  private tmpReady = false;
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly layout: RepositoryLayout) {}
@@ -57,13 +60,18 @@ export class ObjectStore {
     try {
       handle = await fsp.open(source, 'r');
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        throw new AirlockError('BAD_SOURCE_TREE', `${source} disappeared while it was being recorded`, {
-          where: source,
-          hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',
-        });
-      }
+      if (errnoCode(err) === 'ENOENT') throw vanished(source);
       explainSystemError(err, 'reading a file to record it', source);
+    }
+    if ((await handle.stat()).size <= WHOLE_READ_LIMIT) {
+      // Most files of a CRAN tree are small: one read, one write, no stream machinery.
+      let data: Buffer;
+      try {
+        data = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+      return this.addBuffer(data, source);
     }
     const stream = handle.createReadStream({ highWaterMark: READ_CHUNK });
     try {
@@ -73,8 +81,41 @@ export class ObjectStore {
     }
   }
 
+  /** Stores bytes already in memory (bounded by WHOLE_READ_LIMIT by the callers). */
+  async addBuffer(data: Buffer, origin: string): Promise<{ id: ObjectId; size: number }> {
+    const id = hashBytes(data);
+    if (this.hasSync(id)) return { id, size: data.length };
+    this.ensureTmpDir();
+    const temp = tempName(`${this.layout.tmpDir}/object`);
+    try {
+      // Synchronous on purpose: for small files the threadpool round trip costs more than the write.
+      fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
+    } catch (err) {
+      fs.rmSync(temp, { force: true });
+      explainSystemError(err, 'adding an object to the store', origin);
+    }
+    await this.queue(temp, id, data.length);
+    return { id, size: data.length };
+  }
+
+  /**
+   * A small file (the caller knows its size from the walk) read in one synchronous call:
+   * open, read and close without three threadpool round trips. Falls back to addFile if
+   * the file grew past the limit since the walk.
+   */
+  async addSmallFile(source: string): Promise<{ id: ObjectId; size: number }> {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(source);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw vanished(source);
+      explainSystemError(err, 'reading a file to record it', source);
+    }
+    return data.length <= WHOLE_READ_LIMIT ? this.addBuffer(data, source) : this.addFile(source);
+  }
+
   async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
-    await fsp.mkdir(this.layout.tmpDir, { recursive: true });
+    this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/object`);
     const hasher = new ContentHasher();
     try {
@@ -88,14 +129,25 @@ export class ObjectStore {
         await handle.close();
       }
       const id = hasher.digest();
-      await this.commitTemp(temp, id);
-      this.pendingBytes += hasher.bytes;
-      if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
+      await this.queue(temp, id, hasher.bytes);
       return { id, size: hasher.bytes };
     } catch (err) {
       await fsp.rm(temp, { force: true });
       explainSystemError(err, 'adding an object to the store', origin);
     }
+  }
+
+  private async queue(temp: string, id: ObjectId, size: number): Promise<void> {
+    await this.commitTemp(temp, id);
+    this.pendingBytes += size;
+    if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  /** Made once per batch (recovery and apply remove tmp/ as a whole between commands). */
+  private ensureTmpDir(): void {
+    if (this.tmpReady) return;
+    fs.mkdirSync(this.layout.tmpDir, { recursive: true });
+    this.tmpReady = true;
   }
 
   /**
@@ -163,6 +215,7 @@ export class ObjectStore {
     }
     syncFilesystem(this.layout.objectsDir);
     this.inFlight.clear();
+    this.tmpReady = false;
   }
 
   /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
@@ -216,9 +269,6 @@ export class ObjectStore {
   }
 }
 
-/** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
-const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
-
 export async function hashFile(path: string): Promise<ObjectId | undefined> {
   try {
     if (fs.statSync(path).size <= WHOLE_READ_LIMIT) return hashBytes(fs.readFileSync(path));
@@ -247,5 +297,12 @@ export function corruptObject(id: ObjectId, path: string, actual: ObjectId): Air
   return new AirlockError('OBJECT_CORRUPT', `object ${id} is damaged: its bytes now hash to ${actual}`, {
     where: path,
     hint: 'the file was changed on disk; run `airlock verify --deep` to find every damaged file, then restore it from a bundle',
+  });
+}
+
+function vanished(source: string): AirlockError {
+  return new AirlockError('BAD_SOURCE_TREE', `${source} disappeared while it was being recorded`, {
+    where: source,
+    hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',
   });
 }

@@ -16,21 +16,19 @@ import type { RepositoryLayout } from './layout.js';
  */
 const RACY_MS = 100;
 
-type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, id: ObjectId];
+/** Rows are kept exactly as decoded (ids as hex strings): no per-row conversion, no Buffer objects. */
+type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, id: ObjectId];
 
 export class StatCache {
   private readonly rows = new Map<string, Row>();
-  private readonly next = new Map<string, Row>();
 
   private constructor(private readonly file: string) {}
 
   static async load(layout: RepositoryLayout, sourceRoot: string): Promise<StatCache> {
     const cache = new StatCache(join(layout.statCacheDir, `${hashBytes(Buffer.from(sourceRoot)).slice(0, 32)}.msgpack`));
     try {
-      const raw = unpack(await fsp.readFile(cache.file)) as [string, number, number, number, number, Buffer][];
-      for (const [path, size, mtimeMs, ctimeMs, ino, id] of raw) {
-        cache.rows.set(path, [Number(size), mtimeMs, ctimeMs, Number(ino), Buffer.from(id).toString('hex')]);
-      }
+      const raw = unpack(await fsp.readFile(cache.file)) as unknown;
+      if (Array.isArray(raw)) for (const row of raw as Row[]) if (isRow(row)) cache.rows.set(row[0], row);
     } catch {
       // No cache, or an unreadable one: every file is simply hashed again.
     }
@@ -40,19 +38,26 @@ export class StatCache {
   lookup(file: WalkedFile): ObjectId | undefined {
     const row = this.rows.get(file.path);
     if (!row) return undefined;
-    const [size, mtimeMs, ctimeMs, ino, id] = row;
+    const [, size, mtimeMs, ctimeMs, ino, id] = row;
     return size === file.size && mtimeMs === file.mtimeMs && ctimeMs === file.ctimeMs && ino === file.ino ? id : undefined;
   }
 
+  /** Marks the walked file itself (no second per-file map: memory stays flat for 200,000 files). */
   remember(file: WalkedFile, id: ObjectId, scanStartedMs: number): void {
     if (file.mtimeMs >= scanStartedMs - RACY_MS || file.ctimeMs >= scanStartedMs - RACY_MS) return;
-    this.next.set(file.path, [file.size, file.mtimeMs, file.ctimeMs, file.ino, id]);
+    file.rememberedId = id;
   }
 
-  async save(): Promise<void> {
-    const rows = [...this.next].map(([path, [size, mtimeMs, ctimeMs, ino, id]]) => [path, size, mtimeMs, ctimeMs, ino, Buffer.from(id, 'hex')]);
+  async save(files: readonly WalkedFile[]): Promise<void> {
+    this.rows.clear();
+    const rows: unknown[] = [];
+    for (const f of files) if (f.rememberedId !== undefined) rows.push([f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, f.rememberedId]);
     await fsp.mkdir(join(this.file, '..'), { recursive: true });
     // A private cache, not a hashed format: plain msgpackr is fine (timestamps are floats).
     await writeFileDurable(this.file, pack(rows));
   }
+}
+
+function isRow(row: unknown): row is Row {
+  return Array.isArray(row) && row.length === 6 && typeof row[0] === 'string' && typeof row[5] === 'string' && row.slice(1, 5).every((n) => typeof n === 'number');
 }

@@ -20,10 +20,17 @@ function setup(): { layout: RepositoryLayout; source: string } {
   return { layout: new RepositoryLayout(tempDir()), source: '/srv/mirror' };
 }
 
-async function roundTrip(layout: RepositoryLayout, source: string, fill: (cache: StatCache) => void): Promise<StatCache> {
+/** Remembers through `fill`, saves the walked files it was given, and loads the cache again. */
+async function roundTrip(layout: RepositoryLayout, source: string, fill: (cache: Pick<StatCache, 'remember'>) => void): Promise<StatCache> {
   const cache = await StatCache.load(layout, source);
-  fill(cache);
-  await cache.save();
+  const walked: WalkedFile[] = [];
+  fill({
+    remember: (f, id, scan) => {
+      walked.push(f);
+      cache.remember(f, id, scan);
+    },
+  });
+  await cache.save(walked);
   return StatCache.load(layout, source);
 }
 
