@@ -1,0 +1,135 @@
+import * as fs from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { runAirlockSuite, runTinySuite, suitePaths } from './airlockSuite.js';
+import { describeBuild, identifyBuild, type BuildIdentity } from './build.js';
+import { loadConfig, type BenchConfig } from './config.js';
+import { corpusParams, ensureCorpus, type Corpus } from './corpus.js';
+import { contentDiff, type ContentDiff } from './files.js';
+import { mb } from './format.js';
+import { StepRunner, timeAsync } from './measure.js';
+import { runPeerSuite, runTinyPeer } from './peerSuite.js';
+import { computeRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
+import { guard, StepLog } from './steps.js';
+import { ensureTinyTree, tinyParams, type TinyTree } from './tinyTree.js';
+import { describeTools, has, probeTools, type ToolName, type ToolStatus } from './tools.js';
+
+/**
+ * airlock against its peers on a CRAN-like corpus of about 2 GB (see config.ts for the
+ * knobs): times snapshot, bundle, verify and apply, then tar|zstd, rsync batch and
+ * b3sum on the same trees, and prints a table, the project's aims marked MET / NOT MET,
+ * and results.json in the work dir. Run with `npm run bench` (builds first).
+ */
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const started = process.hrtime.bigint();
+  const config = loadConfig();
+  log(`airlock bench: work dir ${config.workDir}, scale ${config.scale}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`);
+  const build = identifyBuild(config.airlockBin);
+  log(`airlock under test: ${describeBuild(build)}`);
+  const tools = probeTools();
+  log('tools:');
+  for (const line of describeTools(tools)) log(line);
+
+  if (fs.existsSync(config.runDir)) log(`removing the scratch of an earlier run (${config.runDir})`);
+  fs.rmSync(config.runDir, { recursive: true, force: true });
+  fs.mkdirSync(config.runDir, { recursive: true });
+  const { corpus, tiny, diff, setupSeconds } = await prepareInputs(config);
+
+  const runner = new StepRunner(join(config.runDir, 'scratch'), has(tools, 'time'));
+  log(`peak RSS: ${runner.rssMethod}`);
+  log('page cache: `sync` runs (untimed) before each step; caches are not dropped, so the corpus is likely in RAM for every tool alike.');
+  const steps = new StepLog();
+  await guard(steps, 'airlock snapshot/bundle/verify/apply', log, () => runAirlockSuite(runner, config.airlockBin, corpus, suitePaths(config.runDir), steps, log));
+  await runPeerSuite(runner, tools, corpus, config.runDir, steps, log);
+  if (tiny) {
+    await guard(steps, '200k-file memory check', log, () => runTinySuite(runner, config.airlockBin, tiny, config.runDir, steps, log));
+    await runTinyPeer(runner, tools, tiny, config.runDir, steps, log);
+  }
+
+  const ratios = computeRatios(steps, diff, config.skip200k);
+  const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rebuilt = identifyBuild(config.airlockBin).distFingerprint !== build.distFingerprint;
+  printReport(corpus, tiny, diff, steps, ratios, tools);
+  if (rebuilt) log(`\nWARNING: airlock's dist/ changed during the run (rebuilt?): these numbers may mix two versions of the code`);
+  writeResults(config, { build, rebuilt, corpus, tiny, diff, steps, ratios, tools, rssMethod: runner.rssMethod, setupSeconds, totalSeconds });
+  if (!config.keep) {
+    // About 8 GB and 400,000 files (stores, bundles, deployments): worth not leaving behind.
+    log(`removing this run's scratch (${config.runDir}); BENCH_KEEP=1 keeps it`);
+    fs.rmSync(config.runDir, { recursive: true, force: true });
+  }
+  if (steps.failures.length > 0) process.exitCode = 1;
+  log(`\nresults written to ${config.resultsPath}; whole run ${totalSeconds.toFixed(0)} s (of which ${setupSeconds.toFixed(0)} s corpus preparation)`);
+}
+
+async function prepareInputs(config: BenchConfig): Promise<{ corpus: Corpus; tiny: TinyTree | null; diff: ContentDiff; setupSeconds: number }> {
+  const params = corpusParams(config.scale);
+  const made = await timeAsync(() => ensureCorpus(config.workDir, params, log));
+  const corpus = made.value;
+  log(`corpus ${corpus.reused ? 'reused' : `generated in ${made.seconds.toFixed(0)} s`}: v1 ${corpus.stats.v1.files} files, ${mb(corpus.stats.v1.bytes)} MB; v2 ${corpus.stats.v2.files} files, ${mb(corpus.stats.v2.bytes)} MB`);
+  let tiny: TinyTree | null = null;
+  let tinySeconds = 0;
+  if (config.skip200k) {
+    log('200k-file memory check skipped (BENCH_SKIP_200K=1)');
+  } else {
+    const t = await timeAsync(() => ensureTinyTree(config.workDir, tinyParams(), log));
+    tiny = t.value;
+    tinySeconds = t.seconds;
+    log(`small-file tree ${tiny.reused ? 'reused' : `generated in ${t.seconds.toFixed(0)} s`}: ${tiny.stats.files} files, ${mb(tiny.stats.bytes)} MB`);
+  }
+  const hashed = await timeAsync(() => contentDiff(corpus.v1, corpus.v2));
+  const diff = hashed.value;
+  log(`really new in v2 (SHA-256 of every file, ${hashed.seconds.toFixed(1)} s): ${diff.newContents} contents, ${mb(diff.newBytes)} MB`);
+  return { corpus, tiny, diff, setupSeconds: made.seconds + tinySeconds + hashed.seconds };
+}
+
+function printReport(corpus: Corpus, tiny: TinyTree | null, diff: ContentDiff, steps: StepLog, ratios: Ratio[], tools: Map<ToolName, ToolStatus>): void {
+  log('');
+  log(`corpus: v1 ${corpus.stats.v1.files} files / ${mb(corpus.stats.v1.bytes)} MB, v2 ${corpus.stats.v2.files} files / ${mb(corpus.stats.v2.bytes)} MB, really new ${mb(diff.newBytes)} MB`);
+  if (tiny) log(`small-file tree: ${tiny.stats.files} files / ${mb(tiny.stats.bytes)} MB`);
+  log('MB = 10^6 bytes; MB/s = "in MB" / wall time; CPU s = user + system time of the command and its children;');
+  log('RSS = peak resident set of the command (for a pipeline, its largest process); load = 1-min load average before the step');
+  log(`(it includes the bench's own previous steps; well above ${cpus().length}, the number of CPUs, other work was competing)\n`);
+  log(stepsTable(steps.all()));
+  log('');
+  log(ratiosTable(ratios));
+  const missing = [...tools.values()].filter((t) => !t.available);
+  for (const t of missing) log(`note: ${t.name} is missing: ${t.ifMissing}`);
+  for (const f of steps.failures) log(`\nFAILED: ${f.part} (its later steps were not run):\n  ${f.error.split('\n').join('\n  ')}`);
+}
+
+interface Results {
+  build: BuildIdentity;
+  rebuilt: boolean;
+  corpus: Corpus;
+  tiny: TinyTree | null;
+  diff: ContentDiff;
+  steps: StepLog;
+  ratios: Ratio[];
+  tools: Map<ToolName, ToolStatus>;
+  rssMethod: string;
+  setupSeconds: number;
+  totalSeconds: number;
+}
+
+function writeResults(config: BenchConfig, r: Results): void {
+  const json = {
+    when: new Date().toISOString(),
+    machine: { cpus: cpus().length, memoryBytes: totalmem(), node: process.version },
+    config: { workDir: config.workDir, scale: config.scale, skip200k: config.skip200k },
+    airlock: { ...r.build, rebuiltDuringRun: r.rebuilt },
+    tools: [...r.tools.values()],
+    rssMethod: r.rssMethod,
+    corpus: { params: r.corpus.params, stats: r.corpus.stats, reused: r.corpus.reused, reallyNew: r.diff },
+    tiny: r.tiny ? { params: r.tiny.params, stats: r.tiny.stats, reused: r.tiny.reused } : null,
+    steps: r.steps.all(),
+    failures: r.steps.failures,
+    ratios: r.ratios,
+    setupSeconds: r.setupSeconds,
+    totalSeconds: r.totalSeconds,
+  };
+  fs.writeFileSync(config.resultsPath, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+await main();

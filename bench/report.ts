@@ -1,0 +1,113 @@
+import type { ContentDiff } from './files.js';
+import { fixed, mb, MB, rate, table } from './format.js';
+import type { StepLog, StepResult } from './steps.js';
+
+/**
+ * The project's aims, each computed from measured steps and marked MET / NOT MET; a
+ * ratio without an aim is printed as "info". A ratio whose inputs were not measured
+ * (tool missing, check skipped) is "n/a" with the reason.
+ */
+export interface Ratio {
+  key: string;
+  label: string;
+  value: number | null;
+  /** e.g. ">= 0.8x"; null for information only. */
+  aim: string | null;
+  status: 'MET' | 'NOT MET' | 'info' | 'n/a';
+  note: string;
+}
+
+type Comparator = '>=' | '<=' | '<';
+
+interface AimSpec {
+  comparator: Comparator;
+  target: number;
+  unit: string;
+}
+
+function ratio(key: string, label: string, value: number | null, aim: AimSpec | null, note: string, missing = 'not measured'): Ratio {
+  if (value === null || !Number.isFinite(value)) return { key, label, value: null, aim: aim ? describeAim(aim) : null, status: 'n/a', note: missing };
+  if (aim === null) return { key, label, value, aim: null, status: 'info', note };
+  const met = aim.comparator === '>=' ? value >= aim.target : aim.comparator === '<=' ? value <= aim.target : value < aim.target;
+  return { key, label, value, aim: describeAim(aim), status: met ? 'MET' : 'NOT MET', note };
+}
+
+function describeAim(aim: AimSpec): string {
+  return `${aim.comparator} ${aim.target}${aim.unit}`;
+}
+
+function divide(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
+  return a / b;
+}
+
+function minus(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a - b;
+}
+
+function throughput(step: StepResult | undefined): number | null {
+  return step ? rate(step.inputBytes, step.seconds) : null;
+}
+
+/** The aim is 300 MB; read as 10^6 bytes, the stricter reading. */
+const RSS_LIMIT_MB = 300;
+
+export function computeRatios(steps: StepLog, diff: ContentDiff, skipped200k: boolean): Ratio[] {
+  const s = (key: string) => steps.get(key);
+  const tarZstd = s('tar-zstd');
+  const fullBundle = s('bundle-full');
+  const snapshotV1 = s('snapshot-v1');
+  const b3 = s('b3sum');
+  const seconds = (step: StepResult | undefined) => step?.seconds ?? null;
+  const both = snapshotV1 && fullBundle ? { seconds: snapshotV1.seconds + fullBundle.seconds, inputBytes: fullBundle.inputBytes } : undefined;
+  const durableTar = tarZstd && s('tar-zstd-fsync') ? tarZstd.seconds + s('tar-zstd-fsync')!.seconds : null;
+  const ratios: Ratio[] = [
+    ratio('full-throughput-vs-tar-zstd', 'full bundle throughput / tar|zstd -T0', divide(throughput(fullBundle), throughput(tarZstd)), { comparator: '>=', target: 0.8, unit: 'x' }, 'bundle create alone (from the store); tar|zstd without fsync'),
+    ratio('full-size-vs-tar-zstd', 'full bundle size / tar|zstd size', divide(fullBundle?.outputBytes, tarZstd?.outputBytes), { comparator: '<=', target: 1.01, unit: 'x' }, 'both at zstd level 3'),
+    ratio('tar-zstd-vs-plain-tar-size', '  tar|zstd size / plain tar size', divide(tarZstd?.outputBytes, s('tar-plain')?.outputBytes), null, 'what zstd finds in level-0 gzip archives (inner tar headers)'),
+    ratio('delta-size-vs-new', 'delta bundle size / really new bytes', divide(s('bundle-delta')?.outputBytes, diff.newBytes), { comparator: '<=', target: 1.05, unit: 'x' }, `${diff.newContents} new contents, ${mb(diff.newBytes)} MB (SHA-256)`),
+    ratio('delta-apply-vs-full-apply', 'delta apply time / full apply time', divide(seconds(s('apply-delta')), seconds(s('apply-full'))), { comparator: '<=', target: 0.1, unit: 'x' }, 'both include node start-up'),
+    ratio('delta-apply-vs-full-apply-net', '  the same, start-up floor subtracted', divide(minus(seconds(s('apply-delta')), seconds(s('startup'))), minus(seconds(s('apply-full')), seconds(s('startup')))), null, 'what the apply work itself scales like'),
+    ratio('full-throughput-vs-plain-tar', 'full bundle throughput / plain tar (I/O floor)', divide(throughput(fullBundle), throughput(s('tar-plain'))), null, 'how far bundle create is from just copying the bytes'),
+    ratio('full-durable-vs-tar-zstd-durable', 'full bundle throughput / tar|zstd + fsync', divide(throughput(fullBundle), rate(tarZstd?.inputBytes, durableTar)), null, 'like for like: airlock fsyncs its bundle'),
+    ratio('snapshot-bundle-vs-tar-zstd', '(snapshot v1 + full bundle) throughput / tar|zstd', divide(rate(both?.inputBytes, both?.seconds), throughput(tarZstd)), null, 'end to end from the source tree'),
+    ratio('rsync-batch-vs-new', 'rsync batch size / really new bytes', divide(s('rsync-batch')?.outputBytes, diff.newBytes), null, 'rsync re-sends files moved to Archive/'),
+    ratio('delta-vs-rsync-batch', 'delta bundle size / rsync batch size', divide(s('bundle-delta')?.outputBytes, s('rsync-batch')?.outputBytes), null, ''),
+    ratio('snapshot-hash-vs-b3sum', 'snapshot v1 (cold) MB/s / b3sum MB/s', divide(throughput(snapshotV1), throughput(b3)), null, 'snapshot also copies every file into the store, durably'),
+    ratio('snapshot-reread-vs-b3sum', 'snapshot v2 (re-read all) MB/s / b3sum MB/s', divide(throughput(s('snapshot-v2-full-read')), throughput(b3)), null, 'objects already stored: hashing + discarded copy'),
+    ratio('verify-vs-b3sum', 'bundle verify MB/s / b3sum MB/s', divide(throughput(s('verify-full')), throughput(b3)), null, 'verify reads one file; b3sum reads thousands'),
+  ];
+  ratios.push(
+    ratio('tiny-bundle-size-vs-tar-zstd', '200k files: bundle size / tar|zstd size', divide(s('tiny-bundle')?.outputBytes, s('tiny-tar-zstd')?.outputBytes), null, 'per-object tar header + padding + zstd frame', skipped200k ? 'skipped (BENCH_SKIP_200K=1)' : 'not measured'),
+  );
+  const skippedNote = skipped200k ? 'skipped (BENCH_SKIP_200K=1)' : 'not measured (see FAILED below)';
+  for (const [key, label] of [
+    ['tiny-snapshot', 'peak RSS, snapshot create of 200k files'],
+    ['tiny-bundle', 'peak RSS, bundle create of 200k files'],
+  ] as const) {
+    const rss = s(key)?.peakRssBytes ?? null;
+    ratios.push(ratio(`${key}-rss`, label, rss === null ? null : rss / MB, { comparator: '<', target: RSS_LIMIT_MB, unit: ' MB' }, `${fixed(rss === null ? null : rss / (1024 * 1024), 0)} MiB`, skippedNote));
+  }
+  return ratios;
+}
+
+export function stepsTable(steps: StepResult[]): string {
+  const rows = steps.map((s) => [
+    s.label,
+    s.tool,
+    fixed(s.seconds, 2),
+    fixed(rate(s.inputBytes, s.seconds), 0),
+    mb(s.inputBytes),
+    mb(s.outputBytes),
+    fixed(s.cpuSeconds, 2),
+    fixed(s.peakRssBytes === null ? null : s.peakRssBytes / MB, 0),
+    fixed(s.loadBefore, 1),
+    s.note,
+  ]);
+  return table(['step', 'tool', 'wall s', 'MB/s', 'in MB', 'out MB', 'CPU s', 'RSS MB', 'load', 'note'], rows, new Set([0, 1, 9]));
+}
+
+export function ratiosTable(ratios: Ratio[]): string {
+  const rows = ratios.map((r) => [r.label, r.key.endsWith('-rss') ? fixed(r.value, 0, ' MB') : fixed(r.value, 3, 'x'), r.aim ?? '-', r.status, r.note]);
+  return table(['ratio', 'value', 'aim', 'status', 'note'], rows, new Set([0, 3, 4]));
+}
