@@ -58,14 +58,15 @@ export class Lock {
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   const temp = tempName(path);
   try {
-    const handle = await fsp.open(temp, 'wx', 0o644);
+    await writeOwner(temp, owner, 'wx');
     try {
-      await handle.writeFile(JSON.stringify(owner));
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await fsp.link(temp, path);
+    } catch (err) {
+      // A filesystem without hardlinks (FAT, exFAT): create the lock in place instead. The
+      // lock is then empty for an instant, which the grace period for unreadable locks covers.
+      if (!NO_LINKS.has(errnoCode(err) ?? '')) throw err;
+      await writeOwner(path, owner, 'wx');
     }
-    await fsp.link(temp, path);
     await fsyncDir(dirname(path));
     return true;
   } catch (err) {
@@ -73,6 +74,18 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     explainSystemError(err, 'taking the lock', path);
   } finally {
     await fsp.rm(temp, { force: true });
+  }
+}
+
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+async function writeOwner(path: string, owner: LockOwner, flag: string): Promise<void> {
+  const handle = await fsp.open(path, flag, 0o644);
+  try {
+    await handle.writeFile(JSON.stringify(owner));
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
