@@ -90,6 +90,13 @@ function assertReadableFile(file: string): void {
 
 type Stage = 'header' | 'tree' | 'changes' | 'objects' | 'after-seal';
 
+/** The three entries that open every bundle, in order, with the most a reader will hold of each. */
+const METADATA: Partial<Record<Stage, { name: string; limit: number }>> = {
+  header: { name: ENTRY_HEADER, limit: LIMITS.headerBytes },
+  tree: { name: ENTRY_TREE, limit: LIMITS.treeStoredBytes },
+  changes: { name: ENTRY_CHANGES, limit: LIMITS.changesStoredBytes },
+};
+
 interface CurrentEntry {
   name: string;
   index: number;
@@ -112,7 +119,6 @@ class BundleReader {
   private readonly seen = new Set<ObjectId>();
   private objectBytes = 0;
   private entries = 0;
-  private sealed = false;
   stopped = false;
 
   constructor(
@@ -129,8 +135,16 @@ class BundleReader {
     return false;
   }
 
+  private get sealed(): boolean {
+    return this.stage === 'after-seal';
+  }
+
   async finish(): Promise<void> {
     for (const event of this.parser.finish()) await this.handle(event);
+    this.assertSealed();
+  }
+
+  private assertSealed(): void {
     if (!this.sealed) throw this.truncated('the bundle has no seal: it was cut short or never finished');
   }
 
@@ -158,18 +172,17 @@ class BundleReader {
       case 'entryEnd':
         return this.endEntry();
       case 'end':
-        if (!this.sealed) throw this.truncated('the bundle has no seal: it was cut short or never finished');
+        return this.assertSealed();
     }
   }
 
   private async startEntry(name: string, size: number, index: number): Promise<void> {
     if (this.stage === 'after-seal') throw this.corrupt(`entry ${JSON.stringify(name)} follows the seal`, name, index);
     const entry: CurrentEntry = { name, index, size, stored: new ContentHasher() };
-    const expected = { header: ENTRY_HEADER, tree: ENTRY_TREE, changes: ENTRY_CHANGES }[this.stage as 'header' | 'tree' | 'changes'];
+    const expected = METADATA[this.stage];
     if (expected !== undefined) {
-      if (name !== expected) throw this.corrupt(`expected entry ${expected} here, found ${JSON.stringify(name)}`, name, index);
-      const limit = { header: LIMITS.headerBytes, tree: LIMITS.treeStoredBytes, changes: LIMITS.changesStoredBytes }[this.stage as 'header' | 'tree' | 'changes'];
-      if (size > limit) throw this.corrupt(`${name} is ${size} bytes, over the limit of ${limit}`, name, index);
+      if (name !== expected.name) throw this.corrupt(`expected entry ${expected.name} here, found ${JSON.stringify(name)}`, name, index);
+      if (size > expected.limit) throw this.corrupt(`${name} is ${size} bytes, over the limit of ${expected.limit}`, name, index);
       entry.buffer = [];
     } else if (name === ENTRY_SEAL) {
       if (size > LIMITS.sealBytes) throw this.corrupt(`the seal is ${size} bytes, over the limit of ${LIMITS.sealBytes}`, name, index);
@@ -273,7 +286,6 @@ class BundleReader {
   }
 
   private checkSeal(entry: CurrentEntry): void {
-    if (this.stage !== 'objects') throw this.corrupt('the seal comes before the header, manifest and change list', entry.name, entry.index);
     const seal = decodeSeal(Buffer.concat(entry.buffer!));
     const header = this.header!;
     if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
@@ -285,7 +297,6 @@ class BundleReader {
     if (this.seen.size !== header.objects.count || this.objectBytes !== header.objects.bytes) {
       throw this.corrupt(`the bundle carries ${this.seen.size} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);
     }
-    this.sealed = true;
     this.stage = 'after-seal';
   }
 

@@ -24,7 +24,6 @@ import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { compressBuffer, ZstdEncoder } from '../compression/zstd.js';
 import { fsyncDir, tempName } from '../fs/durable.js';
 import type { Progress } from '../progress/progress.js';
-import { corruptObject } from '../repository/objectStore.js';
 import type { Repository } from '../repository/repository.js';
 import type { BundlePlan } from './planBundle.js';
 import { TarFile } from './tarFile.js';
@@ -106,11 +105,8 @@ type Prepared =
  * larger one only looks at its first bytes. Runs ahead of the writer (see prefetched).
  */
 async function prepareObject(repo: Repository, id: ObjectId, size: number): Promise<Prepared> {
-  const path = repo.objects.path(id);
-  if (size > IN_MEMORY_LIMIT) return { id, size, inMemory: false, alreadyCompressed: looksCompressed(await readHead(path)) };
-  const data = await fsp.readFile(path);
-  const actual = hashBytes(data);
-  if (actual !== id || data.length !== size) throw corruptObject(id, path, actual);
+  if (size > IN_MEMORY_LIMIT) return { id, size, inMemory: false, alreadyCompressed: looksCompressed(await readHead(repo.objects.path(id))) };
+  const data = await repo.objects.readWholeVerified(id, size);
   if (size >= MIN_COMPRESSIBLE_SIZE && !looksCompressed(data)) {
     const packed = compressBuffer(data);
     if (compressionPays(size, packed.length)) {

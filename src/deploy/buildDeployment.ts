@@ -1,18 +1,17 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, explainSystemError } from '../errors.js';
+import { explainSystemError } from '../errors.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
 import { parentDirectories } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
+import { cannotLink } from '../fs/links.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './owner.js';
 
-/** Errors from link(2) that mean "this filesystem or inode cannot take another link": copy instead. */
-const LINK_IMPOSSIBLE = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
 /** Yield to the event loop this often so progress can be drawn during a long sync loop. */
 const BATCH = 2000;
 
@@ -88,7 +87,7 @@ function tryLink(source: string, target: string): boolean {
     fs.linkSync(source, target);
     return true;
   } catch (err) {
-    if (LINK_IMPOSSIBLE.has(errnoCode(err) ?? '')) return false;
+    if (cannotLink(err)) return false;
     throw err;
   }
 }

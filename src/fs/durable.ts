@@ -8,9 +8,10 @@ import { AirlockError, explainSystemError } from '../errors.js';
 /**
  * The careful write, as restic's local backend does it: temp name in the same
  * directory, write, fsync, close, rename, fsync the directory, remove the temp on any
- * error. Every file airlock owns goes through here (or through the object store, which
- * follows the same steps for streams). pnpm and cacache skip the fsyncs; we cannot,
- * because apply promises to survive power loss.
+ * error. Every small state file airlock owns goes through here. Bulk writers (the object
+ * store, deployments) keep the same order but batch the flushes into one syncFilesystem
+ * per batch. pnpm and cacache skip the fsyncs; we cannot, because apply promises to
+ * survive power loss.
  */
 
 let tempCounter = 0;

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { fsyncDir, tempName } from './durable.js';
+import { cannotLink } from './links.js';
 
 /**
  * An exclusive lock file holding the owner's pid, host, command and start time.
@@ -64,7 +65,7 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     } catch (err) {
       // A filesystem without hardlinks (FAT, exFAT): create the lock in place instead. The
       // lock is then empty for an instant, which the grace period for unreadable locks covers.
-      if (!NO_LINKS.has(errnoCode(err) ?? '')) throw err;
+      if (!cannotLink(err)) throw err;
       await writeOwner(path, owner, 'wx');
     }
     await fsyncDir(dirname(path));
@@ -76,8 +77,6 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     await fsp.rm(temp, { force: true });
   }
 }
-
-const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 async function writeOwner(path: string, owner: LockOwner, flag: string): Promise<void> {
   const handle = await fsp.open(path, flag, 0o644);

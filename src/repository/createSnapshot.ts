@@ -27,8 +27,6 @@ export interface CreateSnapshotResult {
 
 /** Files hashed at once: enough to overlap reads with writes, few enough for a USB disk. */
 const INGEST_CONCURRENCY = 4;
-/** Files up to this size are read and stored in single synchronous calls (objectStore.addSmallFile). */
-const SMALL_FILE = 1024 * 1024;
 
 export async function createSnapshot(repo: Repository, options: CreateSnapshotOptions): Promise<CreateSnapshotResult> {
   if (options.label !== null) assertUsableLabel(options.label); // before reading 100 GB, not after
@@ -77,8 +75,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
       let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
       let size = file.size;
       if (id === undefined) {
-        const source = join(root, file.path);
-        const added = file.size <= SMALL_FILE ? await repo.objects.addSmallFile(source) : await repo.objects.addFile(source);
+        const added = await repo.objects.addFile(join(root, file.path));
         id = added.id;
         size = added.size;
         hashedFiles++;

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { syncFilesystem, tempName } from '../fs/durable.js';
+import { cannotLink } from '../fs/links.js';
 import type { RepositoryLayout } from './layout.js';
 
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
@@ -41,10 +42,6 @@ export class ObjectStore {
     return this.layout.objectPath(id);
   }
 
-  async has(id: ObjectId): Promise<boolean> {
-    return this.hasSync(id);
-  }
-
   /** Present on disk, or written and waiting for the next flush. */
   hasSync(id: ObjectId): boolean {
     return this.pending.has(id) || this.inFlight.has(id) || fs.existsSync(this.path(id));
@@ -53,31 +50,31 @@ export class ObjectStore {
   /**
    * Writes a file's bytes into the store, returning its id and size. When the object is
    * already present the copy is dropped (content addressing makes them identical).
+   * Small files (most of a CRAN tree) take one synchronous open/read/close: for them a
+   * threadpool round trip per call costs more than the I/O. Larger ones are streamed.
    */
   async addFile(source: string): Promise<{ id: ObjectId; size: number }> {
-    // Open before streaming: a stream created up front would report a failed open as an uncaught error.
-    let handle: fsp.FileHandle;
+    let fd: number;
     try {
-      handle = await fsp.open(source, 'r');
+      fd = fs.openSync(source, 'r');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw vanished(source);
       explainSystemError(err, 'reading a file to record it', source);
     }
-    if ((await handle.stat()).size <= WHOLE_READ_LIMIT) {
-      // Most files of a CRAN tree are small: one read, one write, no stream machinery.
+    if (fs.fstatSync(fd).size <= WHOLE_READ_LIMIT) {
       let data: Buffer;
       try {
-        data = await handle.readFile();
+        data = fs.readFileSync(fd);
       } finally {
-        await handle.close();
+        fs.closeSync(fd);
       }
       return this.addBuffer(data, source);
     }
-    const stream = handle.createReadStream({ highWaterMark: READ_CHUNK });
+    const stream = fs.createReadStream('', { fd, highWaterMark: READ_CHUNK });
     try {
       return await this.addStream(stream, source);
     } finally {
-      stream.destroy(); // closes the handle even when addStream failed before reading it
+      stream.destroy(); // closes the file even when addStream failed before reading it
     }
   }
 
@@ -96,22 +93,6 @@ export class ObjectStore {
     }
     await this.queue(temp, id, data.length);
     return { id, size: data.length };
-  }
-
-  /**
-   * A small file (the caller knows its size from the walk) read in one synchronous call:
-   * open, read and close without three threadpool round trips. Falls back to addFile if
-   * the file grew past the limit since the walk.
-   */
-  async addSmallFile(source: string): Promise<{ id: ObjectId; size: number }> {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(source);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw vanished(source);
-      explainSystemError(err, 'reading a file to record it', source);
-    }
-    return data.length <= WHOLE_READ_LIMIT ? this.addBuffer(data, source) : this.addFile(source);
   }
 
   async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
@@ -173,9 +154,8 @@ export class ObjectStore {
     try {
       await fsp.link(source, this.path(id));
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EEXIST') return true;
-      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOTSUP') return false;
+      if (errnoCode(err) === 'EEXIST') return true;
+      if (cannotLink(err)) return false;
       throw err;
     }
     await fsp.chmod(this.path(id), OBJECT_MODE);
@@ -218,6 +198,19 @@ export class ObjectStore {
     this.tmpReady = false;
   }
 
+  /** Reads a small object whole (the caller bounds its size), verified like readVerified. */
+  async readWholeVerified(id: ObjectId, expectedSize: number): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await fsp.readFile(this.path(id));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw missingObject(id, this.path(id));
+      throw err;
+    }
+    this.checkContent(id, hashBytes(data), data.length, expectedSize);
+    return data;
+  }
+
   /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
   async *readVerified(id: ObjectId, expectedSize?: number): AsyncGenerator<Buffer> {
     const hasher = new ContentHasher();
@@ -232,19 +225,17 @@ export class ObjectStore {
       if (errnoCode(err) === 'ENOENT') throw missingObject(id, this.path(id));
       throw err;
     }
-    const actual = hasher.digest();
+    this.checkContent(id, hasher.digest(), hasher.bytes, expectedSize);
+  }
+
+  private checkContent(id: ObjectId, actual: ObjectId, bytes: number, expectedSize: number | undefined): void {
     if (actual !== id) throw corruptObject(id, this.path(id), actual);
-    if (expectedSize !== undefined && hasher.bytes !== expectedSize) {
-      throw new AirlockError('OBJECT_CORRUPT', `object ${id} is intact but ${hasher.bytes} bytes long, while the manifest that names it says ${expectedSize}`, {
+    if (expectedSize !== undefined && bytes !== expectedSize) {
+      throw new AirlockError('OBJECT_CORRUPT', `object ${id} is intact but ${bytes} bytes long, while the manifest that names it says ${expectedSize}`, {
         where: this.path(id),
         hint: 'the snapshot manifest disagrees with the store; run `airlock verify --repo R` to check the whole repository',
       });
     }
-  }
-
-  /** Re-hashes an object on disk; returns the actual id (or undefined when missing). */
-  async hashOnDisk(id: ObjectId): Promise<ObjectId | undefined> {
-    return hashFile(this.path(id));
   }
 
   async remove(id: ObjectId): Promise<void> {

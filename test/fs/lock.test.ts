@@ -4,8 +4,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isAlive, Lock, readLockOwner, withLock, type LockOwner } from '../../src/fs/lock.js';
 import { cleanTempDirsAfterEach, re, rejectsWith, tempDir } from '../repository/helpers.js';
@@ -138,25 +137,19 @@ describe('withLock', () => {
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * Compiles the real lock code (and what it imports) to plain ESM in `dir`, so separate
- * node processes can run it: the lock's promise is about processes. Each racer reads
- * lock paths on stdin, one a line; for each it tries Lock.acquire, holds the lock for
- * `holdMs`, releases it, and answers one JSON line.
+ * Writes a racer script that imports the real, built lock (`npm test` builds dist/ before
+ * vitest runs), so separate node processes run exactly what the CLI runs: the lock's
+ * promise is about processes. Each racer reads lock paths on stdin, one a line; for each
+ * it tries Lock.acquire, holds the lock for `holdMs`, releases it, and answers one JSON line.
  */
-function compileRacer(dir: string): string {
-  for (const rel of ['src/fs/lock.ts', 'src/fs/durable.ts', 'src/errors.ts']) {
-    const source = fs.readFileSync(join(projectRoot, rel), 'utf8');
-    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
-    const target = join(dir, rel.replace(/\.ts$/, '.js'));
-    fs.mkdirSync(dirname(target), { recursive: true });
-    fs.writeFileSync(target, out.outputText);
-  }
-  fs.writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  const racer = join(dir, 'racer.js');
+function writeRacer(dir: string): string {
+  const lockModule = pathToFileURL(join(projectRoot, 'dist', 'src', 'fs', 'lock.js')).href;
+  if (!fs.existsSync(fileURLToPath(lockModule))) throw new Error('dist/ is missing: run `npm test`, which builds before testing');
+  const racer = join(dir, 'racer.mjs');
   fs.writeFileSync(
     racer,
     `import { createInterface } from 'node:readline';
-import { Lock } from './src/fs/lock.js';
+import { Lock } from ${JSON.stringify(lockModule)};
 const holdMs = Number(process.argv[2]);
 process.stdout.write('ready\\n');
 for await (const path of createInterface({ input: process.stdin })) {
@@ -223,7 +216,7 @@ describe('Lock across processes', () => {
   });
 
   it('never has two holders at once when several processes race for it', async () => {
-    const script = compileRacer(tempDir('airlock-lock-racer-'));
+    const script = writeRacer(tempDir('airlock-lock-racer-'));
     const PROCESSES = 8;
     const ROUNDS = 60;
     const racers = Array.from({ length: PROCESSES }, () => startRacer(script, 100));
