@@ -3,6 +3,7 @@ import { shortId } from '../core/objectId.js';
 import type { SnapshotRecord } from '../core/manifest.js';
 import type { Progress } from '../progress/progress.js';
 import { buildDeployment } from './buildDeployment.js';
+import type { Owner } from './owner.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
 
@@ -17,7 +18,7 @@ export interface RollbackResult {
  * current before the present one, or any snapshot still held (`--to`). A deployment
  * removed by gc is rebuilt from the store when its objects are still there.
  */
-export async function rollback(session: OfflineSession, to: string | undefined, progress: Progress): Promise<RollbackResult> {
+export async function rollback(session: OfflineSession, to: string | undefined, owner: Owner | undefined, progress: Progress): Promise<RollbackResult> {
   const { dataDir, repo, state } = session;
   const current = dataDir.assertManaged();
   const target = to === undefined ? await previousSnapshot(session, current) : await repo.snapshots.resolve(to);
@@ -33,7 +34,7 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
       hint: 'roll back to a snapshot `airlock status` lists as kept, or apply a full bundle of the one you need',
     });
   }
-  const built = await buildDeployment(repo, dataDir, target.id, tree, undefined, progress);
+  const built = await buildDeployment(repo, dataDir, target.id, tree, owner, progress);
   switchDeployment(dataDir, target.id);
   state.history.push({ snapshot: target.id, action: 'rollback', at: new Date().toISOString() });
   await dataDir.writeState(state);

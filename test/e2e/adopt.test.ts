@@ -86,4 +86,21 @@ describe('adopt, ownership and file modes', () => {
       expect(st.mode & 0o022, `${path} must not be writable by group or others`).toBe(0);
     }
   });
+
+  it.runIf(isRoot)('rollback --owner gives a deployment that had to be rebuilt the same owner', () => {
+    const full = join(s.media, 'full1.airlock');
+    const delta = join(s.media, 'delta12.airlock');
+    const dataDir = join(s.root, 'owned-rollback', 'rspm-offline-data');
+    fs.mkdirSync(join(s.root, 'owned-rollback'));
+    airlockOk(['apply', full, '--data-dir', dataDir, '--owner', 'nobody:nogroup']);
+    airlockOk(['apply', delta, '--data-dir', dataDir, '--owner', 'nobody:nogroup']);
+    // The v1 deployment directory is gone (removed by hand), its objects are still in the store.
+    fs.rmSync(join(`${dataDir}.airlock`, 'deployments', s.ids.v1!), { recursive: true });
+    const rollback = airlockJson<{ rolledBack: { rebuilt: boolean } }>(['rollback', '--data-dir', dataDir, '--to', 'v1', '--owner', 'nobody:nogroup']);
+    expect(rollback.rolledBack.rebuilt).toBe(true);
+    for (const path of ['', 'v3', 'v3/src/contrib']) {
+      const st = fs.statSync(join(dataDir, path));
+      expect([st.uid, st.gid], path).toEqual([65534, 65534]);
+    }
+  });
 });

@@ -1,21 +1,24 @@
 import type { CommandModule } from 'yargs';
+import { parseOwner } from '../../deploy/owner.js';
 import { rollback } from '../../deploy/rollback.js';
 import { withOfflineSession } from '../../deploy/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: string }> = {
+export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: string; owner?: string }> = {
   command: 'rollback',
   describe: 'switch the data dir back to an earlier snapshot (default: the one before the current)',
   builder: (y) =>
     dataDirOption(y)
       .option('to', { type: 'string', describe: 'the snapshot to go back to (label, id or id prefix)' })
+      .option('owner', { type: 'string', describe: 'user:group for a deployment that must be rebuilt (after gc), as given to apply' })
       .example('$0 rollback --data-dir /var/lib/rspm-offline-data', 'undo the last apply')
       .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, ctx.progress));
+      const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
+      const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, owner, ctx.progress));
       ctx.result({ rolledBack: { from: r.from, to: r.to, rebuilt: r.rebuilt } }, () => [
         `rolled back ${args['data-dir']} from ${short(r.from)} to ${short(r.to.id)}${r.to.label ? ` (${r.to.label})` : ''}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
       ]);
