@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect } from 'vitest';
-import { AirlockError, type ErrorCode } from '../../src/errors.js';
+import { afterEach } from 'vitest';
 
 const created: string[] = [];
 
@@ -20,35 +19,7 @@ export function cleanTempDirsAfterEach(): void {
   });
 }
 
-/** Awaits `promise`, asserts it rejected with an AirlockError with `code` and a message matching `message`. */
-export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<AirlockError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected the promise to reject with an AirlockError').toBeInstanceOf(AirlockError);
-  const err = caught as AirlockError;
-  expect(err.code).toBe(code);
-  expect(err.message).toMatch(message);
-  return err;
-}
-
-/** Runs `fn`, asserts it threw an AirlockError with `code` and a message matching `message`. */
-export function throwsWith(fn: () => unknown, code: ErrorCode, message: RegExp): AirlockError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected an AirlockError to be thrown').toBeInstanceOf(AirlockError);
-  const err = caught as AirlockError;
-  expect(err.code).toBe(code);
-  expect(err.message).toMatch(message);
-  return err;
-}
+export { expectAirlockError as throwsWith, expectAirlockRejection as rejectsWith } from '../helpers/errors.js';
 
 /** Concatenates every chunk of an async iterable. */
 export async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
