@@ -29,6 +29,7 @@ const codeClasses = {
   LABEL_TAKEN: 'usage',
   NOT_A_REPOSITORY: 'usage',
   BAD_SOURCE_TREE: 'usage',
+  UPSTREAM_NOT_FOUND: 'usage',
   BUNDLE_CORRUPT: 'integrity',
   BUNDLE_TRUNCATED: 'integrity',
   BUNDLE_UNSAFE_ENTRY: 'integrity',
@@ -36,6 +37,9 @@ const codeClasses = {
   DATA_DIR_DAMAGED: 'integrity',
   MANIFEST_INVALID: 'integrity',
   FORMAT_UNSUPPORTED: 'integrity',
+  UPSTREAM_INDEX_INVALID: 'integrity',
+  UPSTREAM_CHECKSUM: 'integrity',
+  LAYOUT_INVALID: 'integrity',
   BASE_MISMATCH: 'refused',
   ALREADY_APPLIED: 'refused',
   LOCKED: 'refused',
@@ -46,6 +50,7 @@ const codeClasses = {
   PERMISSION_DENIED: 'environment',
   CROSS_DEVICE: 'environment',
   FILESYSTEM: 'environment',
+  UPSTREAM_UNAVAILABLE: 'environment',
   INTERNAL: 'failure',
 } as const satisfies Record<string, ErrorClass>;
 
