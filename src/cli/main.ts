@@ -5,38 +5,53 @@ import { adoptCommand } from './commands/adopt.js';
 import { applyCommand } from './commands/apply.js';
 import { bundleCommand } from './commands/bundle.js';
 import { gcCommand } from './commands/gc.js';
+import { getCommand } from './commands/get.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { statusCommand } from './commands/status.js';
+import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
 import { withGlobalOptions } from './context.js';
 import { ExitCode } from '../errors.js';
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * `airlock` has every command. Installed as `rspm-offline-downloader`, the same program
+ * answers only the seed's `get` and `validate`, so an admin's existing scripts keep working.
+ */
+export type ProgramName = 'airlock' | 'rspm-offline-downloader';
+
+export async function main(argv: string[], name: ProgramName = 'airlock'): Promise<void> {
   // `airlock snapshot list | head`: a reader that stops early is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  await withGlobalOptions(yargs(hideBin(argv)))
-    .scriptName('airlock')
-    .usage('$0 <command>\n\nMove R package repositories across an air gap: snapshot, bundle, verify, apply, roll back.')
-    .command(snapshotCommand)
-    .command(bundleCommand)
-    .command(applyCommand)
-    .command(rollbackCommand)
-    .command(statusCommand)
-    .command(verifyCommand)
-    .command(gcCommand)
-    .command(adoptCommand)
-    .demandCommand(1, 'name a command; `airlock --help` lists them')
+  const program = withGlobalOptions(yargs(hideBin(argv))).scriptName(name);
+  if (name === 'airlock') {
+    program
+      .usage('$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.')
+      .command(getCommand)
+      .command(validateCommand)
+      .command(snapshotCommand)
+      .command(bundleCommand)
+      .command(applyCommand)
+      .command(rollbackCommand)
+      .command(statusCommand)
+      .command(verifyCommand)
+      .command(gcCommand)
+      .command(adoptCommand);
+  } else {
+    program.usage('$0 <command>\n\nairlock under the seed downloader\'s name: get and validate.').command(getCommand).command(validateCommand);
+  }
+  await program
+    .demandCommand(1, `name a command; \`${name} --help\` lists them`)
     .strict()
     .version(VERSION)
     .help()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, err) => {
       if (err) throw err;
-      process.stderr.write(`airlock: error [USAGE]: ${message}\n  next:  run \`airlock --help\` or \`airlock <command> --help\`\n`);
+      process.stderr.write(`${name}: error [USAGE]: ${message}\n  next:  run \`${name} --help\` or \`${name} <command> --help\`\n`);
       process.exit(ExitCode.usage);
     })
     .parseAsync();

@@ -63,8 +63,10 @@ abstract class CountingProgress implements Progress {
     if (this.totalBytes) {
       parts.push(`${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`, `${formatBytes(rate)}/s`);
       if (rate > 0) parts.push(`ETA ${formatDuration((this.totalBytes - this.bytes) / rate)}`);
-    } else if (this.totalFiles && this.files > 0) {
-      parts.push(`ETA ${formatDuration(((this.totalFiles - this.files) * seconds) / this.files)}`);
+    } else {
+      // Downloads learn sizes only as bodies arrive: show what came and how fast, and estimate by files.
+      if (this.bytes > 0) parts.push(formatBytes(this.bytes), `${formatBytes(rate)}/s`);
+      if (this.totalFiles && this.files > 0) parts.push(`ETA ${formatDuration(((this.totalFiles - this.files) * seconds) / this.files)}`);
     }
     return `${this.name}: ${parts.join(', ')}`;
   }

@@ -41,9 +41,10 @@ export class DataDir {
   readonly path: string;
   readonly stateDir: string;
 
-  constructor(path: string) {
+  /** `stateDir` defaults to the sibling `<path>.airlock`; it must share the path's parent directory. */
+  constructor(path: string, stateDir?: string) {
     this.path = resolve(path).replace(/\/+$/, '');
-    this.stateDir = `${this.path}.airlock`;
+    this.stateDir = stateDir === undefined ? `${this.path}.airlock` : resolve(stateDir);
   }
 
   get parent(): string {

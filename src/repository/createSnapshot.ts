@@ -7,6 +7,7 @@ import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
+import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 
 export interface CreateSnapshotOptions {
   from: string;
@@ -88,42 +89,4 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   };
   await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, worker));
   return { entries, hashedFiles, hashedBytes };
-}
-
-async function recordSnapshot(
-  repo: Repository,
-  id: string,
-  label: string | null,
-  totals: { files: number; bytes: number },
-): Promise<{ record: SnapshotRecord; recorded: boolean }> {
-  const records = await repo.snapshots.records();
-  const latest = records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
-  if (latest && latest.id === id && (label === null || latest.label === label)) return { record: latest, recorded: false };
-  if (label !== null) {
-    const holder = records.find((r) => r.label === label && r.id !== id);
-    if (holder) {
-      throw new AirlockError('LABEL_TAKEN', `label ${JSON.stringify(label)} already names snapshot ${holder.id.slice(0, 12)}`, {
-        hint: 'labels name one tree each; choose another --label (for example with the date and time)',
-      });
-    }
-  }
-  const record: SnapshotRecord = {
-    id,
-    sequence: (latest?.sequence ?? 0) + 1,
-    label,
-    parent: latest?.id ?? null,
-    createdAt: new Date().toISOString(),
-    ...totals,
-  };
-  await repo.snapshots.append(record);
-  return { record, recorded: true };
-}
-
-/** A label must not be mistaken for the other ways of naming a snapshot (see SnapshotStore.resolve). */
-function assertUsableLabel(label: string): void {
-  if (label === 'latest' || /^[0-9a-f]{4,64}$/.test(label) || label.trim() === '') {
-    throw new AirlockError('USAGE', `--label ${JSON.stringify(label)} would be read as ${label === 'latest' ? 'the newest snapshot' : 'a snapshot id'}`, {
-      hint: 'use a label with other characters too, such as the date: --label 2026-11-24',
-    });
-  }
 }

@@ -12,6 +12,7 @@ import type { SnapshotId } from '../core/manifest.js';
  *   snapshots/v1/<64 hex>.tree   canonical trees, named by their own BLAKE3
  *   snapshots/v1/index.json      the snapshot records (sequence, label, parent, time)
  *   cache/stat-v2/<hash>.msgpack stat cache of `snapshot create`, one per source dir
+ *   cache/downloads-v1.jsonl     upstream checksum -> object id, so `get` re-fetches nothing it has
  *   tmp/                         scratch space on the same filesystem
  *   lock                         held by commands that change the repository
  */
@@ -45,6 +46,9 @@ export class RepositoryLayout {
   }
   get statCacheDir(): string {
     return join(this.root, 'cache', 'stat-v2');
+  }
+  get downloadLedgerPath(): string {
+    return join(this.root, 'cache', 'downloads-v1.jsonl');
   }
   get tmpDir(): string {
     return join(this.root, 'tmp');

@@ -95,7 +95,12 @@ export class ObjectStore {
     return { id, size: data.length };
   }
 
-  async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
+  /**
+   * Streams bytes into the store. `accept` runs after the last byte and before the object
+   * is queued: when it throws (a checksum that does not match, a body cut short), the
+   * bytes are discarded and never become an object.
+   */
+  async addStream(chunks: AsyncIterable<Buffer>, origin: string, accept?: (id: ObjectId, size: number) => void): Promise<{ id: ObjectId; size: number }> {
     this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/object`);
     const hasher = new ContentHasher();
@@ -110,6 +115,7 @@ export class ObjectStore {
         await handle.close();
       }
       const id = hasher.digest();
+      accept?.(id, hasher.bytes);
       await this.queue(temp, id, hasher.bytes);
       return { id, size: hasher.bytes };
     } catch (err) {

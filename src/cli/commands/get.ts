@@ -1,0 +1,141 @@
+import type { CommandModule } from 'yargs';
+import { collectBioconductor } from '../../online/collectBioconductor.js';
+import { collectCran } from '../../online/collectCran.js';
+import { runGet, type Collector, type GetResult } from '../../online/get.js';
+import { DEFAULT_ARCHITECTURES, DEFAULT_BASE_URLS } from '../../upstream/sources.js';
+import type { SourceTypeChoice } from '../../upstream/detectSource.js';
+import type { BinaryTarget } from '../../layout/rspmLayout.js';
+import { TOOL_NAME } from '../../version.js';
+import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
+import { formatBytes, short } from '../format.js';
+import { bundleRequest, downloadOptions, httpOptionsFrom, listOption, usage, type DownloadArgs } from './getOptions.js';
+
+interface CranArgs extends DownloadArgs {
+  snapshot: string;
+  'source-type': SourceTypeChoice;
+  'include-binaries': boolean;
+  'r-versions'?: string | string[];
+  distributions?: string | string[];
+  architectures?: string | string[];
+}
+
+interface BiocArgs extends DownloadArgs {
+  versions: string | string[];
+}
+
+const USER_AGENT = TOOL_NAME.replace(' ', '/');
+
+const cran: CommandModule<GlobalArgs, CranArgs> = {
+  command: 'cran',
+  describe: 'download CRAN (source packages, optionally Linux binaries) and sysreqs into a new snapshot',
+  builder: (y) =>
+    downloadOptions(y)
+      .option('snapshot', { type: 'string', default: 'latest', describe: 'the upstream snapshot: a date (2026-11-24) or latest' })
+      .option('source-type', { choices: ['auto', 'cran-mirror', 'package-manager'] as const, default: 'auto' as const, describe: 'what --base-url is; auto asks it' })
+      .option('include-binaries', { type: 'boolean', default: false, describe: 'also download Linux binaries (needs --r-versions and --distributions)' })
+      .option('r-versions', { type: 'string', describe: 'R versions for binaries, e.g. 4.4,4.5' })
+      .option('distributions', { type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9' })
+      .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')})` })
+      .example('$0 get cran --destination /srv/airlock', 'the newest CRAN, with sysreqs')
+      .example('$0 get cran --destination /srv/airlock --snapshot 2026-11-24 --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9 --architectures=x86_64', 'a dated snapshot with binaries for two R versions on two distributions')
+      .example('$0 get cran --destination /srv/airlock --label 2026-11-24 --starting-snapshot 2026-11-01 --bundle /media/usb/cran-2026-11-24.airlock', 'download, then write the delta for the drive in one step')
+      .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch'),
+  handler: (args) =>
+    runCommand(args, async (ctx) => {
+      const binaries = binaryTargets(args);
+      const collect: Collector = (http) =>
+        collectCran(http, {
+          baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.cran,
+          sourceType: args['source-type'],
+          snapshot: args.snapshot,
+          binaries,
+          sysreqsUrl: args['sysreqs-url'] ?? DEFAULT_BASE_URLS.sysreqs,
+          userAgent: USER_AGENT,
+        });
+      await getAndReport(ctx, args, collect);
+    }),
+};
+
+const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
+  command: 'bioconductor',
+  describe: 'download Bioconductor versions (each in its own directory) and sysreqs into a new snapshot',
+  builder: (y) =>
+    downloadOptions(y)
+      .option('versions', { type: 'string', demandOption: true, describe: 'Bioconductor versions: release, devel, or numbers like 3.19 (comma separated)' })
+      .example('$0 get bioconductor --destination /srv/airlock --versions=release,devel,3.19', 'the current release and devel, and 3.19'),
+  handler: (args) =>
+    runCommand(args, async (ctx) => {
+      const versions = listOption('--versions', args.versions, /^(release|devel|\d+\.\d+)$/, 'release,devel,3.19');
+      if (versions.length === 0) usage('--versions names no version', 'for example --versions=release,devel');
+      const collect: Collector = (http) =>
+        collectBioconductor(http, {
+          baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.bioconductor,
+          versions,
+          sysreqsUrl: args['sysreqs-url'] ?? DEFAULT_BASE_URLS.sysreqs,
+          userAgent: USER_AGENT,
+        });
+      await getAndReport(ctx, args, collect);
+    }),
+};
+
+function binaryTargets(args: CranArgs): BinaryTarget[] {
+  const rVersions = listOption('--r-versions', args['r-versions'], /^\d+\.\d+$/, '4.4,4.5');
+  const distributions = listOption('--distributions', args.distributions, /^[a-z0-9][a-z0-9._-]*$/, 'jammy,rhel9');
+  const architectures = listOption('--architectures', args.architectures, /^[a-z0-9_]+$/, 'x86_64');
+  if (!args['include-binaries']) {
+    if (rVersions.length + distributions.length + architectures.length > 0) usage('--r-versions, --distributions and --architectures choose binaries', 'add --include-binaries, or drop them');
+    return [];
+  }
+  if (rVersions.length === 0 || distributions.length === 0) usage('--include-binaries needs --r-versions and --distributions', 'for example --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9');
+  const archs = architectures.length > 0 ? architectures : [...DEFAULT_ARCHITECTURES];
+  return distributions.flatMap((distribution) => rVersions.flatMap((rVersion) => archs.map((architecture) => ({ rVersion, distribution, architecture }))));
+}
+
+async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collector): Promise<void> {
+  const log = args.verbose ? (line: string) => process.stderr.write(`airlock: ${line}\n`) : undefined;
+  const result = await runGet(
+    {
+      destination: args.destination,
+      label: args.label ?? null,
+      dryrun: args.dryrun,
+      http: httpOptionsFrom(args, log),
+      bundle: bundleRequest(args),
+      progress: ctx.progress,
+    },
+    collect,
+  );
+  for (const name of result.droppedBinaries) ctx.progress.warn(`binaries bin/${name}/ were in the previous snapshot and are not in this one (not requested this time); roll back or request them again to keep them`);
+  ctx.result({ ...result }, () => describeGet(result));
+}
+
+function describeGet(r: GetResult): string[] {
+  const lines: string[] = [];
+  if (r.wouldFetch) {
+    lines.push(`dry run: would fetch ${r.wouldFetch.files} of ${r.files} files (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
+  } else if (r.snapshot) {
+    const s = r.snapshot;
+    lines.push(`${r.recorded ? 'recorded' : 'unchanged:'} snapshot ${s.id}${s.label ? ` (${s.label})` : ''}, sequence ${s.sequence}: ${s.files} files, ${formatBytes(s.bytes)}`);
+    lines.push(`  downloaded ${r.downloaded.files} files (${formatBytes(r.downloaded.bytes)}); ${r.reused.files} already in the repository (${formatBytes(r.reused.bytes)})`);
+    lines.push(`  the tree is at ${r.view}`);
+  }
+  lines.push(`  source: ${describeSource(r.source)}`);
+  if (r.bundle) {
+    const b = r.bundle;
+    lines.push(`  wrote ${b.output}: ${b.startingSnapshot ? `delta from ${short(b.startingSnapshot)}` : 'full bundle'}, ${b.rawObjects + b.compressedObjects} objects, ${formatBytes(b.bundleBytes)}`);
+  }
+  for (const note of r.notes) lines.push(`  note: ${note}`);
+  return lines;
+}
+
+function describeSource(source: Record<string, unknown>): string {
+  return Object.entries(source)
+    .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+}
+
+export const getCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'get <source>',
+  describe: 'download from upstream into a repository snapshot (as rspm-offline-downloader get)',
+  builder: (y) => y.command(cran).command(bioconductor).demandCommand(1),
+  handler: () => undefined,
+};

@@ -1,0 +1,76 @@
+import type { Argv } from 'yargs';
+import { AirlockError } from '../../errors.js';
+import type { HttpOptions } from '../../upstream/http.js';
+import type { GlobalArgs } from '../context.js';
+
+/**
+ * The flags `get` shares with the seed's rspm-offline-downloader, and their checks. Lists
+ * are given the seed's way (`--r-versions=4.4,4.5`) or by repeating the flag.
+ */
+export interface DownloadArgs extends GlobalArgs {
+  destination: string;
+  'base-url'?: string;
+  'sysreqs-url'?: string;
+  concurrency: number;
+  dryrun: boolean;
+  verbose: boolean;
+  'outbound-proxy'?: string;
+  timeout: number;
+  retries: number;
+  label?: string;
+  bundle?: string;
+  'starting-snapshot'?: string;
+}
+
+export function downloadOptions<T>(y: Argv<T>) {
+  return y
+    .option('destination', { type: 'string', demandOption: true, describe: 'the airlock repository to download into (created if new); the newest download is visible as DESTINATION/current' })
+    .option('base-url', { type: 'string', describe: 'the upstream to download from (see docs/sources.md)' })
+    .option('sysreqs-url', { type: 'string', describe: 'the r-system-requirements repository, in GitHub contents-API form' })
+    .option('concurrency', { type: 'number', default: 8, describe: 'downloads at once (connections per host)' })
+    .option('dryrun', { type: 'boolean', default: false, describe: 'only report what would be fetched (files and bytes); nothing is saved' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every request and retry' })
+    .option('outbound-proxy', { type: 'string', describe: 'HTTP proxy for all requests: URL or host:port' })
+    .option('timeout', { type: 'number', default: 60, describe: 'seconds a connection may stay silent before it is retried' })
+    .option('retries', { type: 'number', default: 5, describe: 'retries per file for 5xx, resets, timeouts and bad bodies' })
+    .option('label', { type: 'string', describe: 'a name for the new snapshot, e.g. 2026-11-24' })
+    .option('bundle', { type: 'string', describe: 'after downloading, write the bundle of the new snapshot to this file' })
+    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from this snapshot (what the offline side has)' });
+}
+
+export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined): HttpOptions {
+  positiveInteger('--concurrency', args.concurrency);
+  positiveInteger('--timeout', args.timeout);
+  if (!Number.isInteger(args.retries) || args.retries < 0) usage(`--retries must be 0 or more, not ${args.retries}`, 'for example --retries 5');
+  if (args['starting-snapshot'] !== undefined && args.bundle === undefined) {
+    usage('--starting-snapshot only makes sense with --bundle', 'add --bundle FILE to write the delta from that snapshot to FILE');
+  }
+  return {
+    connections: args.concurrency,
+    timeoutMs: args.timeout * 1000,
+    retries: args.retries,
+    proxy: args['outbound-proxy'],
+    retryBaseMs: Number(process.env.AIRLOCK_RETRY_BASE_MS ?? 250),
+    ...(log ? { log } : {}),
+  };
+}
+
+export function bundleRequest(args: DownloadArgs): { output: string; startingSnapshot: string | undefined } | null {
+  return args.bundle === undefined ? null : { output: args.bundle, startingSnapshot: args['starting-snapshot'] };
+}
+
+/** `4.4,4.5` or repeated flags, trimmed, empty items dropped, each checked against `pattern`. */
+export function listOption(flag: string, value: string | string[] | undefined, pattern: RegExp, example: string): string[] {
+  if (value === undefined) return [];
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  for (const item of items) if (!pattern.test(item)) usage(`${flag} has ${JSON.stringify(item)}, which is not valid`, `for example ${flag}=${example}`);
+  return [...new Set(items)];
+}
+
+function positiveInteger(flag: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) usage(`${flag} must be a whole number above 0, not ${value}`, `for example ${flag} 8`);
+}
+
+export function usage(message: string, hint: string): never {
+  throw new AirlockError('USAGE', message, { hint });
+}

@@ -1,0 +1,63 @@
+import { isAirlockError } from '../errors.js';
+import { parseBiocConfig, resolveBiocVersions } from '../core/bioconductorConfig.js';
+import { biocVersionFile } from '../layout/generatedFiles.js';
+import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, type BiocRepository } from '../layout/rspmLayout.js';
+import type { HttpClient } from '../upstream/http.js';
+import { biocConfigUrl, biocContribUrl, trimBase } from '../upstream/sources.js';
+import type { Collected } from './collect.js';
+import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
+import { sysreqsItems } from './sysreqs.js';
+
+export interface BioconductorRequest {
+  baseUrl: string;
+  /** As given: `release`, `devel`, `3.19`... */
+  versions: string[];
+  sysreqsUrl: string;
+  userAgent: string;
+}
+
+/** Only the software repository must exist; older releases lack books, some lack workflows. */
+const REQUIRED: BiocRepository = 'bioc';
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Reads config.yaml, resolves the version aliases, and reads each version's repositories. */
+export async function collectBioconductor(http: HttpClient, request: BioconductorRequest): Promise<Collected> {
+  const base = trimBase(request.baseUrl);
+  const configUrl = biocConfigUrl(base);
+  const configBytes = await http.fetchSmall({ url: configUrl, userAgent: request.userAgent }, MAX_CONFIG_BYTES);
+  const versions = resolveBiocVersions(request.versions, parseBiocConfig(configBytes.toString('utf8'), configUrl));
+  const notes: string[] = [];
+  const indexes: ContribIndex[] = [];
+  const files = [{ path: BIOC_CONFIG_PATH, data: configBytes }];
+  for (const v of versions) {
+    const present: BiocRepository[] = [];
+    for (const repository of BIOC_REPOSITORIES) {
+      const index = await optionalIndex(http, base, v.version, repository, request.userAgent);
+      if (index) {
+        indexes.push(index);
+        present.push(repository);
+      } else {
+        notes.push(`Bioconductor ${v.version} publishes no ${repository} repository; skipped`);
+      }
+    }
+    files.push(biocVersionFile(v.version, v.rVersion, present));
+  }
+  const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);
+  return {
+    section: { kind: 'bioconductor', versions: versions.map((v) => v.version) },
+    files: [...files, ...indexes.flatMap(indexFiles)],
+    items: [...indexes.flatMap(indexItems), ...sysreqs],
+    source: { kind: 'bioconductor', base, versions },
+    notes,
+  };
+}
+
+async function optionalIndex(http: HttpClient, base: string, version: string, repository: BiocRepository, userAgent: string): Promise<ContribIndex | undefined> {
+  try {
+    return await fetchContribIndex(http, biocContribUrl(base, version, repository), biocContrib(version, repository), userAgent);
+  } catch (err) {
+    if (repository !== REQUIRED && isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+import { AirlockError } from '../errors.js';
+import { bindexFile, cranSnapshotFile, distrosFile, schemaMarker } from '../layout/generatedFiles.js';
+import { binaryContrib, CRAN_CONTRIB, type BinaryTarget } from '../layout/rspmLayout.js';
+import { resolveCranSource, type SourceTypeChoice } from '../upstream/detectSource.js';
+import type { HttpClient } from '../upstream/http.js';
+import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/sources.js';
+import type { Collected } from './collect.js';
+import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
+import { sysreqsItems } from './sysreqs.js';
+
+export interface CranRequest {
+  baseUrl: string;
+  sourceType: SourceTypeChoice;
+  snapshot: string;
+  binaries: BinaryTarget[];
+  sysreqsUrl: string;
+  userAgent: string;
+}
+
+/** Reads every index a CRAN download needs: source packages, each binary configuration, sysreqs. */
+export async function collectCran(http: HttpClient, request: CranRequest): Promise<Collected> {
+  const source = await resolveCranSource(http, request.baseUrl, request.sourceType, request.snapshot, request.userAgent);
+  if (request.binaries.length > 0 && source.kind !== 'package-manager') {
+    throw new AirlockError('USAGE', `${source.base} is a plain CRAN mirror; Linux binaries come only from a Package Manager server`, {
+      hint: 'drop --include-binaries, or point --base-url at a Package Manager server',
+    });
+  }
+  const indexes: Promise<ContribIndex>[] = [fetchContribIndex(http, cranContribUrl(source), CRAN_CONTRIB, request.userAgent)];
+  for (const target of request.binaries) {
+    indexes.push(fetchContribIndex(http, binaryContribUrl(source, target.distribution), binaryContrib(target), rUserAgent(target)));
+  }
+  const [sourceIndex, ...binaryIndexes] = await Promise.all(indexes);
+  const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);
+  const all = [sourceIndex!, ...binaryIndexes];
+  const files = [
+    schemaMarker(),
+    cranSnapshotFile(source, sourceIndex!.archives.length),
+    ...all.flatMap(indexFiles),
+    ...request.binaries.map((target, i) => bindexFile(target, source.snapshot, binaryIndexes[i]!.archives.length)),
+    ...(request.binaries.length > 0 ? [distrosFile(request.binaries)] : []),
+  ];
+  return {
+    section: { kind: 'cran' },
+    files,
+    items: [...all.flatMap(indexItems), ...sysreqs],
+    source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries },
+    notes: [],
+  };
+}

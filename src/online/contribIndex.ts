@@ -1,0 +1,73 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { parseDcf } from '../core/dcf.js';
+import { archivesInIndex, type IndexedArchive } from '../core/packagesIndex.js';
+import { archiveUrl } from '../upstream/sources.js';
+import type { HttpClient } from '../upstream/http.js';
+import type { LayoutFile } from '../layout/rspmLayout.js';
+import type { FetchItem } from './fetchItem.js';
+
+/**
+ * A CRAN-like `src/contrib` read from upstream: its PACKAGES index (both forms, so R
+ * finds whichever it looks for first) and the archives it lists. PACKAGES.gz is
+ * preferred, as R prefers it; a source without it is read through plain PACKAGES.
+ */
+export interface ContribIndex {
+  /** Where the directory goes in the layout, e.g. `v3/src/contrib`. */
+  layoutDir: string;
+  contribUrl: string;
+  userAgent: string;
+  packages: Buffer;
+  packagesGz: Buffer;
+  archives: IndexedArchive[];
+}
+
+/** CRAN's PACKAGES is about 12 MB; anything near this is not an index. */
+const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+
+export async function fetchContribIndex(http: HttpClient, contribUrl: string, layoutDir: string, userAgent: string): Promise<ContribIndex> {
+  const { packages, packagesGz } = await fetchPackagesFile(http, contribUrl, userAgent);
+  const where = `${contribUrl}/PACKAGES`;
+  // latin1 never fails to decode; every field airlock reads (names, versions, checksums, paths) is ASCII.
+  const archives = archivesInIndex(parseDcf(packages.toString('latin1'), where), where);
+  return { layoutDir, contribUrl, userAgent, packages, packagesGz, archives };
+}
+
+async function fetchPackagesFile(http: HttpClient, contribUrl: string, userAgent: string): Promise<{ packages: Buffer; packagesGz: Buffer }> {
+  try {
+    const packagesGz = await http.fetchSmall({ url: `${contribUrl}/PACKAGES.gz`, userAgent }, MAX_INDEX_BYTES);
+    return { packages: gunzipIndex(packagesGz, `${contribUrl}/PACKAGES.gz`), packagesGz };
+  } catch (err) {
+    if (!(isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND')) throw err;
+  }
+  const packages = await http.fetchSmall({ url: `${contribUrl}/PACKAGES`, userAgent }, MAX_INDEX_BYTES);
+  return { packages, packagesGz: gzipSync(packages, { level: 9 }) };
+}
+
+function gunzipIndex(data: Buffer, where: string): Buffer {
+  try {
+    return gunzipSync(data, { maxOutputLength: MAX_INDEX_BYTES });
+  } catch (err) {
+    throw new AirlockError('UPSTREAM_INDEX_INVALID', `${where} is not a valid gzip file (${(err as Error).message})`, {
+      where,
+      hint: 'the source serves a damaged index; run again later or use another mirror (--base-url)',
+      cause: err,
+    });
+  }
+}
+
+export function indexFiles(index: ContribIndex): LayoutFile[] {
+  return [
+    { path: `${index.layoutDir}/PACKAGES`, data: index.packages },
+    { path: `${index.layoutDir}/PACKAGES.gz`, data: index.packagesGz },
+  ];
+}
+
+export function indexItems(index: ContribIndex): FetchItem[] {
+  return index.archives.map((archive) => ({
+    path: `${index.layoutDir}/${archive.path}`,
+    url: archiveUrl(index.contribUrl, archive.path),
+    userAgent: index.userAgent,
+    expected: { md5: archive.md5, gitBlob: null },
+  }));
+}

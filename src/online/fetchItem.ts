@@ -1,0 +1,23 @@
+/**
+ * One file to bring into a snapshot: where it goes in the layout, where it comes from,
+ * and what the upstream promised about its bytes (an MD5sum from PACKAGES, a git blob id
+ * and size from the sysreqs listing). The promise is checked on every download and is
+ * also the key under which a later run finds the bytes already stored.
+ */
+export interface Expected {
+  md5: string | null;
+  gitBlob: { sha: string; size: number } | null;
+}
+
+export interface FetchItem {
+  path: string;
+  url: string;
+  userAgent: string;
+  expected: Expected;
+}
+
+export function ledgerKey(expected: Expected): string | null {
+  if (expected.md5 !== null) return `md5:${expected.md5}`;
+  if (expected.gitBlob !== null) return `git:${expected.gitBlob.sha}`;
+  return null;
+}

@@ -1,0 +1,184 @@
+import * as fs from 'node:fs';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
+import { forEachConcurrently } from '../core/workerPool.js';
+import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
+import { sectionOwns, type Section } from '../layout/rspmLayout.js';
+import type { Progress } from '../progress/progress.js';
+import { assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
+import { Repository } from '../repository/repository.js';
+import { HttpClient, type HttpOptions } from '../upstream/http.js';
+import type { Collected } from './collect.js';
+import { DownloadLedger } from './downloadLedger.js';
+import { downloadAll, type StoredFile } from './downloader.js';
+import { ledgerKey, type FetchItem } from './fetchItem.js';
+import { publishView } from './publishView.js';
+
+/**
+ * `get cran|bioconductor`: read the upstream's indexes, download what the repository
+ * lacks, and record the result as a new snapshot whose tree is the previous one with this
+ * section replaced; then show it as `<destination>/current`, and write the bundle for the
+ * drive when asked. Nothing is recorded unless every file arrived and matched its
+ * checksum, so a failed run leaves the last snapshot as it was (and its downloads in the
+ * store, for the next run).
+ */
+export interface GetOptions {
+  destination: string;
+  label: string | null;
+  dryrun: boolean;
+  http: HttpOptions;
+  bundle: { output: string; startingSnapshot: string | undefined } | null;
+  progress: Progress;
+}
+
+export interface GetResult {
+  source: Record<string, unknown>;
+  notes: string[];
+  files: number;
+  /** Set unless --dryrun. */
+  snapshot?: SnapshotRecord;
+  recorded?: boolean;
+  view?: string;
+  downloaded: { files: number; bytes: number };
+  reused: { files: number; bytes: number };
+  /** With --dryrun: what a real run would fetch. Sizes come from HEAD requests. */
+  wouldFetch?: { files: number; bytes: number; unknownSizes: number };
+  bundle?: CreateBundleResult & { output: string; startingSnapshot: string | null };
+  /** Binary configurations the previous snapshot had and this one does not. */
+  droppedBinaries: string[];
+}
+
+export type Collector = (http: HttpClient) => Promise<Collected>;
+
+export async function runGet(options: GetOptions, collect: Collector): Promise<GetResult> {
+  if (options.label !== null) assertUsableLabel(options.label);
+  if (options.bundle && fs.existsSync(options.bundle.output)) {
+    throw new AirlockError('USAGE', `${options.bundle.output} already exists`, { where: options.bundle.output, hint: 'choose another --bundle name, or remove the old bundle first' });
+  }
+  const http = new HttpClient(options.http);
+  try {
+    if (options.dryrun) return await dryRun(options, http, collect);
+    const repo = await Repository.open(options.destination, { create: true });
+    return await repo.locked('get', () => getInto(repo, options, http, collect));
+  } finally {
+    await http.close();
+  }
+}
+
+async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
+  // A wrong --starting-snapshot should fail before hours of downloading, not after.
+  const startingRecord = options.bundle?.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.bundle.startingSnapshot);
+  options.progress.phase('reading upstream indexes');
+  const collected = await collect(http);
+  const ledger = DownloadLedger.load(repo);
+  const items = uniqueByPath(collected.items);
+  const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress });
+  const stored = new Map(summary.stored);
+  for (const file of collected.files) stored.set(file.path, await repo.objects.addBuffer(file.data, file.path));
+  await repo.objects.flush();
+  const parent = await latestTree(repo);
+  const tree = composeTree(parent?.tree ?? null, collected.section, stored);
+  const id = await repo.snapshots.saveTree(tree);
+  const { record, recorded } = await recordSnapshot(repo, id, options.label, treeTotals(tree));
+  const view = await publishView(repo, record.id, tree, options.progress);
+  const result: GetResult = {
+    source: collected.source,
+    notes: collected.notes,
+    files: tree.entries.length,
+    snapshot: record,
+    recorded,
+    view,
+    downloaded: { files: summary.downloadedFiles, bytes: summary.downloadedBytes },
+    reused: { files: summary.reusedFiles, bytes: summary.reusedBytes },
+    droppedBinaries: droppedBinaryConfigs(parent?.tree ?? null, tree),
+  };
+  if (options.bundle) {
+    const bundle = await createBundle(repo, { snapshot: record.id, startingSnapshot: startingRecord?.id, output: options.bundle.output, progress: options.progress });
+    result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: startingRecord?.id ?? null };
+  }
+  return result;
+}
+
+async function dryRun(options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
+  const ledger = await existingLedger(options.destination);
+  options.progress.phase('reading upstream indexes');
+  const collected = await collect(http);
+  const items = uniqueByPath(collected.items);
+  const missing = items.filter((item) => !ledger?.lookup(ledgerKey(item.expected)));
+  const reused = items.length - missing.length;
+  let bytes = 0;
+  let unknownSizes = 0;
+  options.progress.phase('asking sizes', { files: missing.length });
+  await forEachConcurrently(missing, options.http.connections, async (item: FetchItem) => {
+    const length = await http.contentLength({ url: item.url, userAgent: item.userAgent });
+    if (length === null) unknownSizes++;
+    else bytes += length;
+    options.progress.advance(1, 0);
+  });
+  return {
+    source: collected.source,
+    notes: collected.notes,
+    files: items.length + collected.files.length,
+    downloaded: { files: 0, bytes: 0 },
+    reused: { files: reused, bytes: 0 },
+    wouldFetch: { files: missing.length, bytes, unknownSizes },
+    droppedBinaries: [],
+  };
+}
+
+/** A dry run changes nothing, so it neither creates nor locks the repository; a missing one means everything is new. */
+async function existingLedger(destination: string): Promise<DownloadLedger | undefined> {
+  try {
+    return DownloadLedger.load(await Repository.open(destination));
+  } catch (err) {
+    if (isAirlockError(err) && err.code === 'NOT_A_REPOSITORY') return undefined;
+    throw err;
+  }
+}
+
+async function latestTree(repo: Repository): Promise<{ record: SnapshotRecord; tree: Tree } | null> {
+  const records = await repo.snapshots.records();
+  if (records.length === 0) return null;
+  const record = records.reduce((a, b) => (b.sequence > a.sequence ? b : a));
+  return { record, tree: await repo.snapshots.loadTree(record.id) };
+}
+
+/** The previous tree without the section this download owns, plus everything it brought. */
+export function composeTree(parent: Tree | null, section: Section, stored: Map<string, StoredFile>): Tree {
+  const entries: TreeEntry[] = (parent?.entries ?? []).filter((e) => !sectionOwns(section, e.path));
+  for (const [path, file] of stored) entries.push({ path, id: file.id, size: file.size, mode: 0o644 });
+  sortEntries(entries);
+  validateTree(entries);
+  return { entries };
+}
+
+/** Two indexes may list the same layout path (never with different checksums in a sane source). */
+function uniqueByPath(items: FetchItem[]): FetchItem[] {
+  const byPath = new Map<string, FetchItem>();
+  for (const item of items) {
+    const seen = byPath.get(item.path);
+    if (seen && ledgerKey(seen.expected) !== ledgerKey(item.expected)) {
+      throw new AirlockError('UPSTREAM_INDEX_INVALID', `two indexes list ${item.path} with different checksums (${seen.url} and ${item.url})`, {
+        where: item.url,
+        hint: 'the source is inconsistent; run again later or use another mirror',
+      });
+    }
+    byPath.set(item.path, item);
+  }
+  return [...byPath.values()];
+}
+
+function binaryConfigs(tree: Tree | null): Set<string> {
+  const names = new Set<string>();
+  for (const e of tree?.entries ?? []) {
+    const match = /^bin\/([^/]+)\//.exec(e.path);
+    if (match) names.add(match[1]!);
+  }
+  return names;
+}
+
+function droppedBinaryConfigs(before: Tree | null, after: Tree): string[] {
+  const now = binaryConfigs(after);
+  return [...binaryConfigs(before)].filter((name) => !now.has(name)).sort();
+}
+

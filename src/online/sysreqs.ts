@@ -1,0 +1,73 @@
+import { AirlockError } from '../errors.js';
+import { SYSREQS_SYSTEMS_PATH, sysreqsRulePath } from '../layout/rspmLayout.js';
+import type { HttpClient } from '../upstream/http.js';
+import { sysreqsListingUrl, sysreqsSystemsUrl } from '../upstream/sources.js';
+import type { FetchItem } from './fetchItem.js';
+
+/**
+ * The r-system-requirements rules, read through GitHub's contents API: one listing of
+ * `rules/` and one entry for `systems.json`, each naming a download URL, a size and a git
+ * blob id, which every download is checked against (and which lets a re-run skip rules
+ * it already has).
+ */
+interface ContentEntry {
+  name: string;
+  sha: string;
+  size: number;
+  type: string;
+  download_url: string;
+}
+
+const MAX_LISTING_BYTES = 16 * 1024 * 1024;
+
+export async function sysreqsItems(http: HttpClient, base: string, userAgent: string): Promise<FetchItem[]> {
+  const listingUrl = sysreqsListingUrl(base);
+  const listing = await fetchJson(http, listingUrl, userAgent);
+  if (!Array.isArray(listing)) throw invalid(listingUrl, 'is not a JSON array of files');
+  const rules = listing.map((value) => contentEntry(value, listingUrl)).filter((e) => e.type === 'file' && e.name.endsWith('.json'));
+  if (rules.length === 0) throw invalid(listingUrl, 'lists no rules/*.json files');
+  const systemsUrl = sysreqsSystemsUrl(base);
+  const systems = contentEntry(await fetchJson(http, systemsUrl, userAgent), systemsUrl);
+  return [
+    ...rules.map((rule) => item(sysreqsRulePath(rule.name), rule, userAgent)),
+    item(SYSREQS_SYSTEMS_PATH, systems, userAgent),
+  ];
+}
+
+function item(path: string, entry: ContentEntry, userAgent: string): FetchItem {
+  return { path, url: entry.download_url, userAgent, expected: { md5: null, gitBlob: { sha: entry.sha, size: entry.size } } };
+}
+
+async function fetchJson(http: HttpClient, url: string, userAgent: string): Promise<unknown> {
+  const body = await http.fetchSmall({ url, userAgent }, MAX_LISTING_BYTES);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalid(url, 'is not valid JSON');
+  }
+}
+
+function contentEntry(value: unknown, where: string): ContentEntry {
+  const e = value as Partial<ContentEntry> | null;
+  const ok =
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.name === 'string' &&
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(e.name) &&
+    typeof e.sha === 'string' &&
+    /^[0-9a-f]{40}$/.test(e.sha) &&
+    typeof e.size === 'number' &&
+    Number.isSafeInteger(e.size) &&
+    e.size >= 0 &&
+    typeof e.type === 'string' &&
+    (e.type !== 'file' || (typeof e.download_url === 'string' && /^https?:\/\//.test(e.download_url)));
+  if (!ok) throw invalid(where, `has an entry airlock cannot use: ${JSON.stringify(value).slice(0, 200)}`);
+  return e as ContentEntry;
+}
+
+function invalid(url: string, what: string): AirlockError {
+  return new AirlockError('UPSTREAM_INDEX_INVALID', `the sysreqs listing ${url} ${what}`, {
+    where: url,
+    hint: 'check --sysreqs-url: it names the r-system-requirements repository in the GitHub contents API form (…/repos/OWNER/r-system-requirements)',
+  });
+}

@@ -1,0 +1,67 @@
+import type { BiocRepository } from '../layout/rspmLayout.js';
+
+/**
+ * Where each kind of upstream keeps its files: the URL schemes airlock reads, as pure
+ * functions (documented in docs/sources.md). A CRAN-like repository is always a
+ * `.../src/contrib` directory holding PACKAGES(.gz) and the archives it lists.
+ */
+export type CranSourceKind = 'cran-mirror' | 'package-manager';
+
+/** Public services used when no --base-url is given. */
+export const DEFAULT_BASE_URLS = {
+  cran: 'https://packagemanager.posit.co',
+  bioconductor: 'https://bioconductor.org',
+  sysreqs: 'https://api.github.com/repos/rstudio/r-system-requirements',
+} as const;
+
+export const DEFAULT_ARCHITECTURES = ['x86_64', 'aarch64'] as const;
+
+export interface CranSource {
+  kind: CranSourceKind;
+  /** Without a trailing slash. */
+  base: string;
+  /** `latest` or a date; a plain mirror only has `latest`. */
+  snapshot: string;
+}
+
+export function trimBase(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** The source packages' `src/contrib` of a CRAN source. */
+export function cranContribUrl(source: CranSource): string {
+  return source.kind === 'cran-mirror' ? `${source.base}/src/contrib` : `${source.base}/cran/${encodeURIComponent(source.snapshot)}/src/contrib`;
+}
+
+/** Package Manager serves Linux binaries per distribution; the R version and architecture come from the User-Agent. */
+export function binaryContribUrl(source: CranSource, distribution: string): string {
+  return `${source.base}/cran/__linux__/${encodeURIComponent(distribution)}/${encodeURIComponent(source.snapshot)}/src/contrib`;
+}
+
+/** The User-Agent R itself sends, which is how Package Manager picks the binaries for an R version. */
+export function rUserAgent(target: { rVersion: string; architecture: string }): string {
+  const full = /^\d+\.\d+$/.test(target.rVersion) ? `${target.rVersion}.0` : target.rVersion;
+  return `R (${full} ${target.architecture}-pc-linux-gnu ${target.architecture} linux-gnu)`;
+}
+
+export function biocConfigUrl(base: string): string {
+  return `${base}/config.yaml`;
+}
+
+export function biocContribUrl(base: string, version: string, repository: BiocRepository): string {
+  return `${base}/packages/${encodeURIComponent(version)}/${repository}/src/contrib`;
+}
+
+/** The r-system-requirements project through GitHub's contents API: a listing with download URLs and git blob ids. */
+export function sysreqsListingUrl(base: string): string {
+  return `${base}/contents/rules`;
+}
+
+export function sysreqsSystemsUrl(base: string): string {
+  return `${base}/contents/systems.json`;
+}
+
+/** The URL of a file named in a PACKAGES index (its path is relative to src/contrib). */
+export function archiveUrl(contribUrl: string, path: string): string {
+  return `${contribUrl}/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
