@@ -42,17 +42,20 @@ export async function validateLayout(options: ValidateOptions): Promise<Validate
   const contribs = options.kind === 'cran' ? cranContribs(checker) : biocContribs(checker);
   checker.requireFile(SYSREQS_SYSTEMS_PATH);
   if (checker.list(SYSREQS_RULES_DIR).filter((n) => n.endsWith('.json')).length === 0) report.problems.push(`${SYSREQS_RULES_DIR}/ holds no rules (*.json)`);
+  const listed: { path: string; md5: string | null; size: number | null }[] = [];
   for (const contrib of contribs) {
     const archives = checker.readIndex(contrib);
     if (archives === undefined) continue;
     report.indexes++;
-    if (!options.packages) continue;
-    options.progress.phase(`checking ${contrib}`, { files: archives.length });
-    await forEachConcurrently(archives, HASH_CONCURRENCY, async (archive) => {
-      await checker.checkArchive(`${contrib}/${archive.path}`, archive.md5, archive.size);
-      options.progress.advance(1, archive.size ?? 0);
+    for (const a of archives) listed.push({ path: `${contrib}/${a.path}`, md5: a.md5, size: a.size });
+  }
+  if (options.packages) {
+    options.progress.phase('checking archives', { files: listed.length });
+    await forEachConcurrently(listed, HASH_CONCURRENCY, async (archive) => {
+      const size = await checker.checkArchive(archive.path, archive.md5, archive.size);
+      options.progress.advance(1, size);
     });
-    report.archivesChecked += archives.length;
+    report.archivesChecked = listed.length;
   }
   return report;
 }
@@ -173,21 +176,23 @@ class Checker {
     }
   }
 
-  async checkArchive(path: string, md5: string | null, size: number | null): Promise<void> {
+  /** Returns the bytes it read, for progress. */
+  async checkArchive(path: string, md5: string | null, size: number | null): Promise<number> {
     const full = join(this.root, path);
     let actualSize: number;
     try {
       actualSize = fs.statSync(full).size;
     } catch {
       this.problem(`${path} is listed in PACKAGES but missing`);
-      return;
+      return 0;
     }
     if (size !== null && size !== actualSize) this.problem(`${path} is ${actualSize} bytes, PACKAGES says ${size}`);
-    if (md5 === null) return;
+    if (md5 === null) return 0;
     const hash = createHash('md5');
     for await (const chunk of fs.createReadStream(full, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
     const actual = hash.digest('hex');
     if (actual !== md5) this.problem(`${path} has MD5 ${actual}, PACKAGES says ${md5}`);
+    return actualSize;
   }
 }
 

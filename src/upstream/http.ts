@@ -122,7 +122,7 @@ export class HttpClient {
       return await consume({ status: response.statusCode, length, body: response.body as AsyncIterable<Buffer> });
     } finally {
       // A consumer that stopped early must not leave the socket half-read.
-      if (!response.body.destroyed) response.body.destroy();
+      if (!response.body.destroyed) response.body.on('error', () => undefined).destroy();
     }
   }
 }

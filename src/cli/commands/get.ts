@@ -4,7 +4,7 @@ import { collectCran } from '../../online/collectCran.js';
 import { runGet, type Collector, type GetResult } from '../../online/get.js';
 import { DEFAULT_ARCHITECTURES, DEFAULT_BASE_URLS } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
-import type { BinaryTarget } from '../../layout/rspmLayout.js';
+import { binaryConfigName, type BinaryTarget } from '../../layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
 import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
@@ -129,8 +129,19 @@ function describeGet(r: GetResult): string[] {
 
 function describeSource(source: Record<string, unknown>): string {
   return Object.entries(source)
-    .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([key, value]) => `${key} ${describeValue(value)}`)
     .join(', ');
+}
+
+/** Binary targets and Bioconductor versions read better as names than as JSON. */
+function describeValue(value: unknown): string {
+  if (!Array.isArray(value)) return typeof value === 'string' ? value : JSON.stringify(value);
+  if (value.length === 0) return 'none';
+  return value
+    .map((v: Record<string, unknown>) =>
+      'distribution' in v ? binaryConfigName(v as unknown as BinaryTarget) : 'version' in v ? `${String(v.version)}${v.alias ? ` (${String(v.alias)})` : ''}` : JSON.stringify(v),
+    )
+    .join(' ');
 }
 
 export const getCommand: CommandModule<GlobalArgs, GlobalArgs> = {
