@@ -33,9 +33,10 @@ export interface DownloadOptions {
   progress: Progress;
 }
 
-/** Make downloads durable after this many files or bytes, whichever comes first. */
+/** Make downloads durable after this many files, bytes or milliseconds, whichever comes first. */
 const CHECKPOINT_FILES = 500;
 const CHECKPOINT_BYTES = 1024 * 1024 * 1024;
+const CHECKPOINT_MS = 10_000;
 
 export async function downloadAll(repo: Repository, ledger: DownloadLedger, http: HttpClient, items: FetchItem[], options: DownloadOptions): Promise<DownloadSummary> {
   const summary: DownloadSummary = { stored: new Map(), downloadedFiles: 0, downloadedBytes: 0, reusedFiles: 0, reusedBytes: 0 };
@@ -51,7 +52,7 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
     summary.reusedBytes += known.size;
   }
   options.progress.phase('downloading', { files: missing.length });
-  let sinceCheckpoint = { files: 0, bytes: 0 };
+  let sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
   try {
     await forEachConcurrently(missing, options.concurrency, async (item) => {
       const stored = await downloadOne(repo, http, item, options.progress);
@@ -61,9 +62,10 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
       const key = ledgerKey(item.expected);
       if (key !== null) ledger.remember({ key, ...stored });
       options.progress.advance(1, 0);
-      sinceCheckpoint = { files: sinceCheckpoint.files + 1, bytes: sinceCheckpoint.bytes + stored.size };
-      if (sinceCheckpoint.files >= CHECKPOINT_FILES || sinceCheckpoint.bytes >= CHECKPOINT_BYTES) {
-        sinceCheckpoint = { files: 0, bytes: 0 };
+      sinceCheckpoint.files++;
+      sinceCheckpoint.bytes += stored.size;
+      if (sinceCheckpoint.files >= CHECKPOINT_FILES || sinceCheckpoint.bytes >= CHECKPOINT_BYTES || Date.now() - sinceCheckpoint.started >= CHECKPOINT_MS) {
+        sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
         await ledger.checkpoint();
       }
     });
