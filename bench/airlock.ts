@@ -1,4 +1,4 @@
-import type { RunResult, StepRunner } from './measure.js';
+import type { RunOptions, RunResult, StepRunner } from './measure.js';
 
 /**
  * The airlock CLI as an admin runs it (`node bin/airlock.js ... --json`), through the
@@ -29,6 +29,13 @@ export interface ApplyOutput {
   applied: { objectsImported: number; objectsAlreadyPresent: number; files: number; linked: number; copied: number };
 }
 
+export interface GetOutput {
+  files: number;
+  downloaded: { files: number; bytes: number };
+  reused: { files: number; bytes: number };
+  snapshot: { files: number; bytes: number };
+}
+
 export class AirlockCli {
   constructor(
     private readonly runner: StepRunner,
@@ -52,13 +59,19 @@ export class AirlockCli {
     return this.call(['apply', bundle, '--data-dir', dataDir]);
   }
 
+  /** `get cran` from a plain CRAN mirror (the fixture server), into a repository of its own. */
+  getCran(destination: string, baseUrl: string, sysreqsUrl: string, concurrency: number, options: RunOptions = {}): { run: RunResult; out: GetOutput } {
+    const args = ['get', 'cran', '--destination', destination, '--base-url', baseUrl, '--sysreqs-url', sysreqsUrl, '--source-type', 'cran-mirror', '--concurrency', String(concurrency), '--quiet'];
+    return this.call(args, options);
+  }
+
   /** `airlock --version`: node start-up plus loading every module, the floor under every command's time. */
   startup(): RunResult {
     return this.runner.run(process.execPath, [this.bin, '--version']);
   }
 
-  private call<T>(args: string[]): { run: RunResult; out: T } {
-    const run = this.runner.run(process.execPath, [this.bin, ...args, '--json']);
+  private call<T>(args: string[], options: RunOptions = {}): { run: RunResult; out: T } {
+    const run = this.runner.run(process.execPath, [this.bin, ...args, '--json'], options);
     const parsed = JSON.parse(run.stdout) as { ok?: unknown };
     if (parsed.ok !== true) throw new Error(`airlock ${args.join(' ')} did not report ok:\n${run.stdout.slice(0, 2000)}`);
     return { run, out: parsed as T };

@@ -8,10 +8,18 @@ import { fileURLToPath } from 'node:url';
  *   BENCH_DIR=/path     work dir (corpora are cached there between runs)
  *   BENCH_SCALE=0.25    scales the CRAN-like corpus (1 = about 2 GB, 4000 packages)
  *   BENCH_SKIP_200K=1   skips the 200,000-file memory check
+ *   BENCH_ONLY=parts    runs only these parts, comma separated: corpus (airlock and its
+ *                       peers on the CRAN-like corpus), 200k (the memory check), download
+ *                       (airlock get cran against parallel curl from the fixture server)
+ *   BENCH_DOWNLOAD_RUNS=3         rounds of the download comparison (best one reported)
+ *   BENCH_DOWNLOAD_CONCURRENCY=8  connections, for airlock and curl alike
  *   BENCH_KEEP=1        keeps the run's repositories, bundles and data dirs afterwards
  *   BENCH_AIRLOCK=path  the bin/airlock.js to measure (default this checkout's): a frozen
  *                       copy of a commit gives stable numbers while the tree is edited
  */
+export type BenchPart = 'corpus' | '200k' | 'download';
+export const BENCH_PARTS: readonly BenchPart[] = ['corpus', '200k', 'download'];
+
 export interface BenchConfig {
   projectRoot: string;
   airlockBin: string;
@@ -22,6 +30,10 @@ export interface BenchConfig {
   scale: number;
   skip200k: boolean;
   keep: boolean;
+  /** The parts to run: BENCH_ONLY, or all of them (less 200k with BENCH_SKIP_200K=1). */
+  parts: ReadonlySet<BenchPart>;
+  downloadRuns: number;
+  downloadConcurrency: number;
 }
 
 /** dist/bench/config.js -> the project root two levels up. */
@@ -38,7 +50,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     scale: parseScale(env.BENCH_SCALE),
     skip200k: env.BENCH_SKIP_200K === '1',
     keep: env.BENCH_KEEP === '1',
+    parts: parseParts(env.BENCH_ONLY, env.BENCH_SKIP_200K === '1'),
+    downloadRuns: parseCount('BENCH_DOWNLOAD_RUNS', env.BENCH_DOWNLOAD_RUNS, 3),
+    downloadConcurrency: parseCount('BENCH_DOWNLOAD_CONCURRENCY', env.BENCH_DOWNLOAD_CONCURRENCY, 8),
   };
+}
+
+function parseParts(raw: string | undefined, skip200k: boolean): ReadonlySet<BenchPart> {
+  const all = BENCH_PARTS.filter((p) => !(skip200k && p === '200k'));
+  if (raw === undefined || raw.trim() === '') return new Set(all);
+  const named = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of named) {
+    if (!(BENCH_PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY names ${JSON.stringify(p)}; the parts are ${BENCH_PARTS.join(', ')}`);
+  }
+  return new Set((named as BenchPart[]).filter((p) => !(skip200k && p === '200k')));
+}
+
+function parseCount(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a whole number above 0, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function parseScale(raw: string | undefined): number {

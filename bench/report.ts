@@ -52,7 +52,8 @@ function throughput(step: StepResult | undefined): number | null {
 /** The aim is 300 MB; read as 10^6 bytes, the stricter reading. */
 const RSS_LIMIT_MB = 300;
 
-export function computeRatios(steps: StepLog, diff: ContentDiff, skipped200k: boolean): Ratio[] {
+/** `diff` is null when the corpus part did not run (BENCH_ONLY): its ratios are then n/a. */
+export function computeRatios(steps: StepLog, diff: ContentDiff | null, skipped200k: boolean): Ratio[] {
   const s = (key: string) => steps.get(key);
   const tarZstd = s('tar-zstd');
   const fullBundle = s('bundle-full');
@@ -65,22 +66,22 @@ export function computeRatios(steps: StepLog, diff: ContentDiff, skipped200k: bo
     ratio('full-throughput-vs-tar-zstd', 'full bundle throughput / tar|zstd -T0', divide(throughput(fullBundle), throughput(tarZstd)), { comparator: '>=', target: 0.8, unit: 'x' }, 'bundle create alone (from the store); tar|zstd without fsync'),
     ratio('full-size-vs-tar-zstd', 'full bundle size / tar|zstd size', divide(fullBundle?.outputBytes, tarZstd?.outputBytes), { comparator: '<=', target: 1.01, unit: 'x' }, 'both at zstd level 3'),
     ratio('tar-zstd-vs-plain-tar-size', '  tar|zstd size / plain tar size', divide(tarZstd?.outputBytes, s('tar-plain')?.outputBytes), null, 'what zstd finds in level-0 gzip archives (inner tar headers)'),
-    ratio('delta-size-vs-new', 'delta bundle size / really new bytes', divide(s('bundle-delta')?.outputBytes, diff.newBytes), { comparator: '<=', target: 1.05, unit: 'x' }, `${diff.newContents} new contents, ${mb(diff.newBytes)} MB (SHA-256)`),
+    ratio('delta-size-vs-new', 'delta bundle size / really new bytes', divide(s('bundle-delta')?.outputBytes, diff?.newBytes), { comparator: '<=', target: 1.05, unit: 'x' }, diff ? `${diff.newContents} new contents, ${mb(diff.newBytes)} MB (SHA-256)` : ''),
     ratio('delta-apply-vs-full-apply', 'delta apply time / full apply time', divide(seconds(s('apply-delta')), seconds(s('apply-full'))), { comparator: '<=', target: 0.1, unit: 'x' }, 'both include node start-up'),
     ratio('delta-apply-vs-full-apply-net', '  the same, start-up floor subtracted', divide(minus(seconds(s('apply-delta')), seconds(s('startup'))), minus(seconds(s('apply-full')), seconds(s('startup')))), null, 'what the apply work itself scales like'),
     ratio('full-throughput-vs-plain-tar', 'full bundle throughput / plain tar (I/O floor)', divide(throughput(fullBundle), throughput(s('tar-plain'))), null, 'how far bundle create is from just copying the bytes'),
     ratio('full-durable-vs-tar-zstd-durable', 'full bundle throughput / tar|zstd + fsync', divide(throughput(fullBundle), rate(tarZstd?.inputBytes, durableTar)), null, 'like for like: airlock fsyncs its bundle'),
     ratio('snapshot-bundle-vs-tar-zstd', '(snapshot v1 + full bundle) throughput / tar|zstd', divide(rate(both?.inputBytes, both?.seconds), throughput(tarZstd)), null, 'end to end from the source tree'),
-    ratio('rsync-batch-vs-new', 'rsync batch size / really new bytes', divide(s('rsync-batch')?.outputBytes, diff.newBytes), null, 'rsync re-sends files moved to Archive/'),
+    ratio('rsync-batch-vs-new', 'rsync batch size / really new bytes', divide(s('rsync-batch')?.outputBytes, diff?.newBytes), null, 'rsync re-sends files moved to Archive/'),
     ratio('delta-vs-rsync-batch', 'delta bundle size / rsync batch size', divide(s('bundle-delta')?.outputBytes, s('rsync-batch')?.outputBytes), null, ''),
     ratio('snapshot-hash-vs-b3sum', 'snapshot v1 (cold) MB/s / b3sum MB/s', divide(throughput(snapshotV1), throughput(b3)), null, 'snapshot also copies every file into the store, durably'),
     ratio('snapshot-reread-vs-b3sum', 'snapshot v2 (re-read all) MB/s / b3sum MB/s', divide(throughput(s('snapshot-v2-full-read')), throughput(b3)), null, 'objects already stored: hashing + discarded copy'),
     ratio('verify-vs-b3sum', 'bundle verify MB/s / b3sum MB/s', divide(throughput(s('verify-full')), throughput(b3)), null, 'verify reads one file; b3sum reads thousands'),
   ];
   ratios.push(
-    ratio('tiny-bundle-size-vs-tar-zstd', '200k files: bundle size / tar|zstd size', divide(s('tiny-bundle')?.outputBytes, s('tiny-tar-zstd')?.outputBytes), null, 'per-object tar header + padding + zstd frame', skipped200k ? 'skipped (BENCH_SKIP_200K=1)' : 'not measured'),
+    ratio('tiny-bundle-size-vs-tar-zstd', '200k files: bundle size / tar|zstd size', divide(s('tiny-bundle')?.outputBytes, s('tiny-tar-zstd')?.outputBytes), null, 'per-object tar header + padding + zstd frame', skipped200k ? 'skipped (BENCH_SKIP_200K=1 or BENCH_ONLY)' : 'not measured'),
   );
-  const skippedNote = skipped200k ? 'skipped (BENCH_SKIP_200K=1)' : 'not measured (see FAILED below)';
+  const skippedNote = skipped200k ? 'skipped (BENCH_SKIP_200K=1 or BENCH_ONLY)' : 'not measured (see FAILED below)';
   for (const [key, label] of [
     ['tiny-snapshot', 'peak RSS, snapshot create of 200k files'],
     ['tiny-bundle', 'peak RSS, bundle create of 200k files'],
@@ -89,6 +90,28 @@ export function computeRatios(steps: StepLog, diff: ContentDiff, skipped200k: bo
     ratios.push(ratio(`${key}-rss`, label, rss === null ? null : rss / MB, { comparator: '<', target: RSS_LIMIT_MB, unit: ' MB' }, `${fixed(rss === null ? null : rss / (1024 * 1024), 0)} MiB`, skippedNote));
   }
   return ratios;
+}
+
+/**
+ * Download throughput, per corpus: curl's time over airlock's for the same URLs, so above
+ * 1 means airlock moved the bytes faster. The aim compares like with like: one curl
+ * process with the same number of connections, plus a sync of its output (airlock's
+ * downloads are durable when it exits).
+ */
+export function downloadRatios(steps: StepLog, corpora: readonly { name: string; title: string }[], curlMissing: boolean): Ratio[] {
+  const seconds = (key: string) => steps.get(key)?.seconds ?? null;
+  const plus = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+  const missing = curlMissing ? 'curl is missing' : 'not measured (see FAILED below)';
+  return corpora.flatMap(({ name, title }) => {
+    const airlock = seconds(`download-${name}-airlock`);
+    const curl = seconds(`download-${name}-curl`);
+    const xargs = seconds(`download-${name}-xargs`);
+    return [
+      ratio(`download-${name}-vs-curl`, `download ${title}: airlock / curl --parallel + sync`, divide(plus(curl, seconds(`download-${name}-curl-sync`)), airlock), { comparator: '>=', target: 1, unit: 'x' }, 'throughput, same URLs and connections; curl time / airlock time', missing),
+      ratio(`download-${name}-vs-curl-nosync`, '  the same, curl without sync', divide(curl, airlock), null, 'curl leaves its files in the page cache', missing),
+      ratio(`download-${name}-vs-xargs`, '  airlock / xargs -P N curl + sync', divide(plus(xargs, seconds(`download-${name}-xargs-sync`)), airlock), null, 'N curl processes: the client work spread over CPUs', missing),
+    ];
+  });
 }
 
 export function stepsTable(steps: StepResult[]): string {

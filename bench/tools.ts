@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
  * Each is probed by running it; a missing one is reported with what it costs the
  * bench, and the comparisons that need it are printed as "not measured", never faked.
  */
-export type ToolName = 'tar' | 'zstd' | 'rsync' | 'b3sum' | 'time' | 'hyperfine';
+export type ToolName = 'tar' | 'zstd' | 'rsync' | 'b3sum' | 'curl' | 'time' | 'hyperfine';
 
 export interface ToolStatus {
   name: ToolName;
@@ -30,6 +30,13 @@ const SPECS: readonly ToolSpec[] = [
   { name: 'zstd', command: 'zstd', role: 'peer: tar -cf - | zstd -T0 (full copy)', ifMissing: 'the tar|zstd comparison is skipped', install: 'zstd' },
   { name: 'rsync', command: 'rsync', role: 'peer: rsync --only-write-batch (delta)', ifMissing: 'the rsync batch comparison is skipped', install: 'rsync' },
   { name: 'b3sum', command: 'b3sum', role: 'peer: BLAKE3 hashing of the tree', ifMissing: 'the hashing comparison is skipped', install: 'b3sum' },
+  {
+    name: 'curl',
+    command: 'curl',
+    role: 'peer: curl --parallel and xargs -P N curl (download from the fixture server)',
+    ifMissing: 'the download comparison measures airlock alone, its ratios are n/a',
+    install: 'curl',
+  },
   { name: 'time', command: '/usr/bin/time', role: 'peak RSS of each command (GNU time -f %M)', ifMissing: 'peak RSS is reported as n/a', install: 'time' },
   {
     name: 'hyperfine',

@@ -31,16 +31,17 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
   const indexes: ContribIndex[] = [];
   const files = [{ path: BIOC_CONFIG_PATH, data: configBytes }];
   for (const v of versions) {
+    const found = await Promise.all(BIOC_REPOSITORIES.map((repository) => optionalIndex(http, base, v.version, repository, request.userAgent)));
     const present: BiocRepository[] = [];
-    for (const repository of BIOC_REPOSITORIES) {
-      const index = await optionalIndex(http, base, v.version, repository, request.userAgent);
+    BIOC_REPOSITORIES.forEach((repository, i) => {
+      const index = found[i];
       if (index) {
         indexes.push(index);
         present.push(repository);
       } else {
         notes.push(`Bioconductor ${v.version} publishes no ${repository} repository; skipped`);
       }
-    }
+    });
     files.push(biocVersionFile(v.version, v.rVersion, present));
   }
   const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);

@@ -68,6 +68,6 @@ export function indexItems(index: ContribIndex): FetchItem[] {
     path: `${index.layoutDir}/${archive.path}`,
     url: archiveUrl(index.contribUrl, archive.path),
     userAgent: index.userAgent,
-    expected: { md5: archive.md5, gitBlob: null },
+    expected: { md5: archive.md5, size: archive.size, gitBlob: null },
   }));
 }

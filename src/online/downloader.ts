@@ -114,13 +114,15 @@ class PromiseCheck {
   }
 
   verify(size: number): void {
+    if (this.expected.size !== null && size !== this.expected.size) {
+      throw new BodyRejected(`${this.url} is ${size} bytes, but its index says ${this.expected.size}`, 'truncated');
+    }
     if (this.md5) {
       const actual = this.md5.digest('hex');
       if (actual !== this.expected.md5) throw new BodyRejected(`${this.url} has MD5 ${actual}, but its index says ${this.expected.md5}`, 'checksum');
     }
     const blob = this.expected.gitBlob;
     if (this.sha1 && blob) {
-      if (size !== blob.size) throw new BodyRejected(`${this.url} is ${size} bytes, but the listing says ${blob.size}`, 'truncated');
       const actual = this.sha1.digest('hex');
       if (actual !== blob.sha) throw new BodyRejected(`${this.url} has git blob id ${actual}, but the listing says ${blob.sha}`, 'checksum');
     }

@@ -1,11 +1,13 @@
 /**
  * One file to bring into a snapshot: where it goes in the layout, where it comes from,
  * and what the upstream promised about its bytes (an MD5sum from PACKAGES, a git blob id
- * and size from the sysreqs listing). The promise is checked on every download and is
+ * and size from the sysreqs listing, a Size field where PACKAGES has one). The promise is checked on every download and is
  * also the key under which a later run finds the bytes already stored.
  */
 export interface Expected {
   md5: string | null;
+  /** A `Size` field, where the index has one. */
+  size: number | null;
   gitBlob: { sha: string; size: number } | null;
 }
 

@@ -5,7 +5,7 @@ import { forEachConcurrently } from '../core/workerPool.js';
 import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
 import { sectionOwns, type Section } from '../layout/rspmLayout.js';
 import type { Progress } from '../progress/progress.js';
-import { assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
+import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
 import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
 import type { Collected } from './collect.js';
@@ -68,6 +68,7 @@ export async function runGet(options: GetOptions, collect: Collector): Promise<G
 async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
   // A wrong --starting-snapshot should fail before hours of downloading, not after.
   const startingRecord = options.bundle?.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.bundle.startingSnapshot);
+  await assertLabelAvailable(repo, options.label);
   options.progress.phase('reading upstream indexes');
   const collected = await collect(http);
   const ledger = DownloadLedger.load(repo);

@@ -28,6 +28,7 @@ export async function sysreqsItems(http: HttpClient, base: string, userAgent: st
   if (rules.length === 0) throw invalid(listingUrl, 'lists no rules/*.json files');
   const systemsUrl = sysreqsSystemsUrl(base);
   const systems = contentEntry(await fetchJson(http, systemsUrl, userAgent), systemsUrl);
+  if (systems.type !== 'file') throw invalid(systemsUrl, `is a ${systems.type}, not a file`);
   return [
     ...rules.map((rule) => item(sysreqsRulePath(rule.name), rule, userAgent)),
     item(SYSREQS_SYSTEMS_PATH, systems, userAgent),
@@ -35,7 +36,7 @@ export async function sysreqsItems(http: HttpClient, base: string, userAgent: st
 }
 
 function item(path: string, entry: ContentEntry, userAgent: string): FetchItem {
-  return { path, url: entry.download_url, userAgent, expected: { md5: null, gitBlob: { sha: entry.sha, size: entry.size } } };
+  return { path, url: entry.download_url, userAgent, expected: { md5: null, size: entry.size, gitBlob: { sha: entry.sha, size: entry.size } } };
 }
 
 async function fetchJson(http: HttpClient, url: string, userAgent: string): Promise<unknown> {

@@ -44,3 +44,21 @@ export function assertUsableLabel(label: string): void {
     });
   }
 }
+
+/**
+ * Checked before long work (a download of hours): a label that names an older snapshot
+ * can never name a new tree. The latest snapshot's label stays usable, because a run that
+ * finds the same tree again records nothing and is not an error.
+ */
+export async function assertLabelAvailable(repo: Repository, label: string | null): Promise<void> {
+  if (label === null) return;
+  assertUsableLabel(label);
+  const records = await repo.snapshots.records();
+  const latest = records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
+  const holder = records.find((r) => r.label === label);
+  if (holder && holder.id !== latest?.id) {
+    throw new AirlockError('LABEL_TAKEN', `label ${JSON.stringify(label)} already names snapshot ${holder.id.slice(0, 12)} (sequence ${holder.sequence})`, {
+      hint: 'labels name one tree each; choose another --label (for example with the date and time)',
+    });
+  }
+}

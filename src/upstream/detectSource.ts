@@ -33,11 +33,14 @@ export async function resolveCranSource(http: HttpClient, baseUrl: string, choic
   return kind === 'cran-mirror' ? mirror : packageManager;
 }
 
+/** Either index form will do, as for reading it (contribIndex.ts). */
 async function hasIndex(http: HttpClient, source: CranSource, userAgent: string): Promise<boolean> {
-  try {
-    return await http.fetch({ url: `${cranContribUrl(source)}/PACKAGES.gz`, userAgent, method: 'HEAD' }, async () => true);
-  } catch (err) {
-    if (isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND') return false;
-    throw err;
+  for (const name of ['PACKAGES.gz', 'PACKAGES']) {
+    try {
+      return await http.fetch({ url: `${cranContribUrl(source)}/${name}`, userAgent, method: 'HEAD' }, async () => true);
+    } catch (err) {
+      if (!(isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND')) throw err;
+    }
   }
+  return false;
 }

@@ -53,7 +53,7 @@ export class HttpClient {
   private readonly options: Required<Omit<HttpOptions, 'proxy' | 'log'>> & Pick<HttpOptions, 'log'>;
 
   constructor(options: HttpOptions) {
-    this.options = { retryBaseMs: 250, ...options };
+    this.options = { retryBaseMs: 1000, ...options };
     this.dispatcher = makeDispatcher(options);
   }
 
@@ -70,7 +70,7 @@ export class HttpClient {
       } catch (err) {
         const kind = classifyFailure(err);
         if (kind === 'fatal' || attempt >= attempts) throw finalError(spec.url, err, kind, attempt);
-        const pause = backoffMs(attempt, this.options.retryBaseMs);
+        const pause = Math.max(backoffMs(attempt, this.options.retryBaseMs), retryAfter(err));
         this.options.log?.(`retry ${attempt}/${this.options.retries} in ${pause} ms: ${spec.url}: ${describeFailure(err)}`);
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
@@ -114,7 +114,7 @@ export class HttpClient {
     this.options.log?.(`${method} ${spec.url} -> ${response.statusCode}`);
     if (response.statusCode < 200 || response.statusCode > 299) {
       await response.body.dump().catch(() => undefined);
-      throw new HttpStatusError(response.statusCode);
+      throw new HttpStatusError(response.statusCode, parseRetryAfter(response.headers['retry-after']));
     }
     const header = response.headers['content-length'];
     const length = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
@@ -128,10 +128,23 @@ export class HttpClient {
 }
 
 export class HttpStatusError extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** What the server asked for in Retry-After, if anything. */
+    readonly retryAfterMs: number | null = null,
+  ) {
     super(`HTTP ${status}`);
     this.name = 'HttpStatusError';
   }
+}
+
+/** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return null;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 /** Fails when fewer (or more) bytes arrived than the server announced. */
@@ -158,6 +171,11 @@ export function proxyUri(proxy: string): string {
     });
   }
   return uri;
+}
+
+/** A server's own Retry-After is honoured, up to a minute (longer waits are better spent failing clearly). */
+function retryAfter(err: unknown): number {
+  return err instanceof HttpStatusError && err.retryAfterMs !== null ? Math.min(err.retryAfterMs, 60_000) : 0;
 }
 
 function tooLarge(url: string, size: number, maxBytes: number): AirlockError {

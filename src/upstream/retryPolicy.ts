@@ -23,7 +23,6 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_ABORTED',
 ]);
 
 /** Longest pause between two attempts. */

@@ -41,7 +41,9 @@ export function binaryContribUrl(source: CranSource, distribution: string): stri
 /** The User-Agent R itself sends, which is how Package Manager picks the binaries for an R version. */
 export function rUserAgent(target: { rVersion: string; architecture: string }): string {
   const full = /^\d+\.\d+$/.test(target.rVersion) ? `${target.rVersion}.0` : target.rVersion;
-  return `R (${full} ${target.architecture}-pc-linux-gnu ${target.architecture} linux-gnu)`;
+  // R's own platform string: x86_64-pc-linux-gnu, but aarch64-unknown-linux-gnu and the like elsewhere.
+  const vendor = target.architecture === 'x86_64' ? 'pc' : 'unknown';
+  return `R (${full} ${target.architecture}-${vendor}-linux-gnu ${target.architecture} linux-gnu)`;
 }
 
 export function biocConfigUrl(base: string): string {

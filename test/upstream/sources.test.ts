@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { archiveUrl, binaryContribUrl, biocConfigUrl, biocContribUrl, cranContribUrl, rUserAgent, sysreqsListingUrl, sysreqsSystemsUrl, trimBase } from '../../src/upstream/sources.js';
 import { backoffMs, classifyFailure } from '../../src/upstream/retryPolicy.js';
-import { HttpStatusError, BodyRejected, proxyUri } from '../../src/upstream/http.js';
+import { HttpStatusError, BodyRejected, parseRetryAfter, proxyUri } from '../../src/upstream/http.js';
 import { expectAirlockError } from '../helpers/errors.js';
 
 describe('upstream URL schemes', () => {
@@ -23,7 +23,7 @@ describe('upstream URL schemes', () => {
 
   it('sends the User-Agent R sends, which selects the binaries', () => {
     expect(rUserAgent({ rVersion: '4.4', architecture: 'x86_64' })).toBe('R (4.4.0 x86_64-pc-linux-gnu x86_64 linux-gnu)');
-    expect(rUserAgent({ rVersion: '4.5.1', architecture: 'aarch64' })).toBe('R (4.5.1 aarch64-pc-linux-gnu aarch64 linux-gnu)');
+    expect(rUserAgent({ rVersion: '4.5.1', architecture: 'aarch64' })).toBe('R (4.5.1 aarch64-unknown-linux-gnu aarch64 linux-gnu)');
   });
 
   it('lays out Bioconductor and sysreqs URLs', () => {
@@ -77,5 +77,16 @@ describe('--outbound-proxy', () => {
 
   it('refuses what is neither', () => {
     expectAirlockError(() => proxyUri('http://[bad'), 'USAGE', /not a URL/);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds and HTTP dates, and ignores what it cannot read', () => {
+    expect(parseRetryAfter('120')).toBe(120_000);
+    const now = Date.parse('2026-11-24T10:00:00Z');
+    expect(parseRetryAfter('Tue, 24 Nov 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Tue, 24 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter(undefined)).toBeNull();
+    expect(parseRetryAfter('soon')).toBeNull();
   });
 });

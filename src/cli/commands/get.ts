@@ -111,7 +111,7 @@ async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collec
 function describeGet(r: GetResult): string[] {
   const lines: string[] = [];
   if (r.wouldFetch) {
-    lines.push(`dry run: would fetch ${r.wouldFetch.files} of ${r.files} files (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
+    lines.push(`dry run: would fetch ${r.wouldFetch.files} of the ${r.files} files this download lists (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
   } else if (r.snapshot) {
     const s = r.snapshot;
     lines.push(`${r.recorded ? 'recorded' : 'unchanged:'} snapshot ${s.id}${s.label ? ` (${s.label})` : ''}, sequence ${s.sequence}: ${s.files} files, ${formatBytes(s.bytes)}`);

@@ -50,7 +50,8 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
     timeoutMs: args.timeout * 1000,
     retries: args.retries,
     proxy: args['outbound-proxy'],
-    retryBaseMs: Number(process.env.AIRLOCK_RETRY_BASE_MS ?? 250),
+    // 1 s, 2 s, 4 s...: about 30 s of patience with the default 5 retries. Tests shorten it.
+    retryBaseMs: Number(process.env.AIRLOCK_RETRY_BASE_MS ?? 1000),
     ...(log ? { log } : {}),
   };
 }
