@@ -60,9 +60,9 @@ export class AirlockCli {
   }
 
   /** `get cran` from a plain CRAN mirror (the fixture server), into a repository of its own. */
-  getCran(destination: string, baseUrl: string, sysreqsUrl: string, concurrency: number, options: RunOptions = {}): { run: RunResult; out: GetOutput } {
+  getCran(destination: string, baseUrl: string, sysreqsUrl: string, concurrency: number, options: RunOptions & { nodeArgs?: string[] } = {}): { run: RunResult; out: GetOutput } {
     const args = ['get', 'cran', '--destination', destination, '--base-url', baseUrl, '--sysreqs-url', sysreqsUrl, '--source-type', 'cran-mirror', '--concurrency', String(concurrency), '--quiet'];
-    return this.call(args, options);
+    return this.call(args, options, options.nodeArgs);
   }
 
   /** `airlock --version`: node start-up plus loading every module, the floor under every command's time. */
@@ -70,8 +70,8 @@ export class AirlockCli {
     return this.runner.run(process.execPath, [this.bin, '--version']);
   }
 
-  private call<T>(args: string[], options: RunOptions = {}): { run: RunResult; out: T } {
-    const run = this.runner.run(process.execPath, [this.bin, ...args, '--json'], options);
+  private call<T>(args: string[], options: RunOptions = {}, nodeArgs: string[] = []): { run: RunResult; out: T } {
+    const run = this.runner.run(process.execPath, [...nodeArgs, this.bin, ...args, '--json'], options);
     const parsed = JSON.parse(run.stdout) as { ok?: unknown };
     if (parsed.ok !== true) throw new Error(`airlock ${args.join(' ')} did not report ok:\n${run.stdout.slice(0, 2000)}`);
     return { run, out: parsed as T };

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateUpstream, loadUpstreamManifest, upstreamLayout, upstreamMatches, type UpstreamOptions } from '../fixtures/upstream/universe.js';
 import { AirlockCli } from './airlock.js';
@@ -66,6 +67,8 @@ export interface DownloadRun {
   /** `sync -f` of curl's output after it finished; null for airlock, which syncs as it goes. */
   syncSeconds: number | null;
   clientCpuSeconds: number | null;
+  /** airlock's main thread (event loop and all JavaScript), from a preload that reads /proc at exit; null for curl. */
+  clientMainThreadSeconds: number | null;
   peakRssBytes: number | null;
   serverCpuSeconds: number | null;
   serverMainThreadSeconds: number | null;
@@ -148,11 +151,15 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
         fs.rmSync(dir, { recursive: true, force: true });
         let run: DownloadRun;
         if (tool === 'airlock') {
+          const threadFile = join(work, 'main-thread-cpu.txt');
+          fs.rmSync(threadFile, { force: true });
+          const nodeArgs = ['--import', `${pathToFileURL(MAIN_THREAD_CPU).href}?out=${encodeURIComponent(threadFile)}`];
           run = measure(spec.name, round, tool, server.pid, () => {
-            const got = cli.getCran(dir, `${server.url}/cran`, `${server.url}/sysreqs`, n, { flush: false });
+            const got = cli.getCran(dir, `${server.url}/cran`, `${server.url}/sysreqs`, n, { flush: false, nodeArgs });
             checkAirlock(got.out, corpus);
             return got.run;
           });
+          run.clientMainThreadSeconds = readTicks(threadFile);
         } else {
           fs.mkdirSync(dir);
           const command =
@@ -173,6 +180,18 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
     await server.stop();
   }
   addSteps(ctx, corpus);
+}
+
+/** The preload that reports airlock's main-thread CPU time (compiled beside this file). */
+const MAIN_THREAD_CPU = join(dirname(fileURLToPath(import.meta.url)), 'mainThreadCpu.js');
+
+function readTicks(path: string): number | null {
+  try {
+    const [user, system] = fs.readFileSync(path, 'utf8').trim().split(' ').map(Number);
+    return user !== undefined && system !== undefined && Number.isFinite(user + system) ? (user + system) / ticksPerSecond() : null;
+  } catch {
+    return null;
+  }
 }
 
 const CURL_FLAGS = ['--silent', '--show-error', '--fail', '--no-progress-meter'];
@@ -210,6 +229,7 @@ function measure(corpus: string, round: number, tool: DownloadTool, serverPid: n
     seconds: run.seconds,
     syncSeconds: null,
     clientCpuSeconds: run.cpuSeconds,
+    clientMainThreadSeconds: null,
     peakRssBytes: run.peakRssBytes,
     serverCpuSeconds: after.server && before.server ? after.server.total - before.server.total : null,
     serverMainThreadSeconds: after.server && before.server ? after.server.main - before.server.main : null,
@@ -444,6 +464,7 @@ export function downloadReport(results: DownloadResults): string[] {
       fixed(r.syncSeconds, 2),
       fixed(rate(bytes, total(r)), 0),
       fixed(r.clientCpuSeconds, 2),
+      pct(share(r.tool === 'curl-parallel' ? r.clientCpuSeconds : r.clientMainThreadSeconds, r.seconds)),
       fixed(r.serverCpuSeconds, 2),
       pct(share(r.serverMainThreadSeconds, r.seconds)),
       pct(r.machineBusy),
@@ -451,39 +472,51 @@ export function downloadReport(results: DownloadResults): string[] {
     ];
   });
   lines.push(
-    `download runs (concurrency ${results.concurrency} for every client; ${results.cpus} CPUs shared by client and server; MB/s counts the sync):`,
-    table(['corpus', 'round', 'client', 'wall s', 'sync s', 'MB/s', 'client CPU s', 'server CPU s', 'server loop', 'machine busy', 'RSS MB'], rows, new Set([0, 2])),
+    `download runs (concurrency ${results.concurrency} for every client; ${results.cpus} CPUs shared by client and server; MB/s counts the sync;`,
+    '"loop" = share of the wall time the main thread was on a CPU: the event loop for airlock and the server, the one thread of curl --parallel):',
+    table(['corpus', 'round', 'client', 'wall s', 'sync s', 'MB/s', 'client CPU s', 'client loop', 'server CPU s', 'server loop', 'machine busy', 'RSS MB'], rows, new Set([0, 2])),
   );
   for (const corpus of results.corpora) {
-    for (const tool of ['airlock', 'curl-parallel'] as const) {
+    const cost: string[] = [];
+    for (const tool of ['airlock', 'curl-parallel', 'xargs-curl'] as const) {
       const b = best(results.runs.filter((r) => r.corpus === corpus.name && r.tool === tool));
-      if (b) lines.push(`${corpus.name}, best ${tool} run: ${limitOf(b, results.cpus)}`);
+      if (!b) continue;
+      if (tool !== 'xargs-curl') lines.push(`${corpus.name}, best ${tool} run: ${limitOf(b, results.cpus)}`);
+      cost.push(`${tool} ${fixed(b.clientCpuSeconds, 2)} CPU s (server ${fixed(b.serverCpuSeconds, 2)})`);
     }
+    lines.push(`${corpus.name}, CPU time to move the ${mb(corpus.bytes)} MB in the best runs: ${cost.join(', ')}`);
   }
   return lines;
 }
 
 /**
- * Which resource was saturated: the server's event loop (one thread), the client's CPU
- * (about one CPU: airlock's JavaScript runs on one thread), or all the machine's CPUs
- * (client, server and the rest: kernel work for loopback TCP and writeback, other
+ * Which resource was saturated: the server's event loop (one thread), the client's main
+ * thread (airlock's JavaScript, curl --parallel's only thread), or all the machine's CPUs
+ * (client, server and everything else: kernel writeback and loopback TCP work, other
  * processes); if none, the run was waiting on the disk (fsync) or on round trips.
  */
 export function limitOf(run: DownloadRun, cpuCount: number): string {
   const loop = share(run.serverMainThreadSeconds, run.seconds);
   const client = share(run.clientCpuSeconds, run.seconds);
+  // curl --parallel does all its work on one thread; airlock's JavaScript thread is measured apart.
+  const clientThread = run.tool === 'curl-parallel' ? client : share(run.clientMainThreadSeconds, run.seconds);
   const server = share(run.serverCpuSeconds, run.seconds);
   const machine = run.machineBusy === null ? null : run.machineBusy * cpuCount;
   const rest = machine === null || client === null || server === null ? null : Math.max(0, machine - client - server);
   const facts =
-    `client ${fixed(client, 2)} CPUs, server ${fixed(server, 2)} CPUs (event loop ${pct(loop)} busy), ` +
+    `client ${fixed(client, 2)} CPUs${run.tool === 'airlock' ? ` (main thread ${pct(clientThread)} busy)` : ''}, server ${fixed(server, 2)} CPUs (event loop ${pct(loop)} busy), ` +
     `everything else ${fixed(rest, 2)} CPUs; ${fixed(machine, 2)} of ${cpuCount} CPUs busy`;
   let verdict: string;
   if (loop !== null && loop >= 0.85) verdict = 'limited by the server (its single event loop is saturated)';
-  else if (client !== null && client >= 0.85) verdict = 'limited by the client (about a whole CPU busy)';
-  else if (run.machineBusy !== null && run.machineBusy >= 0.9) verdict = 'limited by CPU: the machine is saturated, neither side alone';
+  else if (clientThread !== null && clientThread >= 0.85) verdict = `limited by the client (its ${run.tool === 'airlock' ? 'JavaScript' : 'only'} thread is saturated)`;
+  else if (run.machineBusy !== null && run.machineBusy >= 0.9) verdict = `limited by CPU: the machine is saturated, the largest share ${largest({ client, server, 'everything else': rest })}`;
   else verdict = 'no CPU saturated: waiting on the disk (sync) or on round trips';
   return `${facts}: ${verdict}`;
+}
+
+function largest(shares: Record<string, number | null>): string {
+  const [name, value] = Object.entries(shares).reduce((a, b) => ((b[1] ?? -1) > (a[1] ?? -1) ? b : a));
+  return `${name} (${fixed(value, 2)} CPUs)`;
 }
 
 /** Single-quotes a path for bash. */

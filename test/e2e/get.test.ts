@@ -312,10 +312,9 @@ describe('get cran from a plain CRAN mirror', () => {
 
     const before = viewState(dest);
     server.clearRequests();
-    const [dated, binaries] = await Promise.all([
-      runFailing(mirrorArgs('--snapshot', dates[0]!), 2, 'USAGE'),
-      runFailing(mirrorArgs('--include-binaries', '--r-versions', '4.4', '--distributions', 'jammy'), 2, 'USAGE'),
-    ]);
+    // One after the other: each takes the repository's lock before it reads the upstream.
+    const dated = await runFailing(mirrorArgs('--snapshot', dates[0]!), 2, 'USAGE');
+    const binaries = await runFailing(mirrorArgs('--include-binaries', '--r-versions', '4.4', '--distributions', 'jammy'), 2, 'USAGE');
     expect(dated.message).toMatch(/plain CRAN mirror/);
     expect(dated.message).toContain(dates[0]!);
     expect(binaries.message).toMatch(/plain CRAN mirror/);
@@ -388,13 +387,17 @@ describe('transient faults are healed by retries', () => {
     const out = await runJson(cranArgs(dest, '--source-type', 'package-manager', ...(kind === 'slow' ? ['--timeout', '1'] : [])));
 
     const log = server.requests();
+    // One clean fetch after the faults; with a 1 s timeout a loaded machine may time out a clean one too.
+    const clean = (entries: RequestLogEntry[]) => entries.filter((r) => r.fault === undefined && r.status === 200).length;
     const onVictim = log.filter((r) => pathOf(r).endsWith(`/${victim.file}`));
     expect(onVictim.filter((r) => r.fault === kind)).toHaveLength(times);
-    expect(onVictim.filter((r) => r.fault === undefined && r.status === 200)).toHaveLength(1);
+    if (kind === 'slow') expect(clean(onVictim)).toBeGreaterThanOrEqual(1);
+    else expect(clean(onVictim)).toBe(1);
     if (kind !== 'wrong-bytes') {
       const onIndex = log.filter((r) => pathOf(r).endsWith('/PACKAGES.gz'));
       expect(onIndex.filter((r) => r.fault === kind)).toHaveLength(1);
-      expect(onIndex.filter((r) => r.fault === undefined && r.status === 200)).toHaveLength(1);
+      if (kind === 'slow') expect(clean(onIndex)).toBeGreaterThanOrEqual(1);
+      else expect(clean(onIndex)).toBe(1);
     }
     // Nothing counted twice, nothing wrong committed.
     const packages = snapshotAt(dates[0]!).packages;
