@@ -1,9 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { AirlockError, isAirlockError } from '../errors.js';
+import { isAirlockError } from '../errors.js';
 import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, type IndexedArchive } from '../core/packagesIndex.js';
 import { archiveUrl } from '../upstream/sources.js';
-import type { HttpClient } from '../upstream/http.js';
+import { BodyRejected, type HttpClient } from '../upstream/http.js';
 import type { LayoutFile } from '../layout/rspmLayout.js';
 import type { FetchItem } from './fetchItem.js';
 
@@ -35,8 +35,12 @@ export async function fetchContribIndex(http: HttpClient, contribUrl: string, la
 
 async function fetchPackagesFile(http: HttpClient, contribUrl: string, userAgent: string): Promise<{ packages: Buffer; packagesGz: Buffer }> {
   try {
-    const packagesGz = await http.fetchSmall({ url: `${contribUrl}/PACKAGES.gz`, userAgent }, MAX_INDEX_BYTES);
-    return { packages: gunzipIndex(packagesGz, `${contribUrl}/PACKAGES.gz`), packagesGz };
+    let packages: Buffer = Buffer.alloc(0);
+    // Unpacked inside the fetch: a body damaged on the way is fetched again, like any archive.
+    const packagesGz = await http.fetchSmall({ url: `${contribUrl}/PACKAGES.gz`, userAgent }, MAX_INDEX_BYTES, (body) => {
+      packages = gunzipIndex(body, `${contribUrl}/PACKAGES.gz`);
+    });
+    return { packages, packagesGz };
   } catch (err) {
     if (!(isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND')) throw err;
   }
@@ -48,11 +52,7 @@ function gunzipIndex(data: Buffer, where: string): Buffer {
   try {
     return gunzipSync(data, { maxOutputLength: MAX_INDEX_BYTES });
   } catch (err) {
-    throw new AirlockError('UPSTREAM_INDEX_INVALID', `${where} is not a valid gzip file (${(err as Error).message})`, {
-      where,
-      hint: 'the source serves a damaged index; run again later or use another mirror (--base-url)',
-      cause: err,
-    });
+    throw new BodyRejected(`${where} is not a valid gzip file (${(err as Error).message})`, 'checksum');
   }
 }
 

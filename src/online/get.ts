@@ -57,20 +57,31 @@ export async function runGet(options: GetOptions, collect: Collector): Promise<G
   }
   const http = new HttpClient(options.http);
   try {
-    if (options.dryrun) return await dryRun(options, http, collect);
-    const repo = await Repository.open(options.destination, { create: true });
-    return await repo.locked('get', () => getInto(repo, options, http, collect));
+    const existing = await openExisting(options.destination);
+    if (options.dryrun) return await dryRun(existing, options, http, collect);
+    // Wrong arguments should fail before hours of downloading, not after.
+    if (existing) await preflight(existing, options);
+    else if (options.bundle?.startingSnapshot !== undefined) throw noSnapshotsYet(options.destination, options.bundle.startingSnapshot);
+    options.progress.phase('reading upstream indexes');
+    const collected = await collect(http);
+    // Created only now, so a run that fails on its first request leaves no empty repository behind.
+    const repo = existing ?? (await Repository.open(options.destination, { create: true }));
+    return await repo.locked('get', async () => {
+      await preflight(repo, options);
+      return getInto(repo, options, http, collected);
+    });
   } finally {
     await http.close();
   }
 }
 
-async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
-  // A wrong --starting-snapshot should fail before hours of downloading, not after.
-  const startingRecord = options.bundle?.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.bundle.startingSnapshot);
+async function preflight(repo: Repository, options: GetOptions): Promise<void> {
+  if (options.bundle?.startingSnapshot !== undefined) await repo.snapshots.resolve(options.bundle.startingSnapshot);
   await assertLabelAvailable(repo, options.label);
-  options.progress.phase('reading upstream indexes');
-  const collected = await collect(http);
+}
+
+async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collected: Collected): Promise<GetResult> {
+  const startingRecord = options.bundle?.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.bundle.startingSnapshot);
   const ledger = DownloadLedger.load(repo);
   const items = uniqueByPath(collected.items);
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress });
@@ -100,8 +111,8 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   return result;
 }
 
-async function dryRun(options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
-  const ledger = await existingLedger(options.destination);
+async function dryRun(existing: Repository | null, options: GetOptions, http: HttpClient, collect: Collector): Promise<GetResult> {
+  const ledger = existing ? DownloadLedger.load(existing) : undefined;
   options.progress.phase('reading upstream indexes');
   const collected = await collect(http);
   const items = uniqueByPath(collected.items);
@@ -127,14 +138,27 @@ async function dryRun(options: GetOptions, http: HttpClient, collect: Collector)
   };
 }
 
-/** A dry run changes nothing, so it neither creates nor locks the repository; a missing one means everything is new. */
-async function existingLedger(destination: string): Promise<DownloadLedger | undefined> {
+/**
+ * The destination's repository, or null when the directory is absent or empty (a first
+ * download, or a dry run, which changes nothing). Any other directory is refused.
+ */
+async function openExisting(destination: string): Promise<Repository | null> {
   try {
-    return DownloadLedger.load(await Repository.open(destination));
+    return await Repository.open(destination);
   } catch (err) {
-    if (isAirlockError(err) && err.code === 'NOT_A_REPOSITORY') return undefined;
-    throw err;
+    if (!(isAirlockError(err) && err.code === 'NOT_A_REPOSITORY')) throw err;
   }
+  if (fs.existsSync(destination) && fs.statSync(destination).isDirectory() && fs.readdirSync(destination).length > 0) {
+    return Repository.open(destination, { create: true }); // refuses: not empty and not a repository
+  }
+  return null;
+}
+
+function noSnapshotsYet(destination: string, ref: string): AirlockError {
+  return new AirlockError('NOT_FOUND', `--starting-snapshot ${ref}: ${destination} has no snapshots yet`, {
+    where: destination,
+    hint: 'the first download has nothing to start from: drop --starting-snapshot to write a full bundle',
+  });
 }
 
 async function latestTree(repo: Repository): Promise<{ record: SnapshotRecord; tree: Tree } | null> {

@@ -50,11 +50,14 @@ export class BodyRejected extends Error {
 
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
+  /** Named in errors: a refused connection may be the proxy's, not the source's. */
+  private readonly proxy: string | undefined;
   private readonly options: Required<Omit<HttpOptions, 'proxy' | 'log'>> & Pick<HttpOptions, 'log'>;
 
   constructor(options: HttpOptions) {
     this.options = { retryBaseMs: 1000, ...options };
     this.dispatcher = makeDispatcher(options);
+    this.proxy = options.proxy === undefined ? undefined : proxyUri(options.proxy);
   }
 
   /**
@@ -69,7 +72,7 @@ export class HttpClient {
         return await this.once(spec, consume);
       } catch (err) {
         const kind = classifyFailure(err);
-        if (kind === 'fatal' || attempt >= attempts) throw finalError(spec.url, err, kind, attempt);
+        if (kind === 'fatal' || attempt >= attempts) throw finalError(spec.url, err, kind, attempt, this.proxy);
         const pause = Math.max(backoffMs(attempt, this.options.retryBaseMs), retryAfter(err));
         this.options.log?.(`retry ${attempt}/${this.options.retries} in ${pause} ms: ${spec.url}: ${describeFailure(err)}`);
         await new Promise((resolve) => setTimeout(resolve, pause));
@@ -77,8 +80,11 @@ export class HttpClient {
     }
   }
 
-  /** The whole body of a small document (an index, a config file), refusing anything larger than `maxBytes`. */
-  async fetchSmall(spec: RequestSpec, maxBytes: number): Promise<Buffer> {
+  /**
+   * The whole body of a small document (an index, a config file), refusing anything larger
+   * than `maxBytes`. `check` may throw BodyRejected to have a damaged body fetched again.
+   */
+  async fetchSmall(spec: RequestSpec, maxBytes: number, check?: (body: Buffer) => void): Promise<Buffer> {
     return this.fetch(spec, async (response) => {
       if (response.length !== null && response.length > maxBytes) throw tooLarge(spec.url, response.length, maxBytes);
       const chunks: Buffer[] = [];
@@ -89,7 +95,9 @@ export class HttpClient {
         chunks.push(chunk);
       }
       checkLength(spec.url, response.length, size);
-      return Buffer.concat(chunks);
+      const body = Buffer.concat(chunks);
+      check?.(body);
+      return body;
     });
   }
 
@@ -194,7 +202,7 @@ function describeFailure(err: unknown): string {
   return String(err);
 }
 
-function finalError(url: string, err: unknown, kind: FailureKind, attempts: number): unknown {
+function finalError(url: string, err: unknown, kind: FailureKind, attempts: number, proxy: string | undefined): unknown {
   if (err instanceof AirlockError) return err;
   const tried = attempts === 1 ? 'once' : `${attempts} times`;
   if (err instanceof HttpStatusError && (err.status === 404 || err.status === 410)) {
@@ -211,7 +219,8 @@ function finalError(url: string, err: unknown, kind: FailureKind, attempts: numb
       cause: err,
     });
   }
-  return new AirlockError('UPSTREAM_UNAVAILABLE', `${url} failed: ${describeFailure(err)} (tried ${tried}${kind === 'fatal' ? '' : ', giving up'})`, {
+  const via = proxy === undefined ? '' : `, through the proxy ${proxy}`;
+  return new AirlockError('UPSTREAM_UNAVAILABLE', `${url} failed: ${describeFailure(err)} (tried ${tried}${via}${kind === 'fatal' ? '' : ', giving up'})`, {
     where: url,
     hint: 'check the network, the proxy (--outbound-proxy) and the source, then run the same command again: what was downloaded is kept and only the rest is fetched',
     cause: err,

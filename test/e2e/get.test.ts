@@ -406,15 +406,14 @@ describe('transient faults are healed by retries', () => {
     expect((await validate('cran', dest)).archivesChecked).toBe(packages.length);
   });
 
-  // KNOWN BUG (src/online/contribIndex.ts, fetchPackagesFile/gunzipIndex): PACKAGES.gz is
-  // gunzipped after http.fetchSmall returned, outside the retry loop, so one corrupted body
-  // fails the run with UPSTREAM_INDEX_INVALID (exit 3) instead of being fetched again. Drop
-  // `.fails` once the index body is checked inside the retried fetch.
-  it.fails('wrong-bytes once on PACKAGES.gz (known bug: not retried)', async () => {
+  // The index is unpacked inside the retried fetch, so a damaged PACKAGES.gz is fetched again.
+  it('wrong-bytes once on PACKAGES.gz is fetched again', async () => {
     const dest = newDest('wrong-index');
-    server.setFaults([{ kind: 'wrong-bytes', match: '/PACKAGES.gz', times: 1 }]);
+    server.setFaults([{ kind: 'wrong-bytes', match: '/cran/latest/src/contrib/PACKAGES.gz', times: 1 }]);
     const out = await runJson(cranArgs(dest, '--source-type', 'package-manager'));
     expect(out.recorded).toBe(true);
+    const indexGets = server.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/cran/latest/src/contrib/PACKAGES.gz'));
+    expect(indexGets.map((r) => r.fault ?? 'clean')).toEqual(['wrong-bytes', 'clean']);
   });
 });
 
