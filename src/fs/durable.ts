@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -125,4 +125,22 @@ export function syncFilesystem(path: string): void {
   if (result.status === 0) return;
   const fallback = spawnSync('sync', [], { stdio: 'ignore' });
   if (fallback.status !== 0) throw new Error(`could not flush the filesystem of ${path} (sync exited ${fallback.status})`);
+}
+
+/**
+ * The same flush without blocking the event loop: a download or a bundle read keeps
+ * moving bytes while the kernel writes the last batch out.
+ */
+export async function syncFilesystemAsync(path: string): Promise<void> {
+  if ((await exitStatus('sync', ['--file-system', path])) === 0) return;
+  const status = await exitStatus('sync', []);
+  if (status !== 0) throw new Error(`could not flush the filesystem of ${path} (sync exited ${status})`);
+}
+
+function exitStatus(command: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
 }

@@ -34,7 +34,8 @@ export interface DownloadOptions {
 }
 
 /** Make downloads durable after this many files, bytes or milliseconds, whichever comes first. */
-const CHECKPOINT_FILES = 500;
+// Each checkpoint is two filesystem syncs; time and bytes bound the loss, the count only the ledger's growth.
+const CHECKPOINT_FILES = 10_000;
 const CHECKPOINT_BYTES = 1024 * 1024 * 1024;
 const CHECKPOINT_MS = 10_000;
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
-import { syncFilesystem, tempName } from '../fs/durable.js';
+import { syncFilesystemAsync, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
 import type { RepositoryLayout } from './layout.js';
 
@@ -11,6 +11,8 @@ export const OBJECT_MODE = 0o444;
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
 const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+/** Streams are written in blocks of this size; a smaller body takes one synchronous write. */
+const WRITE_BLOCK = 1024 * 1024;
 /**
  * A long ingest flushes every so often, so a kill or crash loses at most this much work
  * (the objects already flushed are found again and not rewritten) and tmp/ stays small.
@@ -104,21 +106,36 @@ export class ObjectStore {
     this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/object`);
     const hasher = new ContentHasher();
+    // Network and file streams come in 16-64 KiB pieces; writing them in blocks of WRITE_BLOCK
+    // saves a threadpool round trip per piece, and a body that fits in one block (most
+    // package archives) is written with one synchronous call, as addBuffer does.
+    let block: Buffer[] = [];
+    let blockBytes = 0;
+    let handle: fsp.FileHandle | undefined;
     try {
-      const handle = await fsp.open(temp, 'wx', OBJECT_MODE);
-      try {
-        for await (const chunk of chunks) {
-          hasher.update(chunk);
-          await handle.write(chunk);
-        }
-      } finally {
+      for await (const chunk of chunks) {
+        hasher.update(chunk);
+        block.push(chunk);
+        blockBytes += chunk.length;
+        if (blockBytes < WRITE_BLOCK) continue;
+        handle ??= await fsp.open(temp, 'wx', OBJECT_MODE);
+        await handle.write(joined(block, blockBytes));
+        block = [];
+        blockBytes = 0;
+      }
+      if (handle) {
+        if (blockBytes > 0) await handle.write(joined(block, blockBytes));
         await handle.close();
+        handle = undefined;
+      } else {
+        fs.writeFileSync(temp, joined(block, blockBytes), { flag: 'wx', mode: OBJECT_MODE });
       }
       const id = hasher.digest();
       accept?.(id, hasher.bytes);
       await this.queue(temp, id, hasher.bytes);
       return { id, size: hasher.bytes };
     } catch (err) {
+      await handle?.close().catch(() => undefined);
       await fsp.rm(temp, { force: true });
       explainSystemError(err, 'adding an object to the store', origin);
     }
@@ -186,20 +203,21 @@ export class ObjectStore {
     this.pending.clear();
     this.pendingBytes = 0;
     if (batch.size === 0) {
-      syncFilesystem(this.layout.objectsDir);
+      await syncFilesystemAsync(this.layout.objectsDir);
       return;
     }
     for (const [id, temp] of batch) this.inFlight.set(id, temp);
-    syncFilesystem(this.layout.tmpDir);
+    await syncFilesystemAsync(this.layout.tmpDir);
+    // Synchronous: a rename is a metadata update, cheaper than a threadpool round trip each.
     for (const [id, temp] of batch) {
       const dir = this.layout.objectDir(id);
       if (!this.knownDirs.has(dir)) {
-        await fsp.mkdir(dir, { recursive: true });
+        fs.mkdirSync(dir, { recursive: true });
         this.knownDirs.add(dir);
       }
-      await fsp.rename(temp, this.path(id));
+      fs.renameSync(temp, this.path(id));
     }
-    syncFilesystem(this.layout.objectsDir);
+    await syncFilesystemAsync(this.layout.objectsDir);
     this.inFlight.clear();
     this.tmpReady = false;
   }
@@ -302,4 +320,9 @@ function vanished(source: string): AirlockError {
     where: source,
     hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',
   });
+}
+
+/** Most bodies arrive in one piece: no copy then. */
+function joined(pieces: Buffer[], bytes: number): Buffer {
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
 }
