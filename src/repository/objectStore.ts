@@ -119,12 +119,12 @@ export class ObjectStore {
         blockBytes += chunk.length;
         if (blockBytes < WRITE_BLOCK) continue;
         handle ??= await fsp.open(temp, 'wx', OBJECT_MODE);
-        await handle.write(joined(block, blockBytes));
+        await handle.writev(block);
         block = [];
         blockBytes = 0;
       }
       if (handle) {
-        if (blockBytes > 0) await handle.write(joined(block, blockBytes));
+        if (blockBytes > 0) await handle.writev(block);
         await handle.close();
         handle = undefined;
       } else {

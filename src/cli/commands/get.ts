@@ -1,7 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { collectBioconductor } from '../../online/collectBioconductor.js';
-import { collectCran } from '../../online/collectCran.js';
-import { runGet, type Collector, type GetResult } from '../../online/get.js';
+import type { Collector, GetResult } from '../../online/get.js';
 import { DEFAULT_ARCHITECTURES, DEFAULT_BASE_URLS } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
 import { binaryConfigName, type BinaryTarget } from '../../layout/rspmLayout.js';
@@ -24,6 +22,8 @@ interface BiocArgs extends DownloadArgs {
 }
 
 const USER_AGENT = TOOL_NAME.replace(' ', '/');
+// The download side (undici, yaml, the online modules) is imported when a get runs, so the
+// offline commands do not pay for loading it at every start-up.
 
 const cran: CommandModule<GlobalArgs, CranArgs> = {
   command: 'cran',
@@ -43,6 +43,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const binaries = binaryTargets(args);
+      const { collectCran } = await import('../../online/collectCran.js');
       const collect: Collector = (http) =>
         collectCran(http, {
           baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.cran,
@@ -67,6 +68,7 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
     runCommand(args, async (ctx) => {
       const versions = listOption('--versions', args.versions, /^(release|devel|\d+\.\d+)$/, 'release,devel,3.19');
       if (versions.length === 0) usage('--versions names no version', 'for example --versions=release,devel');
+      const { collectBioconductor } = await import('../../online/collectBioconductor.js');
       const collect: Collector = (http) =>
         collectBioconductor(http, {
           baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.bioconductor,
@@ -93,6 +95,7 @@ function binaryTargets(args: CranArgs): BinaryTarget[] {
 
 async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collector): Promise<void> {
   const log = args.verbose ? (line: string) => process.stderr.write(`airlock: ${line}\n`) : undefined;
+  const { runGet } = await import('../../online/get.js');
   const result = await runGet(
     {
       destination: args.destination,

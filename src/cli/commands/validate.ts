@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { assertValid, validateLayout, type ValidateKind } from '../../layout/validateLayout.js';
-import { layoutRootOf } from '../../online/publishView.js';
+import type { ValidateKind } from '../../layout/validateLayout.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
@@ -20,6 +19,9 @@ function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArg
         .example(`$0 validate ${kind} --destination /var/lib/rspm-offline-data --packages`, 'every package archive of the offline data, byte by byte'),
     handler: (args) =>
       runCommand(args, async (ctx) => {
+        // Imported on use: validate pulls in the YAML parser, which other commands do not need.
+        const { assertValid, validateLayout } = await import('../../layout/validateLayout.js');
+        const { layoutRootOf } = await import('../../online/publishView.js');
         const root = await layoutRootOf(args.destination);
         const report = await validateLayout({ root, kind, packages: args.packages, progress: ctx.progress });
         assertValid(report, kind);
