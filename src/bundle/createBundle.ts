@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { AirlockError } from '../errors.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
+import { loadPrivateKey } from '../trust/keys.js';
 import { planBundle } from './planBundle.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
 
@@ -10,6 +11,8 @@ export interface CreateBundleOptions {
   startingSnapshot: string | undefined;
   output: string;
   progress: Progress;
+  /** A NAME.key file: the seal is signed with it. */
+  signWith?: string | undefined;
 }
 
 export interface CreateBundleResult extends BundleWriteResult {
@@ -24,6 +27,8 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
       hint: 'choose another --output name, or remove the old bundle first',
     });
   }
+  // A key that cannot be read should fail before a 100 GB bundle is written, not after.
+  const signer = options.signWith === undefined ? undefined : loadPrivateKey(options.signWith).key;
   const target = await repo.snapshots.resolve(options.snapshot);
   const targetTree = await repo.snapshots.loadTree(target.id);
   const base = options.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.startingSnapshot);
@@ -34,6 +39,6 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
     });
   }
   const plan = planBundle(target, targetTree, base, baseTree);
-  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress);
+  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress, signer);
   return { ...written, changes: plan.changes };
 }

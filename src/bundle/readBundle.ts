@@ -13,6 +13,7 @@ import {
   LIMITS,
   parseObjectEntryName,
   type BundleHeader,
+  type BundleSeal,
 } from '../core/bundle/format.js';
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
 import { decodeTree, distinctObjects, treeTotals, type Tree } from '../core/manifest.js';
@@ -45,6 +46,8 @@ export interface BundleReadResult {
   tree: Tree;
   changes: BundleChanges;
   sealed: boolean;
+  /** The checked seal (absent when reading stopped after the change list). */
+  seal: BundleSeal | null;
   objects: number;
   bundleBytes: number;
 }
@@ -113,6 +116,7 @@ class BundleReader {
   private stage: Stage = 'header';
   private current: CurrentEntry | undefined;
   private header: BundleHeader | undefined;
+  private seal: BundleSeal | null = null;
   private tree: Tree | undefined;
   private changes: BundleChanges | undefined;
   private needed = new Map<ObjectId, number>();
@@ -158,6 +162,7 @@ class BundleReader {
       tree: this.tree!,
       changes: this.changes!,
       sealed: this.sealed,
+      seal: this.seal,
       objects: this.seen.size,
       bundleBytes: this.parser.position,
     };
@@ -287,6 +292,7 @@ class BundleReader {
 
   private checkSeal(entry: CurrentEntry): void {
     const seal = decodeSeal(Buffer.concat(entry.buffer!));
+    this.seal = seal;
     const header = this.header!;
     if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
       throw this.corrupt('the seal does not match the entries before it (an entry was changed, added, removed or reordered)', entry.name, entry.index);

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { signSeal } from '../core/bundle/signature.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -45,7 +47,7 @@ export interface BundleWriteResult {
  * only once complete and fsynced, so a bundle on the drive is never a partial one
  * (a half-copied one is caught by the reader's seal check instead).
  */
-export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree: Tree, output: string, progress: Progress): Promise<BundleWriteResult> {
+export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree: Tree, output: string, progress: Progress, signer?: KeyObject): Promise<BundleWriteResult> {
   const header: BundleHeader = {
     magic: BUNDLE_MAGIC,
     format: BUNDLE_FORMAT,
@@ -76,7 +78,7 @@ export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree
       if (await writeObject(repo, writer, prepared)) compressedObjects++;
       progress.advance(1, prepared.size);
     }
-    await writer.seal();
+    await writer.seal(signer);
     await fsp.rename(temp, output);
     await fsyncDir(dirname(output));
     return {
@@ -217,8 +219,10 @@ class SealedWriter {
     await this.sink.addStream(name, size, chunks);
   }
 
-  async seal(): Promise<void> {
-    const seal = encodeSeal({ magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: this.entries, chain: this.chain.digest('hex'), signatures: [] });
+  async seal(signer: KeyObject | undefined): Promise<void> {
+    const chain = this.chain.digest('hex');
+    const signatures = signer ? [signSeal(this.entries, chain, signer)] : [];
+    const seal = encodeSeal({ magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: this.entries, chain, signatures });
     await this.sink.addBuffer(ENTRY_SEAL, seal);
     await this.sink.finish();
   }

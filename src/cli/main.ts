@@ -6,6 +6,8 @@ import { applyCommand } from './commands/apply.js';
 import { bundleCommand } from './commands/bundle.js';
 import { gcCommand } from './commands/gc.js';
 import { getCommand } from './commands/get.js';
+import { keyCommand } from './commands/key.js';
+import { trustCommand } from './commands/trust.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { statusCommand } from './commands/status.js';
@@ -39,7 +41,9 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       .command(statusCommand)
       .command(verifyCommand)
       .command(gcCommand)
-      .command(adoptCommand);
+      .command(adoptCommand)
+      .command(keyCommand)
+      .command(trustCommand);
   } else {
     program.usage('$0 <command>\n\nairlock under the seed downloader\'s name: get and validate.').command(getCommand).command(validateCommand);
   }

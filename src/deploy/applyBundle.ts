@@ -1,3 +1,5 @@
+import { TrustStore } from '../trust/trustStore.js';
+import { checkSignatures, requireTrustedSignature } from '../trust/checkSignatures.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -23,6 +25,10 @@ export interface ApplyOptions {
   forceFull: boolean;
   owner: Owner | undefined;
   progress: Progress;
+  /** Apply a bundle no trusted key signed (said loudly). */
+  allowUnsigned: boolean;
+  /** Apply a bundle whose sequence is not above the highest applied. */
+  allowDowngrade: boolean;
 }
 
 export interface ApplyResult {
@@ -34,6 +40,10 @@ export interface ApplyResult {
   files: number;
   linked: number;
   copied: number;
+  /** Trusted keys whose signature verified. */
+  signedBy: string[];
+  /** Signers this host does not trust (their signatures could not be checked). */
+  unknownSigners: string[];
 }
 
 /** Free space kept beyond what the bundle needs, so the filesystem is not filled to the brim. */
@@ -50,6 +60,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
   if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
+  const trusted = await new TrustStore(dataDir.trustPath).keys();
   const staging = new Staging(repo);
   let header!: BundleHeader;
   let tree!: Tree;
@@ -59,6 +70,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       onHeader: async (h) => {
         header = h;
         checkBase(h, current, options, dataDir);
+        checkSequence(h, session.state.highestSequence, options, dataDir);
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (t, encoded) => {
@@ -68,6 +80,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       openObject: (id) => staging.open(id),
       progress: options.progress,
     });
+    const signatures = checkSignatures(read.seal!, trusted, options.bundle);
+    requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, options.bundle, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
     await staging.commit();
     await assertComplete(repo, tree, header);
@@ -90,6 +104,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       files: tree.entries.length,
       linked: built.linked,
       copied: built.copied,
+      signedBy: signatures.validBy,
+      unknownSigners: signatures.unknownKeys,
     };
   } catch (err) {
     await staging.discard();
@@ -122,6 +138,24 @@ function checkBase(header: BundleHeader, current: string | null, options: ApplyO
           : `on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --starting-snapshot ${current} --output F\``,
     });
   }
+}
+
+/**
+ * Anti-rollback, as TUF has it: a bundle must carry a snapshot newer than any applied
+ * here, so an old (even validly signed) bundle cannot be replayed to bring back
+ * yesterday's packages. Going back is `airlock rollback`, a deliberate local act.
+ */
+function checkSequence(header: BundleHeader, highest: number, options: ApplyOptions, dataDir: DataDir): void {
+  if (header.target.sequence > highest) return;
+  const what = `this bundle carries snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''}, sequence ${header.target.sequence}, but sequence ${highest} was already applied here`;
+  if (options.allowDowngrade) {
+    options.progress.warn(`${what}; applying it anyway because --allow-downgrade was given`);
+    return;
+  }
+  throw new AirlockError('DOWNGRADE', `${what}: it is older than, or the same as, what this host has had`, {
+    where: dataDir.path,
+    hint: 'to go back to a kept snapshot use `airlock rollback --to ID`; to apply this bundle anyway pass --allow-downgrade',
+  });
 }
 
 async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boolean): Promise<void> {

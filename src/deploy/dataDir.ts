@@ -66,6 +66,9 @@ export class DataDir {
   get lockPath(): string {
     return join(this.stateDir, 'lock');
   }
+  get trustPath(): string {
+    return join(this.stateDir, 'trust.json');
+  }
   get tempLinkPrefix(): string {
     return `.${basename(this.path)}.airlock-link-`;
   }

@@ -8,6 +8,7 @@ import type { Progress } from '../progress/progress.js';
 import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
 import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
+import { loadPrivateKey } from '../trust/keys.js';
 import type { Collected } from './collect.js';
 import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
@@ -27,7 +28,7 @@ export interface GetOptions {
   label: string | null;
   dryrun: boolean;
   http: HttpOptions;
-  bundle: { output: string; startingSnapshot: string | undefined } | null;
+  bundle: { output: string; startingSnapshot: string | undefined; signWith?: string | undefined } | null;
   progress: Progress;
 }
 
@@ -55,6 +56,8 @@ export async function runGet(options: GetOptions, collect: Collector): Promise<G
   if (options.bundle && fs.existsSync(options.bundle.output)) {
     throw new AirlockError('USAGE', `${options.bundle.output} already exists`, { where: options.bundle.output, hint: 'choose another --bundle name, or remove the old bundle first' });
   }
+  // A key that cannot be used should fail before hours of downloading.
+  if (options.bundle?.signWith !== undefined) loadPrivateKey(options.bundle.signWith);
   const http = new HttpClient(options.http);
   try {
     const existing = await openExisting(options.destination);
@@ -105,7 +108,13 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
     droppedBinaries: droppedBinaryConfigs(parent?.tree ?? null, tree),
   };
   if (options.bundle) {
-    const bundle = await createBundle(repo, { snapshot: record.id, startingSnapshot: startingRecord?.id, output: options.bundle.output, progress: options.progress });
+    const bundle = await createBundle(repo, {
+      snapshot: record.id,
+      startingSnapshot: startingRecord?.id,
+      output: options.bundle.output,
+      progress: options.progress,
+      signWith: options.bundle.signWith,
+    });
     result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: startingRecord?.id ?? null };
   }
   return result;

@@ -10,6 +10,8 @@ interface ApplyArgs extends DataDirArgs {
   bundle: string;
   owner?: string;
   'force-full': boolean;
+  'allow-unsigned': boolean;
+  'allow-downgrade': boolean;
 }
 
 export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
@@ -20,14 +22,19 @@ export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
       .positional('bundle', { type: 'string', demandOption: true })
       .option('owner', { type: 'string', describe: 'user:group to own the new files, e.g. rstudio-pm:rstudio-pm' })
       .option('force-full', { type: 'boolean', default: false, describe: 'apply a full bundle over a data dir that already holds a snapshot' })
-      .example('$0 apply /media/usb/delta.airlock --data-dir /var/lib/rspm-offline-data --owner rstudio-pm:rstudio-pm', ''),
+      .option('allow-unsigned', { type: 'boolean', default: false, describe: 'apply a bundle no trusted key signed (only matters once a key is trusted)' })
+      .option('allow-downgrade', { type: 'boolean', default: false, describe: 'apply a bundle whose snapshot is not newer than the newest applied here' })
+      .example('$0 apply /media/usb/delta.airlock --data-dir /var/lib/rspm-offline-data --owner rstudio-pm:rstudio-pm', 'the usual update')
+      .example('$0 apply /media/usb/full.airlock --data-dir /var/lib/rspm-offline-data --force-full', 're-apply everything over a damaged data dir'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
-      const r = await withOfflineSession(args['data-dir'], 'apply', (session) => applyBundle(session, { bundle: args.bundle, forceFull: args['force-full'], owner, progress: ctx.progress }), { create: true });
+      const options = { bundle: args.bundle, forceFull: args['force-full'], owner, progress: ctx.progress, allowUnsigned: args['allow-unsigned'], allowDowngrade: args['allow-downgrade'] };
+      const r = await withOfflineSession(args['data-dir'], 'apply', (session) => applyBundle(session, options), { create: true });
       ctx.result({ applied: r }, () => [
         `applied ${short(r.to)}${r.label ? ` (${r.label})` : ''} to ${args['data-dir']} (was ${r.from ? short(r.from) : 'empty'})`,
         `  ${r.objectsImported} objects imported, ${r.objectsAlreadyPresent} already present; ${r.files} files (${r.linked} hardlinked, ${r.copied} copied)`,
+        r.signedBy.length > 0 ? `  signed by trusted key ${r.signedBy.map((k) => k.slice(0, 16)).join(', ')}` : `  unsigned${r.unknownSigners.length > 0 ? ` by a trusted key (signed by ${r.unknownSigners.map((k) => k.slice(0, 16)).join(', ')}, not trusted here)` : ''}`,
       ]);
     }),
 };

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
+import { verifyBundle } from '../../bundle/verifyBundle.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
@@ -12,6 +13,7 @@ interface CreateArgs extends GlobalArgs {
   snapshot: string;
   'starting-snapshot'?: string;
   output: string;
+  sign?: string;
 }
 
 const create: CommandModule<GlobalArgs, CreateArgs> = {
@@ -23,13 +25,15 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the snapshot to carry (label, id, prefix or "latest")' })
       .option('starting-snapshot', { type: 'string', describe: 'the snapshot the offline side holds now; only newer objects are carried' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file to write' })
+      .option('sign', { type: 'string', describe: 'sign the bundle with this NAME.key (see `airlock key generate`)' })
       .example('$0 bundle create --repo /srv/airlock --output /media/usb/full.airlock', 'first bundle: everything')
+      .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --sign /root/airlock-signing.key --output /media/usb/delta.airlock', 'signed, for a host that trusts the key')
       .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'later: only what changed'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
       const r = await repo.locked('bundle create', () =>
-        createBundle(repo, { snapshot: args.snapshot, startingSnapshot: args['starting-snapshot'], output: args.output, progress: ctx.progress }),
+        createBundle(repo, { snapshot: args.snapshot, startingSnapshot: args['starting-snapshot'], output: args.output, progress: ctx.progress, signWith: args.sign }),
       );
       ctx.result(
         { bundle: r.path, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
@@ -72,16 +76,26 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
     }),
 };
 
-const verify: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
+const verify: CommandModule<GlobalArgs, GlobalArgs & { file: string; key?: string[] }> = {
   command: 'verify <file>',
-  describe: 'check every byte of a bundle (every object against its id, then the seal) without applying it',
-  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive'),
+  describe: 'check every byte of a bundle (every object against its id, then the seal, and with --key its signature) without applying it',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', demandOption: true })
+      .option('key', { type: 'string', array: true, describe: 'require a valid signature by this NAME.pub (repeatable)' })
+      .example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive')
+      .example('$0 bundle verify /media/usb/delta.airlock --key airlock-signing.pub', 'and check who signed it'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await readBundle(args.file, { progress: ctx.progress });
-      ctx.result({ bundle: args.file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes }, () => [
+      const { read: r, signatures, signers } = await verifyBundle(args.file, args.key ?? [], ctx.progress);
+      ctx.result({ bundle: args.file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes, signers, signedBy: signatures.validBy }, () => [
         `OK ${args.file}: sealed, ${r.objects} objects verified, ${formatBytes(r.bundleBytes)} read`,
-        `  ${r.header.kind} bundle to ${short(r.header.to)}${r.header.target.label ? ` (${r.header.target.label})` : ''}${r.header.from ? ` from ${short(r.header.from)}` : ''}`,
+        `  ${r.header.kind} bundle to ${short(r.header.to)}${r.header.target.label ? ` (${r.header.target.label})` : ''}${r.header.from ? ` from ${short(r.header.from)}` : ''}, sequence ${r.header.target.sequence}`,
+        signatures.validBy.length > 0
+          ? `  signature valid: key ${signatures.validBy.map((k) => k.slice(0, 16)).join(', ')}`
+          : signers.length > 0
+            ? `  signed by ${signers.map((k) => k.slice(0, 16)).join(', ')} (not checked: give --key NAME.pub)`
+            : '  not signed',
       ]);
     }),
 };

@@ -20,6 +20,7 @@ export interface DownloadArgs extends GlobalArgs {
   label?: string;
   bundle?: string;
   'starting-snapshot'?: string;
+  sign?: string;
 }
 
 export function downloadOptions<T>(y: Argv<T>) {
@@ -35,7 +36,8 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'number', default: 5, describe: 'retries per file for 5xx, resets, timeouts and bad bodies' })
     .option('label', { type: 'string', describe: 'a name for the new snapshot, e.g. 2026-11-24' })
     .option('bundle', { type: 'string', describe: 'after downloading, write the bundle of the new snapshot to this file' })
-    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from this snapshot (what the offline side has)' });
+    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from this snapshot (what the offline side has)' })
+    .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' });
 }
 
 export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined): HttpOptions {
@@ -56,8 +58,9 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
   };
 }
 
-export function bundleRequest(args: DownloadArgs): { output: string; startingSnapshot: string | undefined } | null {
-  return args.bundle === undefined ? null : { output: args.bundle, startingSnapshot: args['starting-snapshot'] };
+export function bundleRequest(args: DownloadArgs): { output: string; startingSnapshot: string | undefined; signWith: string | undefined } | null {
+  if (args.sign !== undefined && args.bundle === undefined) usage('--sign only makes sense with --bundle', 'add --bundle FILE to write a signed bundle of the download');
+  return args.bundle === undefined ? null : { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign };
 }
 
 /** `4.4,4.5` or repeated flags, trimmed, empty items dropped, each checked against `pattern`. */

@@ -1,5 +1,6 @@
+import { decodeSignatures, encodeSignature, type BundleSignature } from './signature.js';
 import { AirlockError } from '../../errors.js';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from '../canonical.js';
+import { decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../canonical.js';
 import { isObjectId, type ObjectId } from '../objectId.js';
 import type { SnapshotId } from '../manifest.js';
 
@@ -66,8 +67,8 @@ export interface BundleSeal {
   entries: number;
   /** BLAKE3 chain over every entry record (see entryRecord), lowercase hex. */
   chain: string;
-  /** Reserved for signatures over `chain`; format 1 writers leave it empty. */
-  signatures: Canonical[];
+  /** Ed25519 signatures over `entries` and `chain` (signature.ts); empty when unsigned. */
+  signatures: BundleSignature[];
 }
 
 export function objectEntryName(id: ObjectId, compressed: boolean): string {
@@ -167,7 +168,7 @@ export function decodeHeader(bytes: Uint8Array): BundleHeader {
 }
 
 export function encodeSeal(seal: BundleSeal): Buffer {
-  return encodeMsgpack({ magic: seal.magic, format: seal.format, entries: seal.entries, chain: seal.chain, signatures: seal.signatures });
+  return encodeMsgpack({ magic: seal.magic, format: seal.format, entries: seal.entries, chain: seal.chain, signatures: seal.signatures.map(encodeSignature) });
 }
 
 export function decodeSeal(bytes: Uint8Array): BundleSeal {
@@ -187,7 +188,7 @@ export function decodeSeal(bytes: Uint8Array): BundleSeal {
   if (!isUint(raw.entries) || typeof raw.chain !== 'string' || !isObjectId(raw.chain) || !Array.isArray(raw.signatures)) {
     throw corrupt('the seal fields are invalid', ENTRY_SEAL);
   }
-  return { magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: raw.entries, chain: raw.chain, signatures: raw.signatures as Canonical[] };
+  return { magic: SEAL_MAGIC, format: BUNDLE_FORMAT, entries: raw.entries, chain: raw.chain, signatures: decodeSignatures(raw.signatures, ENTRY_SEAL) };
 }
 
 /**

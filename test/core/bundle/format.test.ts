@@ -137,8 +137,19 @@ describe('bundle header', () => {
 describe('bundle seal', () => {
   it('round-trips', () => {
     expect(decodeSeal(encodeSeal(seal()))).toEqual(seal());
-    const signed = { ...seal(), signatures: [{ alg: 'ed25519', sig: 'abc' }] };
-    expect(decodeSeal(encodeSeal(signed))).toEqual(signed);
+    const signed = { ...seal(), signatures: [{ keyid: 'a'.repeat(64), algorithm: 'ed25519' as const, signature: new Uint8Array(64).fill(7) }] };
+    const decoded = decodeSeal(encodeSeal(signed));
+    expect(decoded.signatures[0]!.keyid).toBe('a'.repeat(64));
+    expect(Buffer.from(decoded.signatures[0]!.signature).equals(Buffer.alloc(64, 7))).toBe(true);
+  });
+
+  it('rejects signature entries of any other shape', () => {
+    const good = { keyid: 'a'.repeat(64), algorithm: 'ed25519', signature: new Uint8Array(64) };
+    const bad: unknown[] = [{ alg: 'ed25519', sig: 'abc' }, { ...good, algorithm: 'rsa' }, { ...good, signature: new Uint8Array(63) }, { ...good, keyid: 'A'.repeat(64) }, { ...good, extra: 1 }, 'sig'];
+    for (const entry of bad) {
+      rejection(() => decodeSeal(encodeMsgpack({ magic: 'airlock-seal', format: 1, entries: 3, chain: 'b'.repeat(64), signatures: [entry as never] })), 'BUNDLE_CORRUPT', /signature entry/);
+    }
+    rejection(() => decodeSeal(encodeMsgpack({ magic: 'airlock-seal', format: 1, entries: 3, chain: 'b'.repeat(64), signatures: [good, good] })), 'BUNDLE_CORRUPT', /two signatures/);
   });
 
   it('rejects bytes that are not msgpack', () => {

@@ -1,0 +1,24 @@
+import type { Progress } from '../progress/progress.js';
+import { checkSignatures, requireTrustedSignature, type SignatureReport } from '../trust/checkSignatures.js';
+import { loadPublicKey } from '../trust/keys.js';
+import { readBundle, type BundleReadResult } from './readBundle.js';
+
+/**
+ * `bundle verify`: every byte, then, when keys are given, a valid signature by one of
+ * them, so the copy on a drive can be checked anywhere, without a data dir.
+ */
+export interface VerifyBundleResult {
+  read: BundleReadResult;
+  signatures: SignatureReport;
+  /** Every key id that signed, checked or not. */
+  signers: string[];
+}
+
+export async function verifyBundle(file: string, keyFiles: string[], progress: Progress): Promise<VerifyBundleResult> {
+  // Keys are read first: a wrong path should not cost a full read of the bundle.
+  const keys = new Map(keyFiles.map(loadPublicKey).map((k) => [k.keyId, k]));
+  const read = await readBundle(file, { progress });
+  const signatures = checkSignatures(read.seal!, keys, file);
+  if (keys.size > 0) requireTrustedSignature(signatures, keys.size, false, file, () => undefined);
+  return { read, signatures, signers: read.seal!.signatures.map((s) => s.keyid) };
+}

@@ -1,0 +1,70 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
+import { AirlockError } from '../errors.js';
+import { keyIdOf } from '../core/bundle/signature.js';
+import { writeFileDurable } from '../fs/durable.js';
+
+/**
+ * Ed25519 key files: `NAME.key` (PKCS#8 PEM, mode 0600) stays on the online host and
+ * signs bundles; `NAME.pub` (SPKI PEM) is carried to the offline host and trusted there.
+ * Both are plain PEM, so `openssl pkey -in NAME.key -pubout` reproduces the public half.
+ */
+export interface PublicKeyFile {
+  keyId: string;
+  key: KeyObject;
+  pem: string;
+}
+
+export async function generateKeyFiles(output: string): Promise<{ keyId: string; privatePath: string; publicPath: string }> {
+  const privatePath = `${output}.key`;
+  const publicPath = `${output}.pub`;
+  for (const path of [privatePath, publicPath]) {
+    if (fs.existsSync(path)) throw new AirlockError('USAGE', `${path} already exists`, { where: path, hint: 'choose another --output name; airlock never overwrites a key' });
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  await writeFileDurable(privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  await writeFileDurable(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  return { keyId: keyIdOf(publicKey), privatePath, publicPath };
+}
+
+export function loadPrivateKey(path: string): { keyId: string; key: KeyObject } {
+  const key = parseKey(path, (pem) => createPrivateKey(pem), 'private');
+  if (key.asymmetricKeyType !== 'ed25519') throw notEd25519(path);
+  return { keyId: keyIdOf(createPublicKey(key)), key };
+}
+
+export function loadPublicKey(path: string): PublicKeyFile {
+  return publicKeyFromPem(readKeyFile(path), path);
+}
+
+export function publicKeyFromPem(pem: string, where: string): PublicKeyFile {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new AirlockError('KEY_INVALID', `${where} is not a PEM public key`, { where, hint: 'trust the NAME.pub file that `airlock key generate` wrote (not NAME.key)' });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw notEd25519(where);
+  return { keyId: keyIdOf(key), key, pem: key.export({ format: 'pem', type: 'spki' }) as string };
+}
+
+function parseKey(path: string, parse: (pem: string) => KeyObject, kind: string): KeyObject {
+  const pem = readKeyFile(path);
+  try {
+    return parse(pem);
+  } catch {
+    throw new AirlockError('KEY_INVALID', `${path} is not a PEM ${kind} key`, { where: path, hint: 'sign with the NAME.key file that `airlock key generate` wrote' });
+  }
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    throw new AirlockError('NOT_FOUND', `key file ${path} cannot be read`, { where: path, hint: 'check the path; make keys with `airlock key generate --output NAME`' });
+  }
+}
+
+function notEd25519(where: string): AirlockError {
+  return new AirlockError('KEY_INVALID', `${where} is not an Ed25519 key`, { where, hint: 'airlock signs with Ed25519 only; make keys with `airlock key generate --output NAME`' });
+}
