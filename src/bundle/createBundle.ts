@@ -4,6 +4,7 @@ import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
 import { planBundle } from './planBundle.js';
+import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
 
 export interface CreateBundleOptions {
@@ -13,6 +14,8 @@ export interface CreateBundleOptions {
   progress: Progress;
   /** A NAME.key file: the seal is signed with it. */
   signWith?: string | undefined;
+  /** Cut into volumes of at most this many bytes (OUTPUT.001, .002, ...). */
+  volumeSize?: number | undefined;
 }
 
 export interface CreateBundleResult extends BundleWriteResult {
@@ -21,7 +24,7 @@ export interface CreateBundleResult extends BundleWriteResult {
 
 /** Resolves the snapshots, plans what the receiver lacks and writes the bundle. */
 export async function createBundle(repo: Repository, options: CreateBundleOptions): Promise<CreateBundleResult> {
-  if (fs.existsSync(options.output)) {
+  if (fs.existsSync(options.output) || (options.volumeSize !== undefined && fs.existsSync(volumeFileName(options.output, 1)))) {
     throw new AirlockError('USAGE', `${options.output} already exists`, {
       where: options.output,
       hint: 'choose another --output name, or remove the old bundle first',
@@ -39,6 +42,6 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
     });
   }
   const plan = planBundle(target, targetTree, base, baseTree);
-  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress, signer);
+  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress, signer, options.volumeSize);
   return { ...written, changes: plan.changes };
 }

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { AirlockError } from '../errors.js';
 import { decodeChanges, type BundleChanges } from '../core/bundle/changes.js';
@@ -20,6 +19,7 @@ import { decodeTree, distinctObjects, treeTotals, type Tree } from '../core/mani
 import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
 import { compressBound, ZstdDecoder } from '../compression/zstd.js';
 import type { Progress } from '../progress/progress.js';
+import { openBundleInput } from './bundleInput.js';
 
 /** Where a verified object's bytes go (a staging file during apply). */
 export interface ObjectSink {
@@ -48,47 +48,37 @@ export interface BundleReadResult {
   sealed: boolean;
   /** The checked seal (absent when reading stopped after the change list). */
   seal: BundleSeal | null;
+  /** How many volumes it was read from (0: a single file). */
+  volumes: number;
   objects: number;
   bundleBytes: number;
 }
-
-const READ_CHUNK = 1024 * 1024;
 
 /**
  * Reads and verifies a bundle in one streaming pass: every entry's name, order, size
  * and content, every object against its id, and finally the seal, which binds them all.
  * Nothing a sink receives is to be trusted (committed) before this resolves.
  */
-export async function readBundle(file: string, handlers: BundleReadHandlers = {}): Promise<BundleReadResult> {
-  assertReadableFile(file);
+export async function readBundle(files: string | string[], handlers: BundleReadHandlers = {}): Promise<BundleReadResult> {
+  const input = await openBundleInput(Array.isArray(files) ? files : [files]);
+  const file = input.label;
   const reader = new BundleReader(file, handlers);
-  let stream: fs.ReadStream | undefined;
+  const chunks = input.chunks();
   try {
-    stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       if (await reader.push(chunk)) break;
     }
     if (!reader.stopped) await reader.finish();
   } catch (err) {
     await reader.abortOpenSink();
-    if (err instanceof AirlockError && err.code.startsWith('BUNDLE_') && err.where !== undefined && !err.where.startsWith(file)) {
+    if (err instanceof AirlockError && err.code.startsWith('BUNDLE_') && err.where !== undefined && !err.where.startsWith(file) && input.volumes === null) {
       throw new AirlockError(err.code, err.message, { where: `${file}: ${err.where}`, ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
     }
     throw err;
   } finally {
-    stream?.destroy();
+    await chunks.return(undefined);
   }
-  return reader.result();
-}
-
-function assertReadableFile(file: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    throw new AirlockError('NOT_FOUND', `bundle ${file} does not exist`, { where: file, hint: 'check the path to the bundle file' });
-  }
-  if (!st.isFile()) throw new AirlockError('USAGE', `${file} is not a file`, { where: file, hint: 'name the bundle file itself, for example /media/usb/2026-12-01.airlock' });
+  return { ...reader.result(), volumes: input.volumes?.length ?? 0 };
 }
 
 type Stage = 'header' | 'tree' | 'changes' | 'objects' | 'after-seal';
@@ -163,6 +153,7 @@ class BundleReader {
       changes: this.changes!,
       sealed: this.sealed,
       seal: this.seal,
+      volumes: 0,
       objects: this.seen.size,
       bundleBytes: this.parser.position,
     };

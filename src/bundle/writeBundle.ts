@@ -2,7 +2,6 @@ import type { KeyObject } from 'node:crypto';
 import { signSeal } from '../core/bundle/signature.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { explainSystemError } from '../errors.js';
 import { encodeChanges } from '../core/bundle/changes.js';
@@ -24,11 +23,13 @@ import {
 import { encodeTree, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { compressBuffer, ZstdEncoder } from '../compression/zstd.js';
-import { fsyncDir, tempName } from '../fs/durable.js';
+import { tempName } from '../fs/durable.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { BundlePlan } from './planBundle.js';
 import { TarFile } from './tarFile.js';
+import { VolumeSink } from './volumeSink.js';
+import { volumeFileName } from '../core/bundle/volume.js';
 import { TOOL_NAME } from '../version.js';
 
 /** Objects up to this size are compressed in memory; larger ones through a temp file. */
@@ -37,6 +38,8 @@ const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
 export interface BundleWriteResult {
   header: BundleHeader;
   path: string;
+  /** The volume files, in order, when the bundle was cut into volumes. */
+  volumes: string[];
   bundleBytes: number;
   rawObjects: number;
   compressedObjects: number;
@@ -47,7 +50,15 @@ export interface BundleWriteResult {
  * only once complete and fsynced, so a bundle on the drive is never a partial one
  * (a half-copied one is caught by the reader's seal check instead).
  */
-export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree: Tree, output: string, progress: Progress, signer?: KeyObject): Promise<BundleWriteResult> {
+export async function writeBundle(
+  repo: Repository,
+  plan: BundlePlan,
+  targetTree: Tree,
+  output: string,
+  progress: Progress,
+  signer?: KeyObject,
+  volumeSize?: number,
+): Promise<BundleWriteResult> {
   const header: BundleHeader = {
     magic: BUNDLE_MAGIC,
     format: BUNDLE_FORMAT,
@@ -66,8 +77,9 @@ export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree
     tool: TOOL_NAME,
     objects: { count: plan.objects.size, bytes: plan.objectBytes },
   };
-  const temp = tempName(output);
-  const writer = new SealedWriter(await TarFile.create(temp));
+  // One file, or volumes no larger than the medium takes; either way under temp names until complete.
+  const volumes = volumeSize === undefined ? undefined : new VolumeSink(output, volumeSize);
+  const writer = new SealedWriter(volumes ? new TarFile(volumes) : await TarFile.create(output));
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
     await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
@@ -79,18 +91,16 @@ export async function writeBundle(repo: Repository, plan: BundlePlan, targetTree
       progress.advance(1, prepared.size);
     }
     await writer.seal(signer);
-    await fsp.rename(temp, output);
-    await fsyncDir(dirname(output));
     return {
       header,
       path: output,
+      volumes: volumes ? Array.from({ length: volumes.count }, (_, i) => volumeFileName(output, i + 1)) : [],
       bundleBytes: writer.bytesWritten,
       rawObjects: plan.objects.size - compressedObjects,
       compressedObjects,
     };
   } catch (err) {
     await writer.abort();
-    await fsp.rm(temp, { force: true });
     explainSystemError(err, 'writing the bundle', output);
   }
 }

@@ -21,7 +21,8 @@ import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
 
 export interface ApplyOptions {
-  bundle: string;
+  /** The bundle file, or all its volumes in any order. */
+  bundle: string[];
   forceFull: boolean;
   owner: Owner | undefined;
   progress: Progress;
@@ -80,8 +81,9 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       openObject: (id) => staging.open(id),
       progress: options.progress,
     });
-    const signatures = checkSignatures(read.seal!, trusted, options.bundle);
-    requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, options.bundle, (m) => options.progress.warn(m));
+    const where = options.bundle[0]!;
+    const signatures = checkSignatures(read.seal!, trusted, where);
+    requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
     await staging.commit();
     await assertComplete(repo, tree, header);
@@ -92,7 +94,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     switchDeployment(dataDir, header.to);
     const state = session.state;
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
-    state.history.push({ snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle) });
+    state.history.push({ snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle[0]!) });
     await dataDir.writeState(state);
     await staging.discard();
     return {

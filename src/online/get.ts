@@ -28,8 +28,15 @@ export interface GetOptions {
   label: string | null;
   dryrun: boolean;
   http: HttpOptions;
-  bundle: { output: string; startingSnapshot: string | undefined; signWith?: string | undefined } | null;
+  bundle: BundleRequest | null;
   progress: Progress;
+}
+
+export interface BundleRequest {
+  output: string;
+  startingSnapshot: string | undefined;
+  signWith?: string | undefined;
+  volumeSize?: number | undefined;
 }
 
 export interface GetResult {
@@ -114,6 +121,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
       output: options.bundle.output,
       progress: options.progress,
       signWith: options.bundle.signWith,
+      volumeSize: options.bundle.volumeSize,
     });
     result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: startingRecord?.id ?? null };
   }

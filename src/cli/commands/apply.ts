@@ -7,7 +7,7 @@ import { short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
 interface ApplyArgs extends DataDirArgs {
-  bundle: string;
+  bundle: string[];
   owner?: string;
   'force-full': boolean;
   'allow-unsigned': boolean;
@@ -15,17 +15,18 @@ interface ApplyArgs extends DataDirArgs {
 }
 
 export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
-  command: 'apply <bundle>',
+  command: 'apply <bundle..>',
   describe: 'verify a bundle completely, then switch the data dir to its snapshot in one atomic step',
   builder: (y) =>
     dataDirOption(y)
-      .positional('bundle', { type: 'string', demandOption: true })
+      .positional('bundle', { type: 'string', array: true, demandOption: true, describe: 'the bundle file, or all its volumes (F.001 F.002 ... in any order)' })
       .option('owner', { type: 'string', describe: 'user:group to own the new files, e.g. rstudio-pm:rstudio-pm' })
       .option('force-full', { type: 'boolean', default: false, describe: 'apply a full bundle over a data dir that already holds a snapshot' })
       .option('allow-unsigned', { type: 'boolean', default: false, describe: 'apply a bundle no trusted key signed (only matters once a key is trusted)' })
       .option('allow-downgrade', { type: 'boolean', default: false, describe: 'apply a bundle whose snapshot is not newer than the newest applied here' })
       .example('$0 apply /media/usb/delta.airlock --data-dir /var/lib/rspm-offline-data --owner rstudio-pm:rstudio-pm', 'the usual update')
-      .example('$0 apply /media/usb/full.airlock --data-dir /var/lib/rspm-offline-data --force-full', 're-apply everything over a damaged data dir'),
+      .example('$0 apply /media/usb/full.airlock --data-dir /var/lib/rspm-offline-data --force-full', 're-apply everything over a damaged data dir')
+      .example('$0 apply /media/usb/full.airlock.* --data-dir /var/lib/rspm-offline-data', 'a bundle in volumes'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);

@@ -1,7 +1,9 @@
+import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
-import { verifyBundle } from '../../bundle/verifyBundle.js';
+import { singleVolume, verifyBundle } from '../../bundle/verifyBundle.js';
+import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
@@ -14,6 +16,7 @@ interface CreateArgs extends GlobalArgs {
   'starting-snapshot'?: string;
   output: string;
   sign?: string;
+  'volume-size'?: string;
 }
 
 const create: CommandModule<GlobalArgs, CreateArgs> = {
@@ -26,6 +29,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .option('starting-snapshot', { type: 'string', describe: 'the snapshot the offline side holds now; only newer objects are carried' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file to write' })
       .option('sign', { type: 'string', describe: 'sign the bundle with this NAME.key (see `airlock key generate`)' })
+      .option('volume-size', { type: 'string', describe: 'cut the bundle into OUTPUT.001, .002, ... each at most this size: 4G, 700M, fat32, dvd' })
       .example('$0 bundle create --repo /srv/airlock --output /media/usb/full.airlock', 'first bundle: everything')
       .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --sign /root/airlock-signing.key --output /media/usb/delta.airlock', 'signed, for a host that trusts the key')
       .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'later: only what changed'),
@@ -33,12 +37,21 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
       const r = await repo.locked('bundle create', () =>
-        createBundle(repo, { snapshot: args.snapshot, startingSnapshot: args['starting-snapshot'], output: args.output, progress: ctx.progress, signWith: args.sign }),
+        createBundle(repo, {
+          snapshot: args.snapshot,
+          startingSnapshot: args['starting-snapshot'],
+          output: args.output,
+          progress: ctx.progress,
+          signWith: args.sign,
+          volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
+        }),
       );
       ctx.result(
-        { bundle: r.path, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
+        { bundle: r.path, volumes: r.volumes, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
         () => [
-          `wrote ${r.header.kind} bundle ${r.path} (${formatBytes(r.bundleBytes)})`,
+          r.volumes.length > 0
+            ? `wrote ${r.header.kind} bundle ${r.path} in ${r.volumes.length} volumes (${formatBytes(r.bundleBytes)}): ${r.volumes.map((v) => basename(v)).join(' ')}`
+            : `wrote ${r.header.kind} bundle ${r.path} (${formatBytes(r.bundleBytes)})`,
           `  from ${r.header.from ?? '(nothing: full bundle)'}`,
           `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
           `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed`,
@@ -60,36 +73,48 @@ function headerLines(h: BundleHeader): string[] {
   ];
 }
 
-const inspect: CommandModule<GlobalArgs, GlobalArgs & { file: string }> = {
-  command: 'inspect <file>',
-  describe: 'show what a bundle holds and changes, without reading its objects',
-  builder: (y) => y.positional('file', { type: 'string', demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', ''),
+const inspect: CommandModule<GlobalArgs, GlobalArgs & { files: string[] }> = {
+  command: 'inspect <files..>',
+  describe: 'show what a bundle holds and changes, without reading its objects (volumes: give them all)',
+  builder: (y) => y.positional('files', { type: 'string', array: true, demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await readBundle(args.file, { stopAfterChanges: true });
-      ctx.result({ bundle: args.file, header: r.header, changes: r.changes, verified: false }, () => [
-        `bundle ${args.file}`,
+      const r = await readBundle(args.files, { stopAfterChanges: true });
+      const name = args.files.join(' ');
+      ctx.result({ bundle: name, header: r.header, changes: r.changes, verified: false }, () => [
+        `bundle ${name}`,
         ...headerLines(r.header),
         ...describeChanges(r.changes),
-        `(not verified: run \`airlock bundle verify ${args.file}\` to check every byte)`,
+        `(not verified: run \`airlock bundle verify ${name}\` to check every byte)`,
       ]);
     }),
 };
 
-const verify: CommandModule<GlobalArgs, GlobalArgs & { file: string; key?: string[] }> = {
-  command: 'verify <file>',
+const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: string[] }> = {
+  command: 'verify <files..>',
   describe: 'check every byte of a bundle (every object against its id, then the seal, and with --key its signature) without applying it',
   builder: (y) =>
     y
-      .positional('file', { type: 'string', demandOption: true })
+      .positional('files', { type: 'string', array: true, demandOption: true })
       .option('key', { type: 'string', array: true, describe: 'require a valid signature by this NAME.pub (repeatable)' })
       .example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive')
-      .example('$0 bundle verify /media/usb/delta.airlock --key airlock-signing.pub', 'and check who signed it'),
+      .example('$0 bundle verify /media/usb/delta.airlock --key airlock-signing.pub', 'and check who signed it')
+      .example('$0 bundle verify /media/usb/full.airlock.003', 'one volume, right after copying it')
+      .example('$0 bundle verify /media/usb/full.airlock.*', 'all volumes: the whole bundle'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const { read: r, signatures, signers } = await verifyBundle(args.file, args.key ?? [], ctx.progress);
-      ctx.result({ bundle: args.file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes, signers, signedBy: signatures.validBy }, () => [
-        `OK ${args.file}: sealed, ${r.objects} objects verified, ${formatBytes(r.bundleBytes)} read`,
+      const volume = await singleVolume(args.files);
+      if (volume) {
+        ctx.result({ bundle: args.files[0], volume: volume.volume, volumes: volume.volumes, verified: 'volume' }, () => [
+          `OK ${args.files[0]}: volume ${volume.volume} of ${volume.volumes} is intact (${formatBytes(volume.length)} of bundle ${volume.bundle.slice(0, 8)})`,
+          '  the bundle as a whole (objects, seal, signature) is checked when all its volumes are given',
+        ]);
+        return;
+      }
+      const { read: r, signatures, signers } = await verifyBundle(args.files, args.key ?? [], ctx.progress);
+      const file = args.files.join(' ');
+      ctx.result({ bundle: file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes, signers, signedBy: signatures.validBy }, () => [
+        `OK ${file}: sealed, ${r.objects} objects verified, ${formatBytes(r.bundleBytes)} read${r.volumes > 0 ? ` from ${r.volumes} volumes` : ''}`,
         `  ${r.header.kind} bundle to ${short(r.header.to)}${r.header.target.label ? ` (${r.header.target.label})` : ''}${r.header.from ? ` from ${short(r.header.from)}` : ''}, sequence ${r.header.target.sequence}`,
         signatures.validBy.length > 0
           ? `  signature valid: key ${signatures.validBy.map((k) => k.slice(0, 16)).join(', ')}`

@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs';
 import { AirlockError } from '../../errors.js';
 import type { HttpOptions } from '../../upstream/http.js';
+import type { BundleRequest } from '../../online/get.js';
+import { parseVolumeSize } from '../../core/bundle/volume.js';
 import type { GlobalArgs } from '../context.js';
 
 /**
@@ -21,6 +23,7 @@ export interface DownloadArgs extends GlobalArgs {
   bundle?: string;
   'starting-snapshot'?: string;
   sign?: string;
+  'volume-size'?: string;
 }
 
 export function downloadOptions<T>(y: Argv<T>) {
@@ -37,7 +40,8 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('label', { type: 'string', describe: 'a name for the new snapshot, e.g. 2026-11-24' })
     .option('bundle', { type: 'string', describe: 'after downloading, write the bundle of the new snapshot to this file' })
     .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from this snapshot (what the offline side has)' })
-    .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' });
+    .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' })
+    .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' });
 }
 
 export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined): HttpOptions {
@@ -58,9 +62,13 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
   };
 }
 
-export function bundleRequest(args: DownloadArgs): { output: string; startingSnapshot: string | undefined; signWith: string | undefined } | null {
-  if (args.sign !== undefined && args.bundle === undefined) usage('--sign only makes sense with --bundle', 'add --bundle FILE to write a signed bundle of the download');
-  return args.bundle === undefined ? null : { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign };
+export function bundleRequest(args: DownloadArgs): BundleRequest | null {
+  for (const flag of ['sign', 'volume-size'] as const) {
+    if (args[flag] !== undefined && args.bundle === undefined) usage(`--${flag} only makes sense with --bundle`, 'add --bundle FILE to write the bundle of the download');
+  }
+  if (args.bundle === undefined) return null;
+  const volumeSize = args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']);
+  return { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize };
 }
 
 /** `4.4,4.5` or repeated flags, trimmed, empty items dropped, each checked against `pattern`. */
