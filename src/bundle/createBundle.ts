@@ -4,6 +4,7 @@ import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
 import { planBundle } from './planBundle.js';
+import { resolveStartingSnapshot } from './startingSnapshot.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
 
@@ -34,8 +35,10 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
   const signer = options.signWith === undefined ? undefined : loadPrivateKey(options.signWith).key;
   const target = await repo.snapshots.resolve(options.snapshot);
   const targetTree = await repo.snapshots.loadTree(target.id);
-  const base = options.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.startingSnapshot);
-  const baseTree = base ? await repo.snapshots.loadTree(base.id) : null;
+  // A snapshot of this repository, or a receipt file from the offline side (which carries its tree).
+  const start = options.startingSnapshot === undefined ? null : await resolveStartingSnapshot(repo, options.startingSnapshot, target);
+  const base = start?.base ?? null;
+  const baseTree = start?.baseTree ?? null;
   if (base && base.id === target.id) {
     throw new AirlockError('USAGE', `--snapshot and --starting-snapshot are the same snapshot (${target.id.slice(0, 12)}); there is nothing to carry`, {
       hint: 'the offline side already has this snapshot',

@@ -7,6 +7,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { gcCommand } from './commands/gc.js';
 import { getCommand } from './commands/get.js';
 import { keyCommand } from './commands/key.js';
+import { receiptCommand } from './commands/receipt.js';
 import { trustCommand } from './commands/trust.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       .command(verifyCommand)
       .command(gcCommand)
       .command(adoptCommand)
+      .command(receiptCommand)
       .command(keyCommand)
       .command(trustCommand);
   } else {

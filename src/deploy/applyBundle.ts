@@ -47,6 +47,10 @@ export interface ApplyResult {
   unknownSigners: string[];
 }
 
+/** How much an interrupted apply may have to import again. */
+const RESUME_CHECKPOINT_BYTES = Number(process.env.AIRLOCK_APPLY_CHECKPOINT_BYTES ?? 1024 * 1024 * 1024);
+const RESUME_CHECKPOINT_MS = 10_000;
+
 /** Free space kept beyond what the bundle needs, so the filesystem is not filled to the brim. */
 const SPACE_MARGIN = 64 * 1024 * 1024;
 
@@ -195,8 +199,16 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
  * Where a bundle's objects wait until the seal has checked out: fsynced files in the
  * repository's tmp/ (same filesystem as the store), moved in by rename only afterwards.
  */
+/**
+ * Imports each object into the store as soon as it verified against its id, and makes
+ * the imports durable in checkpoints, so an apply killed halfway resumes: an object the
+ * store already has is only read and checked from the bundle, never written again.
+ * Objects are inert content named by their hash; nothing refers to them until the whole
+ * bundle has checked out and its tree is recorded (a failed apply leaves them for
+ * `airlock gc`).
+ */
 class Staging {
-  private readonly staged = new Map<ObjectId, string>();
+  private sinceCheckpoint = { bytes: 0, started: Date.now() };
   committed = 0;
 
   constructor(private readonly repo: Repository) {}
@@ -209,6 +221,7 @@ class Staging {
     // read stream keeps reading ahead in the threadpool, so reading and writing overlap.
     const fd = fs.openSync(path, 'wx', 0o444);
     let open = true;
+    let size = 0;
     const close = () => {
       if (open) fs.closeSync(fd);
       open = false;
@@ -216,12 +229,15 @@ class Staging {
     return {
       write: async (chunk) => {
         for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
+        size += chunk.length;
       },
       // Not fsynced one by one: the store's flush syncs the whole batch before renaming it in.
       finish: async () => {
         close();
-        this.staged.set(id, path);
+        await this.repo.objects.commitTemp(path, id);
+        this.committed++;
         failpoint('apply-staged-object');
+        await this.checkpoint(size);
       },
       abort: async () => {
         close();
@@ -230,18 +246,22 @@ class Staging {
     };
   }
 
+  /** Every RESUME_CHECKPOINT_BYTES or RESUME_CHECKPOINT_MS: the imports so far survive a crash. */
+  private async checkpoint(size: number): Promise<void> {
+    this.sinceCheckpoint.bytes += size;
+    if (this.sinceCheckpoint.bytes < RESUME_CHECKPOINT_BYTES && Date.now() - this.sinceCheckpoint.started < RESUME_CHECKPOINT_MS) return;
+    this.sinceCheckpoint = { bytes: 0, started: Date.now() };
+    await this.repo.objects.flush();
+  }
+
   async commit(): Promise<void> {
-    for (const [id, path] of this.staged) {
-      await this.repo.objects.commitTemp(path, id);
-      this.committed++;
-    }
-    this.staged.clear();
     await this.repo.objects.flush();
     failpoint('apply-committed-objects');
   }
 
+  /** Verified objects stay (a re-run resumes with them); only scratch goes. */
   async discard(): Promise<void> {
-    this.staged.clear();
+    await this.repo.objects.flush().catch(() => undefined);
     fs.rmSync(this.repo.layout.tmpDir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,8 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import { sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
+import { isReceiptFile, readReceipt } from '../bundle/receipt.js';
+import { resolveStartingSnapshot } from '../bundle/startingSnapshot.js';
 import { sectionOwns, type Section } from '../layout/rspmLayout.js';
 import type { Progress } from '../progress/progress.js';
 import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
@@ -71,7 +73,11 @@ export async function runGet(options: GetOptions, collect: Collector): Promise<G
     if (options.dryrun) return await dryRun(existing, options, http, collect);
     // Wrong arguments should fail before hours of downloading, not after.
     if (existing) await preflight(existing, options);
-    else if (options.bundle?.startingSnapshot !== undefined) throw noSnapshotsYet(options.destination, options.bundle.startingSnapshot);
+    // A receipt carries its own tree, so it works even for a first download.
+    else if (options.bundle?.startingSnapshot !== undefined) {
+      if (!(await isReceiptFile(options.bundle.startingSnapshot))) throw noSnapshotsYet(options.destination, options.bundle.startingSnapshot);
+      await readReceipt(options.bundle.startingSnapshot);
+    }
     options.progress.phase('reading upstream indexes');
     const collected = await collect(http);
     // Created only now, so a run that fails on its first request leaves no empty repository behind.
@@ -86,12 +92,14 @@ export async function runGet(options: GetOptions, collect: Collector): Promise<G
 }
 
 async function preflight(repo: Repository, options: GetOptions): Promise<void> {
-  if (options.bundle?.startingSnapshot !== undefined) await repo.snapshots.resolve(options.bundle.startingSnapshot);
+  if (options.bundle?.startingSnapshot !== undefined) await resolveStartingSnapshot(repo, options.bundle.startingSnapshot);
   await assertLabelAvailable(repo, options.label);
 }
 
 async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collected: Collected): Promise<GetResult> {
-  const startingRecord = options.bundle?.startingSnapshot === undefined ? null : await repo.snapshots.resolve(options.bundle.startingSnapshot);
+  // Resolved now: `latest` must mean the snapshot before this run. A receipt is read again by createBundle.
+  const starting = options.bundle?.startingSnapshot === undefined ? null : await resolveStartingSnapshot(repo, options.bundle.startingSnapshot);
+  const startingRecord = starting?.base ?? null;
   const ledger = DownloadLedger.load(repo);
   const items = uniqueByPath(collected.items);
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress });
@@ -117,7 +125,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   if (options.bundle) {
     const bundle = await createBundle(repo, {
       snapshot: record.id,
-      startingSnapshot: startingRecord?.id,
+      startingSnapshot: starting?.receipt ? options.bundle.startingSnapshot : startingRecord?.id,
       output: options.bundle.output,
       progress: options.progress,
       signWith: options.bundle.signWith,

@@ -163,6 +163,22 @@ describe('crash: SIGKILL at any moment of apply', { timeout: 600_000 }, () => {
     expect(outcomes.new).toBeGreaterThan(0);
   });
 
+  it('resumes an apply killed while importing: objects already imported are not written again', () => {
+    const dataDir = join(work, 'resume', 'rspm-offline-data');
+    fs.mkdirSync(dirname(dataDir), { recursive: true });
+    // A checkpoint every ~100 kB (about 65 of these objects), so a kill at the 400th import leaves over 300 durable ones.
+    const env = { AIRLOCK_APPLY_CHECKPOINT_BYTES: '100000' };
+    const killed = airlock(['apply', full, '--data-dir', dataDir], { ...env, AIRLOCK_FAILPOINT: 'apply-staged-object:400' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(assertRecovers(dataDir, null, v1)).toBe('old');
+    const resumed = airlockJson<{ applied: { objectsImported: number; objectsAlreadyPresent: number } }>(['apply', full, '--data-dir', dataDir], env);
+    expect(resumed.applied.objectsAlreadyPresent).toBeGreaterThanOrEqual(300);
+    expect(resumed.applied.objectsAlreadyPresent).toBeLessThan(400);
+    expect(resumed.applied.objectsImported + resumed.applied.objectsAlreadyPresent).toBe(new Set(v1.values()).size);
+    expect(sameTree(readTree(dataDir), v1)).toBe(true);
+    airlockOk(['verify', '--data-dir', dataDir, '--deep']);
+  });
+
   it('survives a kill during the very first apply onto an empty data dir', () => {
     for (const point of ['apply-staged-object', 'deploy-before-rename', 'switch-before-rename', 'switch-after-rename']) {
       const dataDir = join(work, `first-${point}`, 'rspm-offline-data');
