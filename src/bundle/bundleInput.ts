@@ -16,6 +16,8 @@ export interface BundleInput {
   label: string;
   volumes: VolumeDescriptor[] | null;
   chunks(): AsyncGenerator<Buffer>;
+  /** The volume holding byte `offset` of the bundle, for error messages (null for a single file). */
+  locate(offset: number): string | null;
 }
 
 const READ_CHUNK = 1024 * 1024;
@@ -31,13 +33,17 @@ export async function openBundleInput(paths: string[]): Promise<BundleInput> {
   const heads = await Promise.all(paths.map(async (path) => ({ path, descriptor: await readVolumeHead(path) })));
   if (heads.length === 1 && heads[0]!.descriptor === null) {
     const path = heads[0]!.path;
-    return { label: path, volumes: null, chunks: () => fileChunks(path) };
+    return { label: path, volumes: null, chunks: () => fileChunks(path), locate: () => null };
   }
   const plain = heads.find((h) => h.descriptor === null);
   if (plain) throw new AirlockError('USAGE', `${plain.path} is a whole bundle, not a volume; give one bundle file, or the volumes of one bundle`, { where: plain.path });
   const volumes = orderVolumes(heads as Volume[]);
   const label = volumes.length === 1 ? volumes[0]!.path : `${volumes[0]!.path} (+${volumes.length - 1} volumes)`;
-  return { label, volumes: volumes.map((v) => v.descriptor), chunks: () => volumeChunks(volumes) };
+  const locate = (offset: number) => {
+    const v = volumes.find((x) => offset < x.descriptor.offset + x.descriptor.length) ?? volumes[volumes.length - 1]!;
+    return `volume ${v.descriptor.volume} of ${v.descriptor.volumes}, ${v.path}`;
+  };
+  return { label, volumes: volumes.map((v) => v.descriptor), chunks: () => volumeChunks(volumes), locate };
 }
 
 /** The volume descriptor of `path`, or null when it is not a volume. */
@@ -102,6 +108,12 @@ async function readVolumeHead(path: string): Promise<VolumeDescriptor | null> {
   }
   const first = events[0];
   if (!first || first.type !== 'entry' || first.name !== VOLUME_ENTRY) return null;
+  if (read < PART_OFFSET) {
+    throw new AirlockError('BUNDLE_TRUNCATED', `this bundle volume is cut short: it is ${read} bytes, less than its own headers`, {
+      where: path,
+      hint: 'the copy is incomplete; copy this volume again from the online host',
+    });
+  }
   const data = Buffer.concat(events.filter((e): e is Extract<TarEvent, { type: 'data' }> => e.type === 'data').map((e) => e.chunk));
   const part = events.find((e, i) => i > 0 && e.type === 'entry');
   if (data.length !== first.size || !part || part.type !== 'entry' || part.name !== PART_ENTRY) throw damaged('its first blocks are not a descriptor followed by the part', path);

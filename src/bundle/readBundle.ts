@@ -74,6 +74,11 @@ export async function readBundle(files: string | string[], handlers: BundleReadH
     if (err instanceof AirlockError && err.code.startsWith('BUNDLE_') && err.where !== undefined && !err.where.startsWith(file) && input.volumes === null) {
       throw new AirlockError(err.code, err.message, { where: `${file}: ${err.where}`, ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
     }
+    const volume = input.locate(Math.max(0, reader.position - 1));
+    if (volume !== null && err instanceof AirlockError && (err.code.startsWith('BUNDLE_') || err.code === 'OBJECT_CORRUPT') && !err.message.includes('volume')) {
+      // Which volume to copy again is what the admin needs from an error in a set of volumes.
+      throw new AirlockError(err.code, `${err.message} (in ${volume})`, { ...(err.where ? { where: err.where } : {}), ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+    }
     throw err;
   } finally {
     await chunks.return(undefined);
@@ -144,6 +149,11 @@ class BundleReader {
 
   async abortOpenSink(): Promise<void> {
     await this.current?.object?.sink?.abort();
+  }
+
+  /** Bytes of the bundle read so far. */
+  get position(): number {
+    return this.parser.position;
   }
 
   result(): BundleReadResult {
