@@ -112,6 +112,8 @@ class BundleReader {
   private current: CurrentEntry | undefined;
   private header: BundleHeader | undefined;
   private seal: BundleSeal | null = null;
+  /** Manifest sizes of the objects started so far. */
+  private announcedBytesSoFar = 0;
   private tree: Tree | undefined;
   private changes: BundleChanges | undefined;
   private needed = new Map<ObjectId, number>();
@@ -207,6 +209,11 @@ class BundleReader {
     if (expected === undefined) throw this.corrupt(`object ${shortId(id)} is not part of the target snapshot`, name, index);
     if (this.seen.has(id)) throw this.corrupt(`object ${shortId(id)} appears twice`, name, index);
     if (this.seen.size >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, name, index);
+    // Checked as objects arrive, not only at the seal: apply reserved disk space by the header's total.
+    if (this.announcedBytesSoFar + expected > this.header!.objects.bytes) {
+      throw this.corrupt(`the objects carried exceed the ${this.header!.objects.bytes} bytes the header announces`, name, index);
+    }
+    this.announcedBytesSoFar += expected;
     if (!compressed && size !== expected) throw this.corrupt(`object ${shortId(id)} is ${size} bytes but the manifest says ${expected}`, name, index);
     if (compressed && size > compressBound(expected)) {
       throw this.corrupt(`compressed object ${shortId(id)} is ${size} bytes, larger than zstd can produce from ${expected}`, name, index);

@@ -22,7 +22,7 @@ export async function verifyBundle(files: string[], keyFiles: string[], progress
   const read = await readBundle(files, { progress });
   const file = files[0]!;
   const signatures = checkSignatures(read.seal!, keys, file);
-  if (keys.size > 0) requireTrustedSignature(signatures, keys.size, false, file, () => undefined);
+  if (keys.size > 0) requireTrustedSignature(signatures, keys.size, false, file, () => undefined, `--key names ${keys.size} key(s)`);
   return { read, signatures, signers: read.seal!.signatures.map((s) => s.keyid) };
 }
 

@@ -74,8 +74,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     const read = await readBundle(options.bundle, {
       onHeader: async (h) => {
         header = h;
+        if (h.to !== current) checkSequence(h, session.state.highestSequence, options, dataDir);
         checkBase(h, current, options, dataDir);
-        checkSequence(h, session.state.highestSequence, options, dataDir);
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (t, encoded) => {
@@ -89,6 +89,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     const signatures = checkSignatures(read.seal!, trusted, where);
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
+    staging.accepted = true;
     await staging.commit();
     await assertComplete(repo, tree, header);
     await repo.snapshots.saveEncodedTree(header.to, encodedTree);
@@ -114,7 +115,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       unknownSigners: signatures.unknownKeys,
     };
   } catch (err) {
-    await staging.discard();
+    await staging.undo();
     explainSystemError(err, 'applying the bundle', dataDir.stateDir);
   }
 }
@@ -209,6 +210,10 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
  */
 class Staging {
   private sinceCheckpoint = { bytes: 0, started: Date.now() };
+  /** Objects this run brought in: removed again if the bundle turns out bad or is refused. */
+  private readonly imported: ObjectId[] = [];
+  /** Set once the whole bundle checked out and was accepted: its objects are kept from then on. */
+  accepted = false;
   committed = 0;
 
   constructor(private readonly repo: Repository) {}
@@ -235,6 +240,7 @@ class Staging {
       finish: async () => {
         close();
         await this.repo.objects.commitTemp(path, id);
+        this.imported.push(id);
         this.committed++;
         failpoint('apply-staged-object');
         await this.checkpoint(size);
@@ -259,9 +265,20 @@ class Staging {
     failpoint('apply-committed-objects');
   }
 
-  /** Verified objects stay (a re-run resumes with them); only scratch goes. */
+  /** After success: only scratch goes. */
   async discard(): Promise<void> {
-    await this.repo.objects.flush().catch(() => undefined);
     fs.rmSync(this.repo.layout.tmpDir, { recursive: true, force: true });
+  }
+
+  /**
+   * After a failure airlock saw (a damaged, refused or unsigned bundle): this run's imports
+   * go too, so a bad bundle leaves nothing behind. Only a run killed outright keeps them,
+   * for the next run to resume with.
+   */
+  async undo(): Promise<void> {
+    await this.repo.objects.flush().catch(() => undefined);
+    if (!this.accepted) for (const id of this.imported) await this.repo.objects.remove(id).catch(() => undefined);
+    this.imported.length = 0;
+    await this.discard();
   }
 }

@@ -39,7 +39,14 @@ export function checkSignatures(seal: BundleSeal, keys: Map<string, PublicKeyFil
  * with one, a bundle needs a valid signature by a trusted key, unless the admin said
  * --allow-unsigned, which is then reported loudly.
  */
-export function requireTrustedSignature(report: SignatureReport, trustedCount: number, allowUnsigned: boolean, where: string, warn: (message: string) => void): void {
+export function requireTrustedSignature(
+  report: SignatureReport,
+  trustedCount: number,
+  allowUnsigned: boolean,
+  where: string,
+  warn: (message: string) => void,
+  keysAre = `this data dir trusts ${trustedCount} key(s)`,
+): void {
   if (report.validBy.length > 0 || trustedCount === 0) return;
   const signedBy = report.unknownKeys.map((k) => k.slice(0, 16)).join(', ');
   const what = report.unknownKeys.length === 0 ? 'the bundle is not signed' : `the bundle is signed only by keys this host does not trust (${signedBy})`;
@@ -47,7 +54,7 @@ export function requireTrustedSignature(report: SignatureReport, trustedCount: n
     warn(`${what.toUpperCase()}; applying it anyway because --allow-unsigned was given`);
     return;
   }
-  throw new AirlockError(report.unknownKeys.length === 0 ? 'UNSIGNED' : 'UNTRUSTED_KEY', `${what}, and this data dir trusts ${trustedCount} key(s)`, {
+  throw new AirlockError(report.unknownKeys.length === 0 ? 'UNSIGNED' : 'UNTRUSTED_KEY', `${what}, and ${keysAre}`, {
     where,
     hint: report.unknownKeys.length === 0
       ? 'sign it on the online host (`airlock bundle create ... --sign NAME.key`), or pass --allow-unsigned if you are sure of its origin'

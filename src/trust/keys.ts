@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import * as fs from 'node:fs';
 import { AirlockError } from '../errors.js';
 import { keyIdOf } from '../core/bundle/signature.js';
-import { writeFileDurable } from '../fs/durable.js';
+import { dirname } from 'node:path';
+import { fsyncDirSync, tempName, writeFileDurable } from '../fs/durable.js';
 
 /**
  * Ed25519 key files: `NAME.key` (PKCS#8 PEM, mode 0600) stays on the online host and
@@ -22,9 +23,24 @@ export async function generateKeyFiles(output: string): Promise<{ keyId: string;
     if (fs.existsSync(path)) throw new AirlockError('USAGE', `${path} already exists`, { where: path, hint: 'choose another --output name; airlock never overwrites a key' });
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  await writeFileDurable(privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  await writeFileDurable(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  await writeNew(privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  await writeNew(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
   return { keyId: keyIdOf(publicKey), privatePath, publicPath };
+}
+
+/** Durable, and never over an existing file: link(2) of the written temp fails if the name exists. */
+async function writeNew(path: string, text: string, mode: number): Promise<void> {
+  const temp = tempName(path);
+  await writeFileDurable(temp, text, mode);
+  try {
+    fs.linkSync(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AirlockError('USAGE', `${path} already exists`, { where: path, hint: 'choose another --output name; airlock never overwrites a key' });
+    throw err;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+  fsyncDirSync(dirname(path));
 }
 
 export function loadPrivateKey(path: string): { keyId: string; key: KeyObject } {
@@ -38,6 +54,10 @@ export function loadPublicKey(path: string): PublicKeyFile {
 }
 
 export function publicKeyFromPem(pem: string, where: string): PublicKeyFile {
+  // createPublicKey would happily derive the public half of a private key: refuse it, the private key must not travel.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new AirlockError('KEY_INVALID', `${where} is a PRIVATE key`, { where, hint: 'give the NAME.pub file; keep NAME.key on the online host only' });
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

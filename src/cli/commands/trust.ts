@@ -30,7 +30,8 @@ const list: CommandModule<GlobalArgs, DataDirArgs> = {
   builder: (y) => dataDirOption(y).example('$0 trust list --data-dir /var/lib/rspm-offline-data', ''),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const keys = await withOfflineSession(args['data-dir'], 'trust list', ({ dataDir }) => new TrustStore(dataDir.trustPath).list());
+      // Keys may be trusted before the first apply, so list works on a data dir with nothing applied yet.
+      const keys = await withOfflineSession(args['data-dir'], 'trust list', ({ dataDir }) => new TrustStore(dataDir.trustPath).list(), { create: true });
       ctx.result({ keys: keys.map(({ id, name, addedAt }) => ({ id, name, addedAt })) }, () =>
         keys.length === 0 ? ['no trusted keys: apply takes unsigned bundles'] : keys.map((k) => `${k.id}  ${k.addedAt}  ${k.name}`),
       );
