@@ -26,7 +26,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
     y
       .option('repo', { type: 'string', demandOption: true, describe: 'the online airlock repository' })
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the snapshot to carry (label, id, prefix or "latest")' })
-      .option('starting-snapshot', { type: 'string', describe: 'the snapshot the offline side holds now; only newer objects are carried' })
+      .option('starting-snapshot', { type: 'string', describe: 'what the offline side holds: a snapshot (label or id), or a receipt file written there by `airlock receipt`' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file to write' })
       .option('sign', { type: 'string', describe: 'sign the bundle with this NAME.key (see `airlock key generate`)' })
       .option('volume-size', { type: 'string', describe: 'cut the bundle into OUTPUT.001, .002, ... each at most this size: 4G, 700M, fat32, dvd' })

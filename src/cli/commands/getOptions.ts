@@ -39,7 +39,7 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'number', default: 5, describe: 'retries per file for 5xx, resets, timeouts and bad bodies' })
     .option('label', { type: 'string', describe: 'a name for the new snapshot, e.g. 2026-11-24' })
     .option('bundle', { type: 'string', describe: 'after downloading, write the bundle of the new snapshot to this file' })
-    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from this snapshot (what the offline side has)' })
+    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from what the offline side holds: a snapshot, or a receipt file from `airlock receipt`' })
     .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' })
     .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' });
 }
