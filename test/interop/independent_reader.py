@@ -19,7 +19,9 @@ bad arguments).
               ("What a writer must produce"): exact tar header fields, canonical header, change
               list and seal with their key orders, one zstd frame per compressed entry, the
               writer's object order and compression choice, header totals that match the tree,
-              empty signatures, and exactly two zero blocks at the end.
+              well-formed signature entries (docs/bundle-format.md, "Signatures"; checking them
+              needs the signer's key, which this reader does not take), and exactly two zero
+              blocks at the end.
 --extract DIR materialises the target tree into DIR (which must not exist or be empty) after the
               bundle verified. For a delta, --base DIR names a directory holding the base
               snapshot's files; objects the bundle does not carry are taken from there (found by
@@ -89,6 +91,28 @@ MIN_COMPRESSIBLE = 64
 
 PACKAGE_ARCHIVE = re.compile(r"([A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])_([0-9]+(?:[.-][0-9]+)+)\.(tar\.gz|tgz|zip|tar\.xz|tar\.bz2)\Z")
 
+
+
+def check_signature_entries(signatures):
+    """The shape the spec requires of each signature: {keyid, algorithm, signature}, at most 16, no key twice."""
+    if len(signatures) > 16:
+        raise Reject(ENTRY_SEAL, "strict: more than 16 signatures")
+    seen = set()
+    for s in signatures:
+        ok = (
+            isinstance(s, dict)
+            and set(s.keys()) == {"keyid", "algorithm", "signature"}
+            and isinstance(s["keyid"], str)
+            and re.fullmatch(r"[0-9a-f]{64}", s["keyid"]) is not None
+            and s["algorithm"] == "ed25519"
+            and isinstance(s["signature"], (bytes, bytearray))
+            and len(s["signature"]) == 64
+        )
+        if not ok:
+            raise Reject(ENTRY_SEAL, "strict: a signature entry is not {keyid, algorithm: ed25519, signature: 64 bytes}")
+        if s["keyid"] in seen:
+            raise Reject(ENTRY_SEAL, "strict: two signatures by one key")
+        seen.add(s["keyid"])
 
 class Reject(Exception):
     """The bundle breaks a rule of the format."""
@@ -1034,8 +1058,7 @@ class Bundle:
                     {"magic": seal["magic"], "format": seal["format"], "entries": seal["entries"], "chain": seal["chain"], "signatures": seal["signatures"]}
                 ),
             )
-            if seal["signatures"]:
-                raise Reject(ENTRY_SEAL, "strict: format 1 writers leave signatures empty")
+            check_signature_entries(seal["signatures"])
             order = [oid for oid in self.needed_order if oid in self.seen]
             if self.carried != order:
                 raise Reject(ENTRY_SEAL, "strict: objects are not in the order of their first appearance in the tree")
