@@ -79,7 +79,7 @@ export function decodeTree(encoded: Uint8Array): Tree {
     throw invalid('the manifest does not start with the airlock-tree magic');
   }
   if (raw[1] !== TREE_FORMAT) {
-    throw new AirlockError('FORMAT_UNSUPPORTED', `manifest format ${String(raw[1])} is not supported (this airlock reads format ${TREE_FORMAT})`, {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `manifest format ${typeof raw[1] === 'string' ? JSON.stringify(raw[1]) : String(raw[1])} is not supported (this airlock reads format ${TREE_FORMAT})`, {
       hint: 'upgrade airlock on this host to the version that wrote the bundle',
     });
   }

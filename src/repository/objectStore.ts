@@ -262,8 +262,11 @@ export class ObjectStore {
     }
   }
 
+  /** Removes an object, and its fan-out directory when that leaves it empty. */
   async remove(id: ObjectId): Promise<void> {
     await fsp.rm(this.path(id), { force: true });
+    await fsp.rmdir(this.layout.objectDir(id)).catch(() => undefined); // ENOTEMPTY: other objects live there
+    this.knownDirs.delete(this.layout.objectDir(id));
   }
 
   /** Every object id present, by listing the fan-out directories. */

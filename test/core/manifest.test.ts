@@ -202,7 +202,7 @@ describe('decodeTree rejects', () => {
   it('an unsupported format as FORMAT_UNSUPPORTED', () => {
     const err = expectRejected(encodeMsgpack(['airlock-tree', 2, []]), 'FORMAT_UNSUPPORTED', /manifest format 2 is not supported/);
     expect(err.hint).toMatch(/upgrade/);
-    expectRejected(encodeMsgpack(['airlock-tree', '1', []]), 'FORMAT_UNSUPPORTED', /format 1 is not supported/);
+    expectRejected(encodeMsgpack(['airlock-tree', '1', []]), 'FORMAT_UNSUPPORTED', /format "1" is not supported/);
   });
 
   it('entries out of order, naming the entry', () => {

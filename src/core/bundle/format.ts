@@ -125,7 +125,7 @@ export function decodeHeader(bytes: Uint8Array): BundleHeader {
   }
   if (!isRecord(raw) || raw.magic !== BUNDLE_MAGIC) throw corrupt('this file is not an airlock bundle (no header magic)', where);
   if (raw.format !== BUNDLE_FORMAT) {
-    throw new AirlockError('FORMAT_UNSUPPORTED', `bundle format ${String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `bundle format ${typeof raw.format === 'string' ? JSON.stringify(raw.format) : String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
       where,
       hint: 'upgrade airlock on this host to the version that wrote the bundle',
     });
@@ -180,7 +180,7 @@ export function decodeSeal(bytes: Uint8Array): BundleSeal {
   }
   if (!isRecord(raw) || raw.magic !== SEAL_MAGIC) throw corrupt('the seal has no valid magic', ENTRY_SEAL);
   if (raw.format !== BUNDLE_FORMAT) {
-    throw new AirlockError('FORMAT_UNSUPPORTED', `seal format ${String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `seal format ${typeof raw.format === 'string' ? JSON.stringify(raw.format) : String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
       where: ENTRY_SEAL,
       hint: 'upgrade airlock on this host to the version that wrote the bundle',
     });
