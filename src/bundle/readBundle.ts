@@ -17,7 +17,7 @@ import {
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
 import { decodeTree, distinctObjects, treeTotals, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
-import { compressBound, ZstdDecoder } from '../compression/zstd.js';
+import { compressBound, decompressBounded, ZstdDecoder } from '../compression/zstd.js';
 import type { Progress } from '../progress/progress.js';
 import { openBundleInput } from './bundleInput.js';
 
@@ -315,21 +315,17 @@ class BundleReader {
   }
 
   private decompressMetadata(stored: Buffer, limit: number, entry: CurrentEntry): Buffer {
-    const decoder = new ZstdDecoder();
-    const pieces: Buffer[] = [];
-    let total = 0;
-    try {
-      for (const piece of decoder.decode(stored)) {
-        total += piece.length;
-        if (total > limit) throw this.corrupt(`${entry.name} expands beyond ${limit} bytes`, entry.name, entry.index);
-        pieces.push(piece);
-      }
-    } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      throw this.corrupt(`${entry.name} does not decompress (${(err as Error).message})`, entry.name, entry.index);
-    }
-    if (!decoder.complete) throw this.corrupt(`${entry.name} ends in the middle of its zstd frame`, entry.name, entry.index);
-    return Buffer.concat(pieces);
+    return decompressBounded(stored, limit, (failure) =>
+      this.corrupt(
+        failure.kind === 'too-large'
+          ? `${entry.name} expands beyond ${limit} bytes`
+          : failure.kind === 'invalid'
+            ? `${entry.name} does not decompress (${failure.message})`
+            : `${entry.name} ends in the middle of its zstd frame`,
+        entry.name,
+        entry.index,
+      ),
+    );
   }
 
   private where(name: string, index: number): string {

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode } from '../errors.js';
-import { compressBuffer, ZstdDecoder } from '../compression/zstd.js';
+import { compressBuffer, decompressBounded } from '../compression/zstd.js';
 import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from '../core/canonical.js';
 import { decodeTree, treeTotals, type SnapshotRecord, type Tree } from '../core/manifest.js';
 import { hashBytes, isObjectId, shortId } from '../core/objectId.js';
@@ -186,22 +186,18 @@ function checkFields(raw: Record<string, unknown>, where: string | undefined): R
 }
 
 function decompressTree(stored: Uint8Array, size: number, where: string | undefined): Buffer {
-  const decoder = new ZstdDecoder();
-  const pieces: Buffer[] = [];
-  let total = 0;
-  try {
-    for (const piece of decoder.decode(stored)) {
-      total += piece.length;
-      if (total > size) throw invalid(`the receipt's tree expands beyond the ${size} bytes it announces`, where);
-      pieces.push(piece);
-    }
-  } catch (err) {
-    if (err instanceof AirlockError) throw err;
-    throw invalid(`the receipt's tree does not decompress (${(err as Error).message})`, where);
-  }
-  if (!decoder.complete) throw invalid("the receipt's tree ends in the middle of its zstd frame", where);
-  if (total !== size) throw invalid(`the receipt's tree is ${total} bytes; it announces ${size}`, where);
-  return Buffer.concat(pieces);
+  const tree = decompressBounded(stored, size, (failure) =>
+    invalid(
+      failure.kind === 'too-large'
+        ? `the receipt's tree expands beyond the ${size} bytes it announces`
+        : failure.kind === 'invalid'
+          ? `the receipt's tree does not decompress (${failure.message})`
+          : "the receipt's tree ends in the middle of its zstd frame",
+      where,
+    ),
+  );
+  if (tree.length !== size) throw invalid(`the receipt's tree is ${tree.length} bytes; it announces ${size}`, where);
+  return tree;
 }
 
 /** Reads and verifies a receipt file. */

@@ -73,3 +73,32 @@ export class ZstdEncoder {
 export function compressBound(size: number): number {
   return size + Math.floor(size / 256) + (size < 128 * 1024 ? Math.floor((128 * 1024 - size) / 2048) : 0) + 64;
 }
+
+/** Why a bounded decompression failed; the caller turns it into its own error. */
+export type BoundedFailure = { kind: 'too-large' } | { kind: 'invalid'; message: string } | { kind: 'incomplete' };
+
+/**
+ * Decompresses one whole zstd frame of untrusted bytes, refusing to hold more than
+ * `limit` bytes of output: a few KB of hostile input cannot make it allocate more.
+ */
+export function decompressBounded(stored: Uint8Array, limit: number, fail: (failure: BoundedFailure) => Error): Buffer {
+  const decoder = new ZstdDecoder();
+  const pieces: Buffer[] = [];
+  let total = 0;
+  let failure: BoundedFailure | undefined;
+  try {
+    for (const piece of decoder.decode(stored)) {
+      total += piece.length;
+      if (total > limit) {
+        failure = { kind: 'too-large' };
+        break;
+      }
+      pieces.push(piece);
+    }
+  } catch (err) {
+    failure = { kind: 'invalid', message: (err as Error).message };
+  }
+  if (failure === undefined && !decoder.complete) failure = { kind: 'incomplete' };
+  if (failure !== undefined) throw fail(failure);
+  return Buffer.concat(pieces, total);
+}
