@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { AirlockError } from '../errors.js';
 import { END_OF_ARCHIVE, encodeTarHeader, paddingFor } from '../core/bundle/tarHeader.js';
 import {
   DESCRIPTOR_BYTES,
@@ -102,7 +103,9 @@ export class VolumeSink implements ByteSink {
     const last = this.volumes[this.volumes.length - 1];
     if (last && last.length < this.capacity) return last;
     const number = this.volumes.length + 1;
-    if (number > MAX_VOLUMES) throw new Error(`the bundle would need more than ${MAX_VOLUMES} volumes; choose a larger --volume-size`);
+    if (number > MAX_VOLUMES) {
+      throw new AirlockError('USAGE', `the bundle would need more than ${MAX_VOLUMES} volumes of this size`, { where: this.base, hint: 'choose a larger --volume-size (for example fat32 or 4G)' });
+    }
     const final = volumeFileName(this.base, number);
     const temp = tempName(final);
     const volume: OpenVolume = { number, temp, handle: await fsp.open(temp, 'wx', 0o644), length: 0, hash: new Blake3Hasher() };

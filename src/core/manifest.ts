@@ -142,3 +142,8 @@ export function distinctObjects(tree: Tree): Map<ObjectId, number> {
   for (const e of tree.entries) if (!sizes.has(e.id)) sizes.set(e.id, e.size);
   return sizes;
 }
+
+/** The record with the highest sequence: what `latest` names. */
+export function newestRecord(records: readonly SnapshotRecord[]): SnapshotRecord | undefined {
+  return records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
+}

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { AirlockError, errnoCode } from '../errors.js';
 import { encodeReceipt, type Receipt } from '../bundle/receipt.js';
-import { decodeTree, treeTotals, type SnapshotRecord } from '../core/manifest.js';
+import { decodeTree, newestRecord, treeTotals, type SnapshotRecord } from '../core/manifest.js';
 import { hashBytes, shortId } from '../core/objectId.js';
 import { writeFileDurable } from '../fs/durable.js';
 import { TrustStore } from '../trust/trustStore.js';
@@ -40,7 +40,7 @@ export async function writeReceipt(dataDirPath: string, output: string): Promise
     const tree = decodeTree(encodedTree);
     const writtenAt = new Date().toISOString();
     const records = (await repo.snapshots.records()).filter((r) => r.id === current);
-    const newest = records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
+    const newest = newestRecord(records);
     // The index should always hold a record of what was applied; without one, the tree alone still makes a usable base.
     const snapshot: SnapshotRecord = newest ?? {
       id: current,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { AirlockError, isAirlockError } from '../errors.js';
-import { sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
+import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
 import { isReceiptFile, readReceipt } from '../bundle/receipt.js';
@@ -102,10 +102,11 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const startingRecord = starting?.base ?? null;
   const ledger = DownloadLedger.load(repo);
   const items = uniqueByPath(collected.items);
+  // The small files go in first: the download's final checkpoint then makes everything durable in one flush.
+  const fixed = new Map<string, StoredFile>();
+  for (const file of collected.files) fixed.set(file.path, await repo.objects.addBuffer(file.data, file.path));
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress });
-  const stored = new Map(summary.stored);
-  for (const file of collected.files) stored.set(file.path, await repo.objects.addBuffer(file.data, file.path));
-  await repo.objects.flush();
+  const stored = new Map([...summary.stored, ...fixed]);
   const parent = await latestTree(repo);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored);
   const id = await repo.snapshots.saveTree(tree);
@@ -187,9 +188,8 @@ function noSnapshotsYet(destination: string, ref: string): AirlockError {
 }
 
 async function latestTree(repo: Repository): Promise<{ record: SnapshotRecord; tree: Tree } | null> {
-  const records = await repo.snapshots.records();
-  if (records.length === 0) return null;
-  const record = records.reduce((a, b) => (b.sequence > a.sequence ? b : a));
+  const record = newestRecord(await repo.snapshots.records());
+  if (record === undefined) return null;
   return { record, tree: await repo.snapshots.loadTree(record.id) };
 }
 

@@ -1,5 +1,5 @@
 import { AirlockError } from '../errors.js';
-import type { SnapshotRecord } from '../core/manifest.js';
+import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
 import type { Repository } from './repository.js';
 
 /**
@@ -14,7 +14,7 @@ export async function recordSnapshot(
   totals: { files: number; bytes: number },
 ): Promise<{ record: SnapshotRecord; recorded: boolean }> {
   const records = await repo.snapshots.records();
-  const latest = records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
+  const latest = newestRecord(records);
   if (latest && latest.id === id && (label === null || latest.label === label)) return { record: latest, recorded: false };
   if (label !== null) {
     const holder = records.find((r) => r.label === label && r.id !== id);
@@ -54,7 +54,7 @@ export async function assertLabelAvailable(repo: Repository, label: string | nul
   if (label === null) return;
   assertUsableLabel(label);
   const records = await repo.snapshots.records();
-  const latest = records.reduce<SnapshotRecord | undefined>((best, r) => (!best || r.sequence > best.sequence ? r : best), undefined);
+  const latest = newestRecord(records);
   const holder = records.find((r) => r.label === label);
   if (holder && holder.id !== latest?.id) {
     throw new AirlockError('LABEL_TAKEN', `label ${JSON.stringify(label)} already names snapshot ${holder.id.slice(0, 12)} (sequence ${holder.sequence})`, {

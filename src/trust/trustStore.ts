@@ -25,22 +25,28 @@ export class TrustStore {
   constructor(private readonly path: string) {}
 
   async list(): Promise<TrustedKey[]> {
+    return (await this.load()).map((k) => k.entry);
+  }
+
+  /** The trusted keys ready to verify with. */
+  async keys(): Promise<Map<string, PublicKeyFile>> {
+    return new Map((await this.load()).map((k) => [k.entry.id, k.key]));
+  }
+
+  /** Reads the file and parses every key once, checking each id against its key. */
+  private async load(): Promise<{ entry: TrustedKey; key: PublicKeyFile }[]> {
     const file = await readJsonIfExists<TrustFile>(this.path);
     if (file === undefined) return [];
     if (file.format !== 'airlock-trust' || file.version !== 1 || !Array.isArray(file.keys)) {
       throw new AirlockError('MANIFEST_INVALID', `${this.path} is not an airlock trust file`, { where: this.path, hint: 'restore it from a backup, or remove it and trust the keys again' });
     }
-    for (const key of file.keys) {
-      if (publicKeyFromPem(key.publicKey, this.path).keyId !== key.id) {
-        throw new AirlockError('MANIFEST_INVALID', `${this.path} lists key ${key.id.slice(0, 16)} with a public key of another id`, { where: this.path, hint: 'the file was edited; remove it and trust the keys again' });
+    return file.keys.map((entry) => {
+      const key = publicKeyFromPem(entry.publicKey, this.path);
+      if (key.keyId !== entry.id) {
+        throw new AirlockError('MANIFEST_INVALID', `${this.path} lists key ${entry.id.slice(0, 16)} with a public key of another id`, { where: this.path, hint: 'the file was edited; remove it and trust the keys again' });
       }
-    }
-    return file.keys;
-  }
-
-  /** The trusted keys ready to verify with. */
-  async keys(): Promise<Map<string, PublicKeyFile>> {
-    return new Map((await this.list()).map((k) => [k.id, publicKeyFromPem(k.publicKey, this.path)]));
+      return { entry, key };
+    });
   }
 
   async add(key: PublicKeyFile, name: string): Promise<{ added: boolean; key: TrustedKey }> {

@@ -37,7 +37,8 @@ export async function resolveCranSource(http: HttpClient, baseUrl: string, choic
 async function hasIndex(http: HttpClient, source: CranSource, userAgent: string): Promise<boolean> {
   for (const name of ['PACKAGES.gz', 'PACKAGES']) {
     try {
-      return await http.fetch({ url: `${cranContribUrl(source)}/${name}`, userAgent, method: 'HEAD' }, async () => true);
+      await http.contentLength({ url: `${cranContribUrl(source)}/${name}`, userAgent });
+      return true;
     } catch (err) {
       if (!(isAirlockError(err) && err.code === 'UPSTREAM_NOT_FOUND')) throw err;
     }
