@@ -1,6 +1,7 @@
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { AirlockError } from '../errors.js';
-import { decodeChanges, type BundleChanges } from '../core/bundle/changes.js';
+import { checkChanges, decodeChanges, type ChangeSummary } from '../core/bundle/changes.js';
+import type { PackageChange } from '../core/packages.js';
 import {
   decodeHeader,
   decodeSeal,
@@ -15,7 +16,7 @@ import {
   type BundleSeal,
 } from '../core/bundle/format.js';
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
-import { decodeTree, distinctObjects, treeTotals, type Tree } from '../core/manifest.js';
+import { decodeTree, distinctObjects, maxEncodedTreeBytes, treeTotals, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
 import { compressBound, decompressBounded, ZstdDecoder } from '../compression/zstd.js';
 import type { Progress } from '../progress/progress.js';
@@ -33,7 +34,6 @@ export interface BundleReadHandlers {
   /** May throw to refuse the bundle before its objects are read (wrong base, say). */
   onHeader?(header: BundleHeader): Promise<void> | void;
   onTree?(tree: Tree, encoded: Buffer): Promise<void> | void;
-  onChanges?(changes: BundleChanges): Promise<void> | void;
   /** A sink to keep the object, or undefined to verify it only. */
   openObject?(id: ObjectId, size: number): Promise<ObjectSink | undefined>;
   /** Stop after the change list (inspect): the objects and seal are not read. */
@@ -44,7 +44,9 @@ export interface BundleReadHandlers {
 export interface BundleReadResult {
   header: BundleHeader;
   tree: Tree;
-  changes: BundleChanges;
+  /** The change list, checked; its package rows are kept only when reading stops after it (inspect). */
+  changes: ChangeSummary;
+  packages: PackageChange[] | null;
   sealed: boolean;
   /** The checked seal (absent when reading stopped after the change list). */
   seal: BundleSeal | null;
@@ -115,7 +117,8 @@ class BundleReader {
   /** Manifest sizes of the objects started so far. */
   private announcedBytesSoFar = 0;
   private tree: Tree | undefined;
-  private changes: BundleChanges | undefined;
+  private changes: ChangeSummary | undefined;
+  private packages: PackageChange[] | null = null;
   private needed = new Map<ObjectId, number>();
   private readonly seen = new Set<ObjectId>();
   private objectBytes = 0;
@@ -163,6 +166,7 @@ class BundleReader {
       header: this.header!,
       tree: this.tree!,
       changes: this.changes!,
+      packages: this.packages,
       sealed: this.sealed,
       seal: this.seal,
       volumes: 0,
@@ -190,7 +194,8 @@ class BundleReader {
     const expected = METADATA[this.stage];
     if (expected !== undefined) {
       if (name !== expected.name) throw this.corrupt(`expected entry ${expected.name} here, found ${JSON.stringify(name)}`, name, index);
-      if (size > expected.limit) throw this.corrupt(`${name} is ${size} bytes, over the limit of ${expected.limit}`, name, index);
+      const limit = this.storedLimit(expected.limit);
+      if (size > limit) throw this.corrupt(`${name} is ${size} bytes, over the limit of ${limit}${limit < expected.limit ? ` for a tree of ${this.header!.target.files} files` : ''}`, name, index);
       entry.buffer = [];
     } else if (name === ENTRY_SEAL) {
       if (size > LIMITS.sealBytes) throw this.corrupt(`the seal is ${size} bytes, over the limit of ${LIMITS.sealBytes}`, name, index);
@@ -260,15 +265,22 @@ class BundleReader {
     if (entry.object) return this.endObject(entry);
     const bytes = Buffer.concat(entry.buffer!);
     if (this.stage === 'header') {
-      this.header = decodeHeader(bytes);
+      this.header = this.located(() => decodeHeader(bytes), entry);
       await this.handlers.onHeader?.(this.header);
       this.stage = 'tree';
     } else if (this.stage === 'tree') {
-      const encoded = this.decompressMetadata(bytes, LIMITS.treeBytes, entry);
+      const encoded = this.decompressMetadata(bytes, this.treeLimit(), entry);
       if (hashBytes(encoded) !== this.header!.to) {
         throw this.corrupt(`the manifest does not hash to the target snapshot ${shortId(this.header!.to)}`, entry.name, entry.index);
       }
-      this.tree = decodeTree(encoded);
+      const announced = this.header!.target;
+      this.tree = this.located(
+        () =>
+          decodeTree(encoded, (rows) => {
+            if (rows !== announced.files) throw this.corrupt(`the header describes ${announced.files} files but the manifest holds ${rows}`, entry.name, entry.index);
+          }),
+        entry,
+      );
       const totals = treeTotals(this.tree);
       if (totals.files !== this.header!.target.files || totals.bytes !== this.header!.target.bytes) {
         throw this.corrupt(`the header describes ${this.header!.target.files} files (${this.header!.target.bytes} bytes) but the manifest holds ${totals.files} (${totals.bytes} bytes)`, entry.name, entry.index);
@@ -277,8 +289,15 @@ class BundleReader {
       await this.handlers.onTree?.(this.tree, encoded);
       this.stage = 'changes';
     } else {
-      this.changes = decodeChanges(this.decompressMetadata(bytes, LIMITS.changesBytes, entry));
-      await this.handlers.onChanges?.(this.changes);
+      const encoded = this.decompressMetadata(bytes, LIMITS.changesBytes, entry);
+      // Only inspect shows the package rows; everyone else checks them without keeping them.
+      if (this.handlers.stopAfterChanges) {
+        const decoded = this.located(() => decodeChanges(encoded), entry);
+        this.changes = { files: decoded.files, packageRows: decoded.packages.length };
+        this.packages = decoded.packages;
+      } else {
+        this.changes = this.located(() => checkChanges(encoded), entry);
+      }
       this.stage = 'objects';
       if (this.handlers.stopAfterChanges) this.stopped = true;
       this.handlers.progress?.phase('verifying bundle', { files: this.header!.objects.count, bytes: this.header!.objects.bytes });
@@ -299,7 +318,7 @@ class BundleReader {
   }
 
   private checkSeal(entry: CurrentEntry): void {
-    const seal = decodeSeal(Buffer.concat(entry.buffer!));
+    const seal = this.located(() => decodeSeal(Buffer.concat(entry.buffer!)), entry);
     this.seal = seal;
     const header = this.header!;
     if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
@@ -312,6 +331,26 @@ class BundleReader {
       throw this.corrupt(`the bundle carries ${this.seen.size} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);
     }
     this.stage = 'after-seal';
+  }
+
+  /** A tree of n files cannot need more bytes than n rows of the longest path allow. */
+  private treeLimit(): number {
+    return Math.min(LIMITS.treeBytes, maxEncodedTreeBytes(this.header!.target.files));
+  }
+
+  private storedLimit(limit: number): number {
+    return this.stage === 'tree' ? Math.min(limit, compressBound(this.treeLimit())) : limit;
+  }
+
+  /** Errors from decoding an entry name the bundle file and entry. */
+  private located<T>(decode: () => T, entry: CurrentEntry): T {
+    try {
+      return decode();
+    } catch (err) {
+      if (!(err instanceof AirlockError) || err.where?.startsWith(this.file)) throw err;
+      const here = this.where(entry.name, entry.index);
+      throw new AirlockError(err.code, err.message, { where: err.where === undefined ? here : `${here}, ${err.where}`, ...(err.hint === undefined ? {} : { hint: err.hint }) });
+    }
   }
 
   private decompressMetadata(stored: Buffer, limit: number, entry: CurrentEntry): Buffer {

@@ -148,3 +148,179 @@ class Writer {
     this.buffer = grown;
   }
 }
+
+/** Where canonical msgpack bytes break a rule; callers turn it into their own error. */
+export class CanonicalFormError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    /** Valid msgpack, but not the smallest encoding (so not the one encoding a tree has). */
+    readonly nonCanonical = false,
+  ) {
+    super(`${message} at byte ${offset}`);
+  }
+}
+
+export type MsgpackType = 'uint' | 'int' | 'float' | 'string' | 'bin' | 'array' | 'map' | 'nil' | 'bool' | 'ext' | 'none';
+
+/**
+ * A cursor over canonical msgpack that reads one element at a time and accepts only the
+ * smallest encoding of each (the rules above). Readers of untrusted trees and change
+ * lists use it instead of a general decoder, because a general decoder materialises
+ * the whole value first: 30 KiB of zstd can expand to 2^30 nils that a general decoder
+ * turns into a 2^30-element array before any rule is checked. Here an array's declared
+ * length is checked against the bytes left before anything is allocated, and each row
+ * is checked as it is read.
+ */
+export class CanonicalReader {
+  private offset = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  get position(): number {
+    return this.offset;
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+
+  atEnd(): boolean {
+    return this.offset === this.bytes.length;
+  }
+
+  /** The type of the next element, without consuming it ('none' at the end). */
+  peekType(): MsgpackType {
+    if (this.atEnd()) return 'none';
+    const tag = this.bytes[this.offset]!;
+    if (tag < 0x80 || (tag >= 0xcc && tag <= 0xcf)) return 'uint';
+    if (tag >= 0xe0 || (tag >= 0xd0 && tag <= 0xd3)) return 'int';
+    if (tag <= 0x8f || tag === 0xde || tag === 0xdf) return 'map';
+    if (tag <= 0x9f || tag === 0xdc || tag === 0xdd) return 'array';
+    if (tag <= 0xbf || (tag >= 0xd9 && tag <= 0xdb)) return 'string';
+    if (tag === 0xc0) return 'nil';
+    if (tag === 0xc2 || tag === 0xc3) return 'bool';
+    if (tag >= 0xc4 && tag <= 0xc6) return 'bin';
+    if (tag === 0xca || tag === 0xcb) return 'float';
+    return 'ext';
+  }
+
+  /** An array header; `minElementBytes` bounds the declared length by the bytes left. */
+  arrayLength(minElementBytes = 1): number {
+    const start = this.offset;
+    const tag = this.byte();
+    let length: number;
+    if (tag >= 0x90 && tag <= 0x9f) length = tag & 0x0f;
+    else if (tag === 0xdc) length = this.minimal(this.u16(), 16, start);
+    else if (tag === 0xdd) length = this.minimal(this.u32(), 0x10000, start);
+    else throw new CanonicalFormError(`expected an array, found ${describeTag(tag)}`, start);
+    if (length * minElementBytes > this.remaining) {
+      throw new CanonicalFormError(`an array declares ${length} elements but only ${this.remaining} bytes follow`, start);
+    }
+    return length;
+  }
+
+  /** An array header that must declare exactly `length` elements. */
+  expectArray(length: number): void {
+    const start = this.offset;
+    const found = this.arrayLength();
+    if (found !== length) throw new CanonicalFormError(`expected an array of ${length} elements, found ${found}`, start);
+  }
+
+  uint(): number {
+    const start = this.offset;
+    const tag = this.byte();
+    if (tag < 0x80) return tag;
+    if (tag === 0xcc) return this.minimal(this.byte(), 0x80, start);
+    if (tag === 0xcd) return this.minimal(this.u16(), 0x100, start);
+    if (tag === 0xce) return this.minimal(this.u32(), 0x10000, start);
+    if (tag === 0xcf) {
+      const value = this.u32() * 0x1_0000_0000 + this.u32();
+      if (!Number.isSafeInteger(value)) throw new CanonicalFormError('an integer is larger than 2^53 - 1', start, false);
+      return this.minimal(value, 0x1_0000_0000, start);
+    }
+    throw new CanonicalFormError(`expected an unsigned integer, found ${describeTag(tag)}`, start);
+  }
+
+  float(): number {
+    const start = this.offset;
+    const tag = this.byte();
+    const width = tag === 0xca ? 4 : tag === 0xcb ? 8 : 0;
+    if (width === 0) throw new CanonicalFormError(`expected a float, found ${describeTag(tag)}`, start);
+    const view = this.take(width, start);
+    const data = new DataView(view.buffer, view.byteOffset, width);
+    return width === 4 ? data.getFloat32(0) : data.getFloat64(0);
+  }
+
+  /** A string's UTF-8 bytes, as a view (no copy). */
+  stringBytes(): Uint8Array {
+    const start = this.offset;
+    const tag = this.byte();
+    let length: number;
+    if (tag >= 0xa0 && tag <= 0xbf) length = tag & 0x1f;
+    else if (tag === 0xd9) length = this.minimal(this.byte(), 32, start);
+    else if (tag === 0xda) length = this.minimal(this.u16(), 0x100, start);
+    else if (tag === 0xdb) length = this.minimal(this.u32(), 0x10000, start);
+    else throw new CanonicalFormError(`expected a string, found ${describeTag(tag)}`, start);
+    return this.take(length, start);
+  }
+
+  string(): string {
+    const view = this.stringBytes();
+    return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('utf8');
+  }
+
+  /** A byte string, as a view (no copy). */
+  bin(): Uint8Array {
+    const start = this.offset;
+    const tag = this.byte();
+    let length: number;
+    if (tag === 0xc4) length = this.byte();
+    else if (tag === 0xc5) length = this.minimal(this.u16(), 0x100, start);
+    else if (tag === 0xc6) length = this.minimal(this.u32(), 0x10000, start);
+    else throw new CanonicalFormError(`expected a byte string, found ${describeTag(tag)}`, start);
+    return this.take(length, start);
+  }
+
+  /** Consumes a nil and answers true, or leaves the cursor and answers false. */
+  nil(): boolean {
+    if (this.offset < this.bytes.length && this.bytes[this.offset] === 0xc0) {
+      this.offset++;
+      return true;
+    }
+    return false;
+  }
+
+  end(): void {
+    if (!this.atEnd()) throw new CanonicalFormError(`${this.remaining} bytes follow the value`, this.offset);
+  }
+
+  private minimal(value: number, smallest: number, start: number): number {
+    if (value < smallest) throw new CanonicalFormError(`${value} is not in its smallest encoding`, start, true);
+    return value;
+  }
+
+  private take(length: number, start: number): Uint8Array {
+    if (length > this.remaining) throw new CanonicalFormError(`a ${length}-byte value is cut short (${this.remaining} bytes left)`, start);
+    const view = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return view;
+  }
+
+  private byte(): number {
+    if (this.offset >= this.bytes.length) throw new CanonicalFormError('the value is cut short', this.offset);
+    return this.bytes[this.offset++]!;
+  }
+
+  private u16(): number {
+    return this.byte() * 0x100 + this.byte();
+  }
+
+  private u32(): number {
+    return this.u16() * 0x10000 + this.u16();
+  }
+}
+
+function describeTag(tag: number): string {
+  return `msgpack type byte 0x${tag.toString(16).padStart(2, '0')}`;
+}

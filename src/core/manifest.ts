@@ -1,7 +1,7 @@
 import { AirlockError } from '../errors.js';
-import { decodeMsgpack, encodeMsgpack, isUint } from './canonical.js';
+import { CanonicalFormError, CanonicalReader, encodeMsgpack, isUint } from './canonical.js';
 import { hashBytes, isObjectId, type ObjectId } from './objectId.js';
-import { comparePaths, parentDirectories, pathProblem } from './paths.js';
+import { comparePaths, MAX_PATH_BYTES, parentDirectories, pathProblem } from './paths.js';
 
 /**
  * A tree is the sorted list of files of a snapshot. Its canonical encoding is
@@ -47,6 +47,16 @@ export function modeFromStat(statMode: number): EntryMode {
   return (statMode & 0o111) !== 0 ? EXECUTABLE_MODE : FILE_MODE;
 }
 
+/** The longest encoded row: fixarray, str16 path of MAX_PATH_BYTES, bin8 id, uint64 size, uint16 mode. */
+const MAX_ROW_BYTES = 1 + 3 + MAX_PATH_BYTES + 2 + 32 + 9 + 3;
+/** fixarray, the magic as fixstr, the format, an array32 header. */
+const PREAMBLE_BYTES = 1 + 1 + TREE_MAGIC.length + 1 + 5;
+
+/** The most bytes a canonical tree of `files` rows can take: a bound for untrusted input. */
+export function maxEncodedTreeBytes(files: number): number {
+  return PREAMBLE_BYTES + files * MAX_ROW_BYTES;
+}
+
 export function encodeTree(tree: Tree): Buffer {
   const rows = tree.entries.map((e) => [e.path, Buffer.from(e.id, 'hex'), e.size, e.mode]);
   return encodeMsgpack([TREE_MAGIC, TREE_FORMAT, rows]);
@@ -65,43 +75,80 @@ function invalid(message: string, where?: string): AirlockError {
 
 /**
  * Decode and fully validate a canonical tree: shape, ids, sizes, modes, safe paths,
- * strict order, no file that is also a directory, and canonical bytes (re-encoding
- * gives the same bytes, so one tree has exactly one id).
+ * strict order, no file that is also a directory, and canonical bytes (every element
+ * in its smallest encoding and nothing after the value, so one tree has exactly one id).
+ *
+ * Untrusted bytes are read one row at a time (CanonicalReader): a declared row count is
+ * checked before any row is read (against `expectedRows` when the caller knows it), and
+ * each row is checked as it is read, so hostile bytes cannot make this hold more than the
+ * rows they really contain. `checkCount` sees the declared row count before any row is
+ * read (a bundle reader compares it with its header), and may throw.
  */
-export function decodeTree(encoded: Uint8Array): Tree {
-  let raw: unknown;
+export function decodeTree(encoded: Uint8Array, checkCount?: (rows: number) => void): Tree {
+  const reader = new CanonicalReader(encoded);
   try {
-    raw = decodeMsgpack(encoded);
+    readTreePreamble(reader);
+    const count = reader.arrayLength();
+    checkCount?.(count);
+    const entries: TreeEntry[] = [];
+    for (let index = 0; index < count; index++) entries.push(readEntry(reader, index));
+    reader.end();
+    validateTree(entries);
+    return { entries };
   } catch (err) {
-    throw invalid(`the manifest is not valid msgpack (${(err as Error).message})`);
+    if (!(err instanceof CanonicalFormError)) throw err;
+    throw invalid(err.nonCanonical ? `the manifest is not in canonical form (${err.message})` : `the manifest is not valid msgpack (${err.message})`);
   }
-  if (!Array.isArray(raw) || raw.length !== 3 || raw[0] !== TREE_MAGIC) {
-    throw invalid('the manifest does not start with the airlock-tree magic');
-  }
-  if (raw[1] !== TREE_FORMAT) {
-    throw new AirlockError('FORMAT_UNSUPPORTED', `manifest format ${typeof raw[1] === 'string' ? JSON.stringify(raw[1]) : String(raw[1])} is not supported (this airlock reads format ${TREE_FORMAT})`, {
+}
+
+function readTreePreamble(reader: CanonicalReader): void {
+  const magicMissing = () => invalid('the manifest does not start with the airlock-tree magic');
+  if (reader.atEnd()) throw new CanonicalFormError('the manifest is empty', 0);
+  if (reader.peekType() !== 'array' || reader.arrayLength() !== 3) throw magicMissing();
+  if (reader.peekType() !== 'string' || reader.string() !== TREE_MAGIC) throw magicMissing();
+  const type = reader.peekType();
+  const format = type === 'uint' ? reader.uint() : type === 'string' ? JSON.stringify(reader.string()) : type;
+  if (format !== TREE_FORMAT) {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `manifest format ${String(format)} is not supported (this airlock reads format ${TREE_FORMAT})`, {
       hint: 'upgrade airlock on this host to the version that wrote the bundle',
     });
   }
-  if (!Array.isArray(raw[2])) throw invalid('the manifest entry list is not an array');
-  const entries = (raw[2] as unknown[]).map((row, index) => decodeEntry(row, index));
-  validateTree(entries);
-  const tree = { entries };
-  if (Buffer.compare(encodeTree(tree), Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength)) !== 0) {
-    throw invalid('the manifest is not in canonical form');
-  }
-  return tree;
+  if (reader.peekType() !== 'array') throw invalid('the manifest entry list is not an array');
 }
 
-function decodeEntry(row: unknown, index: number): TreeEntry {
+function readEntry(reader: CanonicalReader, index: number): TreeEntry {
   const where = `manifest entry ${index}`;
-  if (!Array.isArray(row) || row.length !== 4) throw invalid('an entry is not [path, id, size, mode]', where);
-  const [path, id, size, mode] = row as unknown[];
-  if (typeof path !== 'string') throw invalid('an entry path is not a string', where);
-  if (!(id instanceof Uint8Array) || id.length !== 32) throw invalid(`entry ${path} has no 32-byte object id`, where);
-  if (!isUint(size)) throw invalid(`entry ${path} has an invalid size`, where);
-  if (mode !== FILE_MODE && mode !== EXECUTABLE_MODE) throw invalid(`entry ${path} has mode ${String(mode)}; only 0644 and 0755 are allowed`, where);
+  if (reader.peekType() !== 'array' || reader.arrayLength() !== 4) throw invalid('an entry is not [path, id, size, mode]', where);
+  if (reader.peekType() !== 'string') throw invalid('an entry path is not a string', where);
+  const path = reader.string();
+  const id = reader.peekType() === 'bin' ? reader.bin() : undefined;
+  if (id?.length !== 32) throw invalid(`entry ${path} has no 32-byte object id`, where);
+  const size = readUintField(reader);
+  if (size === undefined) throw invalid(`entry ${path} has an invalid size`, where);
+  const mode = readUintField(reader);
+  if (mode !== FILE_MODE && mode !== EXECUTABLE_MODE) throw invalid(`entry ${path} has mode ${mode ?? 'that is not an integer'}; only 0644 and 0755 are allowed`, where);
   return { path, id: Buffer.from(id).toString('hex'), size, mode };
+}
+
+/**
+ * An unsigned integer field, or undefined for anything else. A valid integer in a longer
+ * form than the smallest (a float 5.0 included) throws as not canonical.
+ */
+function readUintField(reader: CanonicalReader): number | undefined {
+  const type = reader.peekType();
+  if (type === 'float') {
+    const start = reader.position;
+    const value = reader.float();
+    if (isUint(value)) throw new CanonicalFormError(`the integer ${value} is written as a float`, start, true);
+    return undefined;
+  }
+  if (type !== 'uint') return undefined;
+  try {
+    return reader.uint();
+  } catch (err) {
+    if (err instanceof CanonicalFormError && !err.nonCanonical) return undefined;
+    throw err;
+  }
 }
 
 /** Throws on the first rule a list of entries breaks; used on every tree we build or read. */

@@ -53,7 +53,6 @@ import {
  *   AIRLOCK_FUZZ_CLI_CASES=N    mutants through `airlock apply` (default 30)
  *   AIRLOCK_FUZZ_SEED=S         the seed (default 20261124); a failure prints seed and case
  *   AIRLOCK_FUZZ_ONLY=i,j,...   replay only these cases (same seed)
- *   AIRLOCK_FUZZ_STRICT=1       run the known-bug cases as plain tests (they fail until fixed)
  *   AIRLOCK_FUZZ_PARALLEL=N     readers at a time in-process (default 4)
  *   AIRLOCK_FUZZ_MESSAGES=1     list the distinct refusals (which checks the mutants reached)
  *   AIRLOCK_FUZZ_KEEP=1         keep the scenario, the bundles and the last mutants (path printed)
@@ -62,7 +61,6 @@ const CASES = envInt('AIRLOCK_FUZZ_CASES', 2000);
 const CLI_CASES = envInt('AIRLOCK_FUZZ_CLI_CASES', 30);
 const SEED = envInt('AIRLOCK_FUZZ_SEED', 20261124);
 const ONLY = process.env.AIRLOCK_FUZZ_ONLY ? new Set(process.env.AIRLOCK_FUZZ_ONLY.split(',').map((s) => Number(s.trim()))) : undefined;
-const STRICT = process.env.AIRLOCK_FUZZ_STRICT === '1';
 /** Readers run at once (each mostly waits on file reads). 1 makes memory peaks attributable to one case. */
 const PARALLEL = Math.max(1, envInt('AIRLOCK_FUZZ_PARALLEL', 4));
 
@@ -1141,17 +1139,12 @@ function childVerify(file: string, heapMiB = 1024, timeoutMs = 90_000): Promise<
 }
 
 /**
- * Bombs in the metadata entries. The tree and the change list are decompressed whole (up
- * to LIMITS.treeBytes / changesBytes, 1 GiB each) and decoded before the seal is checked,
- * so a few kilobytes of zstd can make the reader hold hundreds of megabytes, or exhaust
- * the JavaScript heap. They run in child processes (capped heap, own RSS), started early
- * so that they overlap the rest, so a crash or a gigabyte does not take the test worker
- * down with it.
- *
- * KNOWN BUGS at the time of writing (reported, not fixed here): these exceed the memory
- * bound, so the memory checks are declared `it.fails` (they pass while the bug is there
- * and turn red once it is fixed: then change them to `it`). AIRLOCK_FUZZ_STRICT=1 runs
- * them as plain tests. Sized to exceed MEMORY_BOUND about 1.3 to 2 times, in seconds.
+ * Bombs in the metadata entries. The tree and the change list are decompressed whole and
+ * decoded before the seal is checked, so these few kilobytes of zstd would make a naive
+ * reader hold hundreds of megabytes or exhaust the JavaScript heap (an earlier reader
+ * did: 2 GB of RSS, or an abort). They run in child processes (capped heap, own RSS),
+ * started early so that they overlap the rest, so a crash or a gigabyte does not take the
+ * test worker down with it. Sized to exceed MEMORY_BOUND 1.3 to 2 times if held.
  */
 const TREE_BOMB_MIB = 160;
 const BOMB_NILS = 24 * 2 ** 20;
@@ -1446,21 +1439,9 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
     airlockOk(['apply', deltaFile, '--data-dir', s.dataDir]);
   });
 
-  /**
-   * Bombs in the metadata entries. The tree and the change list are decompressed whole
-   * (up to LIMITS.treeBytes / changesBytes, 1 GiB each) and decoded before the seal is
-   * checked, so a few kilobytes of zstd can make the reader hold hundreds of megabytes or
-   * exhaust the JavaScript heap. They run in a child process (capped heap, own RSS), so a
-   * crash or a gigabyte does not take the test worker down with it.
-   *
-   * KNOWN BUGS at the time of writing (reported, not fixed here): these cases exceed the
-   * memory bound, so they are declared `it.fails` (they pass while the bug is there and
-   * turn red once it is fixed: then change them to `it`). AIRLOCK_FUZZ_STRICT=1 runs them
-   * as plain tests.
-   */
+  /** The metadata bombs of startBombs: refused, and in bounded memory. */
   describe.skipIf(ONLY !== undefined)('metadata bombs, in a child process with its own memory accounting', () => {
-    const knownBug = STRICT ? it : it.fails;
-
+    
     it('refuses each with an integrity error (the reader process survives)', async () => {
       for (const [name, run] of bombs) {
         const v = await run;
@@ -1477,8 +1458,8 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
       expect(grew, `${name}: peak RSS grew by ${MiB(grew)} (${v.result?.code}: ${v.result?.message}) in ${v.ms} ms`).toBeLessThanOrEqual(MEMORY_BOUND);
     };
 
-    knownBug(`KNOWN BUG: a tree.zst of ${TREE_BOMB_MIB / 32} KiB expanding to ${TREE_BOMB_MIB} MiB of zeros is held whole (and copied) before it is refused`, () => bounded('tree-zeros'));
-    knownBug(`KNOWN BUG: a change list of ${BOMB_NILS / 2 ** 20} Mi msgpack nils (1 KiB of zstd) is decoded into a ${BOMB_NILS / 2 ** 20} Mi-element array before the seal is checked`, () => bounded('changes-nils'));
-    knownBug(`KNOWN BUG: a tree whose hash matches a forged header is decoded in full (${BOMB_NILS / 2 ** 20} Mi elements) before its first row is checked`, () => bounded('tree-decode-nils'));
+    it(`a tree.zst of ${TREE_BOMB_MIB / 32} KiB expanding to ${TREE_BOMB_MIB} MiB of zeros is refused once it outgrows the header's file count`, () => bounded('tree-zeros'));
+    it(`a change list of ${BOMB_NILS / 2 ** 20} Mi msgpack nils (1 KiB of zstd) is refused at its first row, nothing allocated for the rest`, () => bounded('changes-nils'));
+    it(`a tree of ${BOMB_NILS / 2 ** 20} Mi nils whose hash matches a forged header is refused before its rows are read`, () => bounded('tree-decode-nils'));
   });
 });

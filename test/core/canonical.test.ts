@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Unpackr } from 'msgpackr';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../../src/core/canonical.js';
+import { CanonicalFormError, CanonicalReader, decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../../src/core/canonical.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -78,5 +78,66 @@ describe('isRecord', () => {
     expect(isRecord(new Uint8Array(1))).toBe(false);
     expect(isRecord(null)).toBe(false);
     expect(isRecord('x')).toBe(false);
+  });
+});
+
+describe('CanonicalReader', () => {
+  const read = (hexBytes: string) => new CanonicalReader(Buffer.from(hexBytes, 'hex'));
+
+  it('reads what encodeMsgpack writes, element by element', () => {
+    const r = new CanonicalReader(encodeMsgpack([2 ** 40, 'é', Buffer.from([7]), null, 0o644]));
+    expect(r.arrayLength()).toBe(5);
+    expect(r.uint()).toBe(2 ** 40);
+    expect(r.string()).toBe('é');
+    expect([...r.bin()]).toEqual([7]);
+    expect(r.nil()).toBe(true);
+    expect(r.peekType()).toBe('uint');
+    expect(r.uint()).toBe(0o644);
+    expect(r.atEnd()).toBe(true);
+    expect(() => r.end()).not.toThrow();
+  });
+
+  it.each([
+    ['uint8 holding a fixint', 'cc05'],
+    ['uint16 holding a uint8', 'cd00ff'],
+    ['uint32 holding a uint16', 'ce0000ffff'],
+    ['uint64 holding a uint32', 'cf00000000ffffffff'],
+  ])('refuses %s as not canonical', (_name, bytes) => {
+    const err = (() => {
+      try {
+        read(bytes).uint();
+      } catch (e) {
+        return e as CanonicalFormError;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(CanonicalFormError);
+    expect(err!.nonCanonical).toBe(true);
+  });
+
+  it('refuses longer headers for short strings, byte strings and arrays', () => {
+    expect(() => read('d90178').string()).toThrow(/smallest/); // str8 of 1 byte
+    expect(() => read('c5000101').bin()).toThrow(/smallest/); // bin16 of 1 byte
+    expect(() => read('dc000101').arrayLength()).toThrow(/smallest/); // array16 of 1
+  });
+
+  it('checks a declared array length against the bytes left before anything is read', () => {
+    expect(() => read('dd40000000c0c0').arrayLength()).toThrow(/declares 1073741824 elements but only 2 bytes follow/);
+    expect(() => read('92c0').arrayLength(2)).toThrow(/declares 2 elements but only 1 bytes follow/);
+  });
+
+  it('refuses values cut short and bytes after the value', () => {
+    expect(() => read('d9ff41').string()).toThrow(/cut short/);
+    const r = read('0100');
+    r.uint();
+    expect(() => r.end()).toThrow(/1 bytes follow the value/);
+  });
+
+  it('names the type it found instead', () => {
+    expect(read('c0').peekType()).toBe('nil');
+    expect(read('cb4014000000000000').peekType()).toBe('float');
+    expect(read('ff').peekType()).toBe('int');
+    expect(read('80').peekType()).toBe('map');
+    expect(() => read('80').arrayLength()).toThrow(/expected an array, found msgpack type byte 0x80/);
   });
 });

@@ -8,6 +8,7 @@ import {
   encodeTree,
   EXECUTABLE_MODE,
   FILE_MODE,
+  maxEncodedTreeBytes,
   modeFromStat,
   sortEntries,
   treeId,
@@ -188,7 +189,7 @@ describe('treeId', () => {
 describe('decodeTree rejects', () => {
   it('bytes that are not msgpack', () => {
     expectRejected(Buffer.alloc(0), 'MANIFEST_INVALID', /not valid msgpack/);
-    expectRejected(Buffer.from('d9ff41', 'hex'), 'MANIFEST_INVALID', /not valid msgpack/); // str8 of 255 bytes, 1 present
+    expectRejected(Buffer.from('d9ff41', 'hex'), 'MANIFEST_INVALID', /airlock-tree magic/); // str8 of 255 bytes, 1 present: not even the outer array
     expectRejected(encodeTree(tree(entry('a'))).subarray(0, 20), 'MANIFEST_INVALID', /not valid msgpack/);
   });
 
@@ -278,6 +279,39 @@ describe('decodeTree rejects', () => {
     expectRejected(encodeMsgpack(['airlock-tree', 1, [['x', id, 5, FILE_MODE, 0]]]), 'MANIFEST_INVALID', /not \[path, id, size, mode\]/);
     expectRejected(encodeMsgpack(['airlock-tree', 1, ['x']]), 'MANIFEST_INVALID', /not \[path, id, size, mode\]/);
     expectRejected(encodeMsgpack(['airlock-tree', 1, [[7, id, 5, FILE_MODE]]]), 'MANIFEST_INVALID', /path is not a string/);
+  });
+
+  it('a declared row count the bytes cannot hold, before reading any row', () => {
+    const bytes = Buffer.concat([Buffer.from([0x93, 0xac]), Buffer.from('airlock-tree'), Buffer.from([0x01, 0xdd, 0x40, 0, 0, 0]), Buffer.alloc(64, 0xc0)]);
+    expectRejected(bytes, 'MANIFEST_INVALID', /declares 1073741824 elements but only 64 bytes follow/);
+  });
+
+  it('2^24 nils at the first row, without building a 2^24-element array', () => {
+    const rows = 2 ** 24;
+    const prefix = Buffer.concat([Buffer.from([0x93, 0xac]), Buffer.from('airlock-tree'), Buffer.from([0x01, 0xdd, 0, 0, 0, 0])]);
+    prefix.writeUInt32BE(rows, 16);
+    const before = process.memoryUsage().heapUsed;
+    const err = expectRejected(Buffer.concat([prefix, Buffer.alloc(rows, 0xc0)]), 'MANIFEST_INVALID', /not \[path, id, size, mode\]/);
+    expect(err.where).toBe('manifest entry 0');
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(32 * 2 ** 20);
+  });
+
+  it('lets the caller refuse the declared row count before any row is read', () => {
+    const encoded = encodeTree(tree(entry('a'), entry('b')));
+    const seen: number[] = [];
+    expect(decodeTree(encoded, (rows) => seen.push(rows)).entries).toHaveLength(2);
+    expect(seen).toEqual([2]);
+    expect(() =>
+      decodeTree(encoded, (rows) => {
+        throw new Error(`announced 3, found ${rows}`);
+      }),
+    ).toThrow('announced 3, found 2');
+  });
+
+  it('bounds a tree of n files by n of the longest rows', () => {
+    const longest = tree(entry('a/'.repeat(2047) + 'bb', 2 ** 53 - 1));
+    expect(encodeTree(longest).length).toBeLessThanOrEqual(maxEncodedTreeBytes(1));
+    expect(encodeTree(tree()).length).toBeLessThanOrEqual(maxEncodedTreeBytes(0));
   });
 
   it('trailing bytes after the tree', () => {

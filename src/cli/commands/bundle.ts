@@ -81,10 +81,11 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & { files: string[] }> = {
     runCommand(args, async (ctx) => {
       const r = await readBundle(args.files, { stopAfterChanges: true });
       const name = args.files.join(' ');
-      ctx.result({ bundle: name, header: r.header, changes: r.changes, verified: false }, () => [
+      const changes = { files: r.changes.files, packages: r.packages ?? [] };
+      ctx.result({ bundle: name, header: r.header, changes, verified: false }, () => [
         `bundle ${name}`,
         ...headerLines(r.header),
-        ...describeChanges(r.changes),
+        ...describeChanges(changes),
         `(not verified: run \`airlock bundle verify ${name}\` to check every byte)`,
       ]);
     }),

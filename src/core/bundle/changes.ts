@@ -1,5 +1,5 @@
 import { AirlockError } from '../../errors.js';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../canonical.js';
+import { CanonicalFormError, CanonicalReader, encodeMsgpack } from '../canonical.js';
 import type { TreeDiff } from '../diff.js';
 import type { PackageChange } from '../packages.js';
 import { ENTRY_CHANGES } from './format.js';
@@ -30,27 +30,85 @@ export function encodeChanges(changes: BundleChanges): Buffer {
   ]);
 }
 
+/** A change list checked by every rule, its package rows counted but not kept. */
+export interface ChangeSummary {
+  files: BundleChanges['files'];
+  packageRows: number;
+}
+
+/**
+ * Checks a change list by every rule without materialising its rows: what apply and
+ * verify need (the list is informational), in memory that does not grow with the list.
+ */
+export function checkChanges(bytes: Uint8Array): ChangeSummary {
+  return walkChanges(bytes);
+}
+
+/** The whole change list, for `bundle inspect`. */
 export function decodeChanges(bytes: Uint8Array): BundleChanges {
-  const bad = () =>
-    new AirlockError('BUNDLE_CORRUPT', 'the change list is malformed', { where: ENTRY_CHANGES, hint: 'copy the bundle again from the online host' });
-  let raw: unknown;
+  const packages: PackageChange[] = [];
+  const summary = walkChanges(bytes, (row) => packages.push(row));
+  return { files: summary.files, packages };
+}
+
+const KINDS = ['added', 'updated', 'removed'] as const;
+const KIND_BYTES = KINDS.map((k) => Buffer.from(k));
+
+/**
+ * One pass over the canonical bytes, row by row (CanonicalReader), so a hostile list
+ * cannot declare 2^30 rows and have them allocated before the first is checked. Each
+ * package row stands for at least one added, changed or removed path, so the rows may
+ * not outnumber the file counts.
+ */
+function walkChanges(bytes: Uint8Array, onRow?: (row: PackageChange) => void): ChangeSummary {
+  const reader = new CanonicalReader(bytes);
   try {
-    raw = decodeMsgpack(bytes);
-  } catch {
-    throw bad();
+    if (reader.peekType() !== 'array') throw malformed('it is not an array');
+    reader.expectArray(2);
+    if (reader.peekType() !== 'array') throw malformed('the file counts are not an array');
+    reader.expectArray(4);
+    const [added, changed, removed, addedBytes] = [0, 1, 2, 3].map(() => readCount(reader)) as [number, number, number, number];
+    if (reader.peekType() !== 'array') throw malformed('the package rows are not an array');
+    const rows = reader.arrayLength();
+    if (rows > added + changed + removed) throw malformed(`${rows} package rows for ${added + changed + removed} changed paths`);
+    for (let i = 0; i < rows; i++) readRow(reader, i, onRow);
+    reader.end();
+    return { files: { added, changed, removed, addedBytes }, packageRows: rows };
+  } catch (err) {
+    if (err instanceof CanonicalFormError) throw malformed(err.message);
+    throw err;
   }
-  if (!Array.isArray(raw) || raw.length !== 2 || !Array.isArray(raw[0]) || !Array.isArray(raw[1])) throw bad();
-  const [counts, packages] = raw as [unknown[], unknown[]];
-  if (counts.length !== 4 || !counts.every(isUint)) throw bad();
-  const [added, changed, removed, addedBytes] = counts as number[];
-  return {
-    files: { added: added!, changed: changed!, removed: removed!, addedBytes: addedBytes! },
-    packages: packages.map((row) => {
-      if (!Array.isArray(row) || row.length !== 5 || isRecord(row)) throw bad();
-      const [kind, repository, name, from, to] = row as unknown[];
-      if ((kind !== 'added' && kind !== 'updated' && kind !== 'removed') || typeof repository !== 'string' || typeof name !== 'string') throw bad();
-      if ((from !== null && typeof from !== 'string') || (to !== null && typeof to !== 'string')) throw bad();
-      return { kind, repository, name, from, to };
-    }),
-  };
+}
+
+function readCount(reader: CanonicalReader): number {
+  if (reader.peekType() !== 'uint') throw malformed('a file count is not an unsigned integer');
+  return reader.uint();
+}
+
+function readRow(reader: CanonicalReader, index: number, onRow: ((row: PackageChange) => void) | undefined): void {
+  const bad = (what: string) => malformed(`package row ${index} ${what}`);
+  if (reader.peekType() !== 'array' || reader.arrayLength() !== 5) throw bad('is not [kind, repository, name, from, to]');
+  if (reader.peekType() !== 'string') throw bad('has a kind that is not a string');
+  const kindBytes = reader.stringBytes();
+  const kind = KINDS[KIND_BYTES.findIndex((k) => k.equals(kindBytes))];
+  if (kind === undefined) throw bad('has an unknown kind');
+  const repository = readString(reader, bad('has a repository that is not a string'), onRow !== undefined);
+  const name = readString(reader, bad('has a name that is not a string'), onRow !== undefined);
+  const from = reader.nil() ? null : readString(reader, bad('has a from that is neither nil nor a string'), onRow !== undefined);
+  const to = reader.nil() ? null : readString(reader, bad('has a to that is neither nil nor a string'), onRow !== undefined);
+  onRow?.({ kind, repository, name, from, to });
+}
+
+/** A string field; only decoded into a JavaScript string when the row is kept. */
+function readString(reader: CanonicalReader, notString: AirlockError, keep: boolean): string {
+  if (reader.peekType() !== 'string') throw notString;
+  if (!keep) {
+    reader.stringBytes();
+    return '';
+  }
+  return reader.string();
+}
+
+function malformed(detail: string): AirlockError {
+  return new AirlockError('BUNDLE_CORRUPT', `the change list is malformed: ${detail}`, { where: ENTRY_CHANGES, hint: 'copy the bundle again from the online host' });
 }

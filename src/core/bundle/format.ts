@@ -25,14 +25,19 @@ export const ENTRY_SEAL = 'airlock-bundle/seal';
 export const OBJECT_PREFIX = 'objects/';
 export const ZSTD_SUFFIX = '.zst';
 
-/** Upper bounds on what a reader will hold in memory, checked before allocating. */
+/**
+ * Upper bounds on what a reader will hold in memory, checked before allocating. A tree
+ * of a million files (all of CRAN's archive with binaries for a dozen platforms) encodes
+ * to about 100 MiB, so 256 MiB leaves room; the tree is further bounded by the file count
+ * the header announces (maxEncodedTreeBytes). The change list holds one row per package.
+ */
 export const LIMITS = {
   headerBytes: 64 * 1024,
   sealBytes: 64 * 1024,
-  treeStoredBytes: 512 * 1024 * 1024,
-  treeBytes: 1024 * 1024 * 1024,
-  changesStoredBytes: 512 * 1024 * 1024,
-  changesBytes: 1024 * 1024 * 1024,
+  treeStoredBytes: 256 * 1024 * 1024,
+  treeBytes: 256 * 1024 * 1024,
+  changesStoredBytes: 64 * 1024 * 1024,
+  changesBytes: 64 * 1024 * 1024,
 } as const;
 
 export type BundleKind = 'full' | 'delta';

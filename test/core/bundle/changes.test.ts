@@ -4,7 +4,7 @@ import { pack as encodeMsgpack } from 'msgpackr';
 import { hashBytes } from '../../../src/core/objectId.js';
 import { FILE_MODE, type TreeEntry } from '../../../src/core/manifest.js';
 import type { PackageChange } from '../../../src/core/packages.js';
-import { decodeChanges, encodeChanges, summariseChanges, type BundleChanges } from '../../../src/core/bundle/changes.js';
+import { checkChanges, decodeChanges, encodeChanges, summariseChanges, type BundleChanges } from '../../../src/core/bundle/changes.js';
 import { ENTRY_CHANGES } from '../../../src/core/bundle/format.js';
 
 const packages: PackageChange[] = [
@@ -69,6 +69,33 @@ describe('encodeChanges / decodeChanges', () => {
     ['a numeric to', [validCounts, [['added', 'src/contrib', 'x', null, 1]]]],
   ])('rejects %s', (_why, value) => {
     expectMalformed(encodeMsgpack(value));
+  });
+
+  it('rejects more package rows than changed paths (each row stands for at least one)', () => {
+    expectMalformed(encodeMsgpack([[1, 0, 0, 0], [validRow, ['added', 'src/contrib', 'y', null, '1.0']]]));
+    expect(decodeChanges(encodeMsgpack([[1, 0, 1, 0], [validRow, ['removed', 'src/contrib', 'y', '1.0', null]]])).packages).toHaveLength(2);
+  });
+
+  it('refuses 2^24 nils at the first row, without building a 2^24-element array', () => {
+    const rows = 2 ** 24;
+    const prefix = Buffer.from([0x92, 0x94, 0xce, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xdd, 0, 0, 0, 0]);
+    prefix.writeUInt32BE(rows, 11);
+    const bytes = Buffer.concat([prefix, Buffer.alloc(rows, 0xc0)]);
+    const before = process.memoryUsage().heapUsed;
+    expectMalformed(bytes);
+    expect(() => checkChanges(bytes)).toThrow(/package row 0 is not \[kind/);
+    // A general decoder holds 2^24 array slots (128 MiB) here.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(32 * 2 ** 20);
+  });
+
+  it('checkChanges checks every rule but keeps only the counts', () => {
+    expect(checkChanges(encodeChanges(sample()))).toEqual({ files: sample().files, packageRows: 3 });
+    expect(() => checkChanges(encodeMsgpack([validCounts, [['downgraded', 'src/contrib', 'x', '2.0', '1.0']]]))).toThrow(/unknown kind/);
+    expect(() => checkChanges(encodeMsgpack([validCounts, [['added', 'src/contrib', 7, null, '1.0']]]))).toThrow(/name that is not a string/);
+  });
+
+  it('rejects a non-canonical encoding (a count as uint32)', () => {
+    expectMalformed(Buffer.from([0x92, 0x94, 0xce, 0, 0, 0, 1, 0, 0, 0, 0x90]));
   });
 
   it('accepts the hand-built minimal valid form (control for the rejections)', () => {
