@@ -121,10 +121,11 @@ export async function mkdirDurable(dir: string): Promise<void> {
  * way OSTree batches its commits. Falls back to sync(2), which on Linux also waits.
  */
 export function syncFilesystem(path: string): void {
-  const result = spawnSync('sync', ['--file-system', path], { stdio: 'ignore' });
+  const sync = syncCommand();
+  const result = spawnSync(sync, ['--file-system', path], { stdio: 'ignore' });
   if (result.status === 0) return;
-  const fallback = spawnSync('sync', [], { stdio: 'ignore' });
-  if (fallback.status !== 0) throw new Error(`could not flush the filesystem of ${path} (sync exited ${fallback.status})`);
+  const fallback = spawnSync(sync, [], { stdio: 'ignore' });
+  if (fallback.status !== 0) throw flushFailed(path, fallback.status);
 }
 
 /**
@@ -132,9 +133,44 @@ export function syncFilesystem(path: string): void {
  * moving bytes while the kernel writes the last batch out.
  */
 export async function syncFilesystemAsync(path: string): Promise<void> {
-  if ((await exitStatus('sync', ['--file-system', path])) === 0) return;
-  const status = await exitStatus('sync', []);
-  if (status !== 0) throw new Error(`could not flush the filesystem of ${path} (sync exited ${status})`);
+  const sync = syncCommand();
+  if ((await exitStatus(sync, ['--file-system', path])) === 0) return;
+  const status = await exitStatus(sync, []);
+  if (status !== 0) throw flushFailed(path, status);
+}
+
+/**
+ * coreutils' sync by its absolute path, so a minimal PATH (a service unit, the release
+ * run with only node on it) or a `sync` earlier on PATH does not decide whether data is
+ * flushed.
+ */
+const SYNC_CANDIDATES = ['/usr/bin/sync', '/bin/sync'];
+let syncPath: string | undefined;
+
+function syncCommand(): string {
+  if (syncPath !== undefined) return syncPath;
+  const found = SYNC_CANDIDATES.find((candidate) => {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (found === undefined) {
+    throw new AirlockError('FILESYSTEM', `cannot flush written data to disk: no sync program at ${SYNC_CANDIDATES.join(' or ')}`, {
+      hint: 'install coreutils (every Linux distribution ships it), then run the command again',
+    });
+  }
+  syncPath = found;
+  return found;
+}
+
+function flushFailed(path: string, status: number | null): AirlockError {
+  return new AirlockError('FILESYSTEM', `could not flush the filesystem of ${path} (sync exited ${status})`, {
+    where: path,
+    hint: 'check the disk (dmesg may show I/O errors), then run the command again',
+  });
 }
 
 function exitStatus(command: string, args: string[]): Promise<number | null> {
