@@ -14,6 +14,17 @@ export const DEFAULT_BASE_URLS = {
   sysreqs: 'https://api.github.com/repos/rstudio/r-system-requirements',
 } as const;
 
+/**
+ * Where to download from when no flag says: AIRLOCK_CRAN_URL, AIRLOCK_BIOCONDUCTOR_URL and
+ * AIRLOCK_SYSREQS_URL, so a site that always uses its own mirror sets it once (in the
+ * service unit or profile) instead of on every command; otherwise the public services.
+ */
+export function defaultBaseUrl(kind: keyof typeof DEFAULT_BASE_URLS, env: Record<string, string | undefined>): string {
+  const variable = { cran: 'AIRLOCK_CRAN_URL', bioconductor: 'AIRLOCK_BIOCONDUCTOR_URL', sysreqs: 'AIRLOCK_SYSREQS_URL' }[kind];
+  const value = env[variable];
+  return value === undefined || value === '' ? DEFAULT_BASE_URLS[kind] : value;
+}
+
 export const DEFAULT_ARCHITECTURES = ['x86_64', 'aarch64'] as const;
 
 export interface CranSource {

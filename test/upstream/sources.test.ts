@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { archiveUrl, binaryContribUrl, biocConfigUrl, biocContribUrl, cranContribUrl, rUserAgent, sysreqsListingUrl, sysreqsSystemsUrl, trimBase } from '../../src/upstream/sources.js';
+import { archiveUrl, DEFAULT_BASE_URLS, defaultBaseUrl, binaryContribUrl, biocConfigUrl, biocContribUrl, cranContribUrl, rUserAgent, sysreqsListingUrl, sysreqsSystemsUrl, trimBase } from '../../src/upstream/sources.js';
 import { backoffMs, classifyFailure } from '../../src/upstream/retryPolicy.js';
 import { HttpStatusError, BodyRejected, parseRetryAfter, proxyUri } from '../../src/upstream/http.js';
 import { expectAirlockError } from '../helpers/errors.js';
@@ -88,5 +88,15 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('Tue, 24 Nov 2026 09:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter(undefined)).toBeNull();
     expect(parseRetryAfter('soon')).toBeNull();
+  });
+});
+
+describe('defaultBaseUrl', () => {
+  it('takes the site default from the environment, else the public service', () => {
+    expect(defaultBaseUrl('cran', { AIRLOCK_CRAN_URL: 'http://mirror.example/cran' })).toBe('http://mirror.example/cran');
+    expect(defaultBaseUrl('bioconductor', { AIRLOCK_BIOCONDUCTOR_URL: 'http://mirror.example/bioc', AIRLOCK_CRAN_URL: 'x' })).toBe('http://mirror.example/bioc');
+    expect(defaultBaseUrl('sysreqs', { AIRLOCK_SYSREQS_URL: 'http://mirror.example/sysreqs' })).toBe('http://mirror.example/sysreqs');
+    expect(defaultBaseUrl('cran', { AIRLOCK_CRAN_URL: '' })).toBe(DEFAULT_BASE_URLS.cran);
+    expect(defaultBaseUrl('bioconductor', {})).toBe(DEFAULT_BASE_URLS.bioconductor);
   });
 });

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { Collector, GetResult } from '../../online/get.js';
-import { DEFAULT_ARCHITECTURES, DEFAULT_BASE_URLS } from '../../upstream/sources.js';
+import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
 import { binaryConfigName, type BinaryTarget } from '../../layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
@@ -46,11 +46,11 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       const { collectCran } = await import('../../online/collectCran.js');
       const collect: Collector = (http) =>
         collectCran(http, {
-          baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.cran,
+          baseUrl: args['base-url'] ?? defaultBaseUrl('cran', process.env),
           sourceType: args['source-type'],
           snapshot: args.snapshot,
           binaries,
-          sysreqsUrl: args['sysreqs-url'] ?? DEFAULT_BASE_URLS.sysreqs,
+          sysreqsUrl: args['sysreqs-url'] ?? defaultBaseUrl('sysreqs', process.env),
           userAgent: USER_AGENT,
         });
       await getAndReport(ctx, args, collect);
@@ -71,9 +71,9 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
       const { collectBioconductor } = await import('../../online/collectBioconductor.js');
       const collect: Collector = (http) =>
         collectBioconductor(http, {
-          baseUrl: args['base-url'] ?? DEFAULT_BASE_URLS.bioconductor,
+          baseUrl: args['base-url'] ?? defaultBaseUrl('bioconductor', process.env),
           versions,
-          sysreqsUrl: args['sysreqs-url'] ?? DEFAULT_BASE_URLS.sysreqs,
+          sysreqsUrl: args['sysreqs-url'] ?? defaultBaseUrl('sysreqs', process.env),
           userAgent: USER_AGENT,
         });
       await getAndReport(ctx, args, collect);
@@ -150,6 +150,12 @@ function describeValue(value: unknown): string {
 export const getCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'get <source>',
   describe: 'download from upstream into a repository snapshot (as rspm-offline-downloader get)',
-  builder: (y) => y.command(cran).command(bioconductor).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(cran)
+      .command(bioconductor)
+      .demandCommand(1)
+      .example('$0 get cran --destination /srv/airlock --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9', 'CRAN with Linux binaries, and sysreqs')
+      .example('$0 get bioconductor --destination /srv/airlock --versions=release,devel', 'Bioconductor release and devel'),
   handler: () => undefined,
 };
