@@ -51,6 +51,7 @@ const codeClasses = {
   UNSIGNED: 'refused',
   UNTRUSTED_KEY: 'refused',
   DOWNGRADE: 'refused',
+  SCHEMA_MISSING: 'refused',
   DISK_FULL: 'environment',
   PERMISSION_DENIED: 'environment',
   CROSS_DEVICE: 'environment',

@@ -3,6 +3,7 @@ import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import type { Repository } from '../repository/repository.js';
 import { fileKind, readReceipt, type DecodedReceipt } from './receipt.js';
+import { judgeSequence } from '../core/antiRollback.js';
 
 export interface StartingPoint {
   /** What the offline side holds: a record of this repository, or one built from a receipt. */
@@ -45,9 +46,15 @@ function describe(record: SnapshotRecord): string {
   return `${shortId(record.id)}${record.label ? ` (${record.label})` : ''}, sequence ${record.sequence}`;
 }
 
-/** A bundle the offline side would refuse (already applied, or a downgrade) is refused here, before it is written. */
+/**
+ * A bundle the offline side would refuse (already applied, or a downgrade) is refused here,
+ * before it is written. The delta's base is the receipt's snapshot, so a target at the same
+ * sequence is accepted exactly when apply would take it (judgeSequence: a local snapshot, such
+ * as a staging host's prune-schema, built on what the receiving side shows).
+ */
 function checkReceiptAgainstTarget(receipt: DecodedReceipt, target: SnapshotRecord, ref: string): void {
   const held = receipt.snapshot;
+  if (held.id !== target.id && judgeSequence(target.sequence, held.id, held, receipt.highestSequence) === 'same-level') return;
   if (held.id === target.id || held.sequence >= target.sequence) {
     throw new AirlockError('BASE_MISMATCH', `the offline side is already at or past snapshot ${describe(target)}: receipt ${ref} says it holds ${describe(held)}`, {
       where: ref,

@@ -21,8 +21,20 @@ export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output; warnings and errors only' });
 }
 
+/**
+ * With AIRLOCK_PARSE_ONLY=1 a command line is parsed and checked by yargs as usual
+ * (unknown flags, missing or conflicting options exit 2) and the parsed arguments are
+ * printed instead of running the command: how the tests prove every `--help` example is
+ * a command line airlock accepts (`--help` itself skips those checks).
+ */
+export const PARSE_ONLY_ENV = 'AIRLOCK_PARSE_ONLY';
+
 /** Runs a command body with a context, turning any failure into a message and an exit code. */
 export async function runCommand(args: GlobalArgs, body: (ctx: CliContext) => Promise<void>): Promise<void> {
+  if (process.env[PARSE_ONLY_ENV] === '1') {
+    process.stdout.write(`${JSON.stringify({ parsed: args })}\n`);
+    return;
+  }
   const progress = createProgress(args);
   const ctx: CliContext = {
     json: args.json,

@@ -4,9 +4,11 @@ import { VERSION } from '../version.js';
 import { adoptCommand } from './commands/adopt.js';
 import { applyCommand } from './commands/apply.js';
 import { bundleCommand } from './commands/bundle.js';
+import { exportCommand } from './commands/export.js';
 import { gcCommand } from './commands/gc.js';
 import { getCommand } from './commands/get.js';
 import { keyCommand } from './commands/key.js';
+import { pruneSchemaCommand } from './commands/pruneSchema.js';
 import { receiptCommand } from './commands/receipt.js';
 import { trustCommand } from './commands/trust.js';
 import { rollbackCommand } from './commands/rollback.js';
@@ -44,6 +46,8 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       .command(gcCommand)
       .command(adoptCommand)
       .command(receiptCommand)
+      .command(exportCommand)
+      .command(pruneSchemaCommand)
       .command(keyCommand)
       .command(trustCommand);
   } else {

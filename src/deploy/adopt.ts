@@ -20,6 +20,30 @@ export interface AdoptResult {
   files: number;
   linked: number;
   copied: number;
+  /**
+   * Files of the hand copy that were writable by group or others, or had setuid, setgid or
+   * sticky bits: the deployment has them read-only (0444, executables 0555) like any other.
+   */
+  modesNormalised: FileSample;
+  /** Files of the hand copy with an execute bit: recorded as executable (0755), so each gets its own copy. */
+  executable: FileSample;
+}
+
+export interface FileSample {
+  count: number;
+  /** The first few, relative to the data dir. */
+  examples: string[];
+}
+
+const SAMPLE = 5;
+
+function sample(): FileSample {
+  return { count: 0, examples: [] };
+}
+
+function note(s: FileSample, path: string): void {
+  s.count++;
+  if (s.examples.length < SAMPLE) s.examples.push(path);
 }
 
 interface AdoptJournal {
@@ -54,8 +78,15 @@ export async function adopt(session: OfflineSession, label: string | null, owner
   progress.phase('hashing files in place', { files: files.length, bytes: totalBytes });
   const entries: TreeEntry[] = [];
   let copiedIntoStore = 0;
+  const modesNormalised = sample();
+  const executable = sample();
   for (const file of files) {
     const source = join(dataDir.path, file.path);
+    // A careless copy (cp as another user, a FAT drive, chmod -R 777) leaves modes no data needs.
+    // The store takes each file read-only (linkExisting sets 0444, which drops these bits) and
+    // the deployment is built from the store, so none of them reaches the server's tree.
+    if ((file.mode & 0o7022) !== 0) note(modesNormalised, file.path);
+    if ((file.mode & 0o111) !== 0) note(executable, file.path);
     const id = (await hashFile(source))!;
     if (!(await repo.objects.linkExisting(source, id))) {
       await repo.objects.addFile(source);
@@ -65,6 +96,14 @@ export async function adopt(session: OfflineSession, label: string | null, owner
     progress.advance(1, file.size);
   }
   if (copiedIntoStore > 0) progress.warn(`${copiedIntoStore} files could not be hardlinked into the store and were copied`);
+  if (executable.count > 0) {
+    progress.warn(
+      `${executable.count} ${executable.count === 1 ? 'file' : 'files'} of the hand copy ${executable.count === 1 ? 'is' : 'are'} executable (${executable.examples.join(', ')}${executable.count > SAMPLE ? ', ...' : ''}): ` +
+        'they are recorded as executable (0755) and each gets its own copy instead of a hardlink. If the copy did that (a FAT or NTFS ' +
+        'drive makes every file executable), the snapshot will not match the one recorded online and deltas will not apply to it: ' +
+        `apply a full bundle with --force-full, or run \`chmod -R a-x,a+X DIR\` on a hand copy before adopting it`,
+    );
+  }
   await repo.objects.flush();
   sortEntries(entries);
   validateTree(entries);
@@ -76,7 +115,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
   await swapIn(dataDir, id);
   session.state.history.push({ snapshot: id, action: 'adopt', at: new Date().toISOString() });
   await dataDir.writeState(session.state);
-  return { snapshot, files: entries.length, linked: built.linked, copied: built.copied };
+  return { snapshot, files: entries.length, linked: built.linked, copied: built.copied, modesNormalised, executable };
 }
 
 async function swapIn(dataDir: DataDir, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { formatBytes } from '../core/units.js';
 import { tempName } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../progress/progress.js';
+import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
 import { buildDeployment } from './buildDeployment.js';
@@ -19,6 +20,8 @@ import type { Owner } from './owner.js';
 import { probeFilesystem } from './probeFilesystem.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
+import { holding, recordOf } from './heldSnapshot.js';
+import { judgeSequence, type ShownSnapshot } from '../core/antiRollback.js';
 
 export interface ApplyOptions {
   /** The bundle file, or all its volumes in any order. */
@@ -66,6 +69,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
   const trusted = await new TrustStore(dataDir.trustPath).keys();
+  const shown = current === null ? null : { id: current, sequence: (await recordOf(repo, current))?.sequence ?? 0 };
+  await refuseEarlyWithoutTrustedSigner(options, trusted);
   const staging = new Staging(repo);
   let header!: BundleHeader;
   let tree!: Tree;
@@ -74,8 +79,8 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     const read = await readBundle(options.bundle, {
       onHeader: async (h) => {
         header = h;
-        if (h.to !== current) checkSequence(h, session.state.highestSequence, options, dataDir);
-        checkBase(h, current, options, dataDir);
+        if (h.to !== current) checkSequence(h, shown, session.state.highestSequence, options, dataDir);
+        await checkBase(h, current, options, dataDir, repo);
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (t, encoded) => {
@@ -120,7 +125,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
   }
 }
 
-function checkBase(header: BundleHeader, current: string | null, options: ApplyOptions, dataDir: DataDir): void {
+async function checkBase(header: BundleHeader, current: string | null, options: ApplyOptions, dataDir: DataDir, repo: Repository): Promise<void> {
   if (header.to === current) {
     throw new AirlockError('ALREADY_APPLIED', `snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} is already the current one`, {
       where: dataDir.path,
@@ -135,25 +140,55 @@ function checkBase(header: BundleHeader, current: string | null, options: ApplyO
         `${shortId(header.to)} --starting-snapshot ${current}\``,
     });
   }
-  if (header.from !== current) {
-    const have = current === null ? 'nothing (an empty data dir)' : `snapshot ${current}`;
-    throw new AirlockError('BASE_MISMATCH', `this bundle updates snapshot ${header.from}, but the data dir holds ${have}`, {
-      where: dataDir.path,
-      hint:
-        current === null
-          ? `apply a full bundle first: on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --output F\``
-          : `on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --starting-snapshot ${current} --output F\``,
-    });
+  if (header.from === current) return;
+  // Not the snapshot shown, but one this data dir still holds completely (the unpruned parent of
+  // a prune-schema snapshot, or the newer snapshot a rollback left): the delta has everything it
+  // needs, so it applies, and the bundle's target replaces what is shown now.
+  const base = current === null ? undefined : await holding(repo, header.from);
+  if (base?.complete) {
+    const shown = await recordOf(repo, current!);
+    options.progress.warn(
+      `this bundle updates snapshot ${shortId(header.from)}, which this data dir holds but does not show; ` +
+        `once it checks out, the current snapshot ${shortId(current!)}${shown?.label ? ` (${shown.label})` : ''} is replaced by ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} ` +
+        `(\`airlock rollback --to ${shortId(current!)}\` returns to it)`,
+    );
+    return;
   }
+  const have = current === null ? 'nothing (an empty data dir)' : `snapshot ${current}`;
+  const lost = base?.recorded ? `; it held ${shortId(header.from)} once, but ${base.missing} of its files were garbage-collected` : '';
+  throw new AirlockError('BASE_MISMATCH', `this bundle updates snapshot ${header.from}, but the data dir holds ${have}${lost}`, {
+    where: dataDir.path,
+    hint:
+      current === null
+        ? `apply a full bundle first: on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --output F\``
+        : `on the online host run \`airlock bundle create --repo R --snapshot ${header.to} --starting-snapshot ${current} --output F\`, ` +
+          `or carry a receipt across (\`airlock receipt --data-dir ${dataDir.path} --output R\` here, then \`--starting-snapshot R\` there)`,
+  });
+}
+
+/**
+ * On a host that trusts keys, a bundle whose seal does not even name a trusted signer is
+ * refused before its objects are read (the seal is last, and a bundle can be hundreds of
+ * gigabytes). A seal that does name one is only a claim here: the signature is verified
+ * after the full read, as always.
+ */
+async function refuseEarlyWithoutTrustedSigner(options: ApplyOptions, trusted: Map<string, unknown>): Promise<void> {
+  if (trusted.size === 0 || options.allowUnsigned) return;
+  const seal = await peekSeal(options.bundle);
+  if (seal === undefined) return;
+  const keyids = seal.signatures.map((s) => s.keyid);
+  const claimed = { validBy: keyids.filter((k) => trusted.has(k)), unknownKeys: keyids.filter((k) => !trusted.has(k)) };
+  requireTrustedSignature(claimed, trusted.size, false, options.bundle[0]!, (m) => options.progress.warn(m));
 }
 
 /**
  * Anti-rollback, as TUF has it: a bundle must carry a snapshot newer than any applied
  * here, so an old (even validly signed) bundle cannot be replayed to bring back
- * yesterday's packages. Going back is `airlock rollback`, a deliberate local act.
+ * yesterday's packages. Going back is `airlock rollback`, a deliberate local act. The one
+ * exception, a local snapshot built on exactly what is shown, is judgeSequence's.
  */
-function checkSequence(header: BundleHeader, highest: number, options: ApplyOptions, dataDir: DataDir): void {
-  if (header.target.sequence > highest) return;
+function checkSequence(header: BundleHeader, shown: ShownSnapshot | null, highest: number, options: ApplyOptions, dataDir: DataDir): void {
+  if (judgeSequence(header.target.sequence, header.from, shown, highest) !== 'not-newer') return;
   const what = `this bundle carries snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''}, sequence ${header.target.sequence}, but sequence ${highest} was already applied here`;
   if (options.allowDowngrade) {
     options.progress.warn(`${what}; applying it anyway because --allow-downgrade was given`);

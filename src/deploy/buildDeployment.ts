@@ -22,6 +22,9 @@ export interface BuildResult {
   copied: number;
 }
 
+/** Directories of a deployment: searchable and listable by every account, writable only by their owner. */
+export const DEPLOYMENT_DIR_MODE = 0o755;
+
 /**
  * Builds the complete tree of a snapshot beside the live one, as OSTree checks out a
  * deployment: hardlinks into the object store (no bytes copied), plain copies where the
@@ -31,7 +34,10 @@ export interface BuildResult {
  */
 export async function buildDeployment(repo: Repository, dataDir: DataDir, id: SnapshotId, tree: Tree, owner: Owner | undefined, progress: Progress): Promise<BuildResult> {
   const final = dataDir.deploymentPath(id);
-  if (await pathExists(final)) return { path: final, reused: true, linked: 0, copied: 0 };
+  if (await pathExists(final)) {
+    if (owner) reown(final, owner, progress);
+    return { path: final, reused: true, linked: 0, copied: 0 };
+  }
   await fsp.mkdir(dataDir.deploymentsDir, { recursive: true });
   const temp = tempName(final);
   try {
@@ -48,8 +54,15 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
 
 async function populate(repo: Repository, root: string, tree: Tree, owner: Owner | undefined, progress: Progress) {
   const directories = [...new Set(tree.entries.flatMap((e) => parentDirectories(e.path)))].sort();
-  fs.mkdirSync(root, { mode: 0o755 });
-  for (const dir of directories) fs.mkdirSync(join(root, dir), { mode: 0o755 });
+  fs.mkdirSync(root, { mode: DEPLOYMENT_DIR_MODE });
+  // mkdir's mode is masked by the umask, and a directory inherits setgid from a setgid parent:
+  // when the first one did not come out exactly 0755, every one is set explicitly.
+  const exact = (fs.statSync(root).mode & 0o7777) === DEPLOYMENT_DIR_MODE;
+  if (!exact) fs.chmodSync(root, DEPLOYMENT_DIR_MODE);
+  for (const dir of directories) {
+    fs.mkdirSync(join(root, dir), { mode: DEPLOYMENT_DIR_MODE });
+    if (!exact) fs.chmodSync(join(root, dir), DEPLOYMENT_DIR_MODE);
+  }
   progress.phase('building deployment', { files: tree.entries.length, bytes: 0 });
   let linked = 0;
   let copied = 0;
@@ -80,6 +93,34 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   // One filesystem sync for the whole tree (every link, copy and directory), before its rename makes it count.
   syncFilesystem(root);
   return { linked, copied };
+}
+
+/**
+ * A kept deployment being switched to again, with --owner: every entry gets that owner
+ * (hardlinked files share their inode with the store, so the objects do too). Entries
+ * are lstat'ed and changed only where they differ; on the way, write-for-group/others and
+ * setuid/setgid/sticky bits someone added are dropped, as they never belong in the data.
+ */
+function reown(root: string, owner: Owner, progress: Progress): void {
+  let fixedModes = 0;
+  const pending = [root];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    for (const path of [dir, ...fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() || d.isDirectory()).map((d) => join(dir, d.name))]) {
+      const st = fs.lstatSync(path);
+      if (path !== dir && st.isDirectory()) {
+        pending.push(path);
+        continue; // changed when its own turn comes
+      }
+      if (st.uid !== owner.uid || st.gid !== owner.gid) fs.lchownSync(path, owner.uid, owner.gid);
+      // After the chown: changing the owner may clear setuid/setgid, and chmod must come last to win.
+      if ((st.mode & 0o7022) !== 0) {
+        fs.chmodSync(path, st.mode & 0o755);
+        fixedModes++;
+      }
+    }
+  }
+  if (fixedModes > 0) progress.warn(`${fixedModes} files and directories of ${root} were writable by group or others or had setuid, setgid or sticky bits; those bits were removed`);
 }
 
 function tryLink(source: string, target: string): boolean {

@@ -24,7 +24,7 @@ export type DataDirKind = 'absent' | 'empty-directory' | 'plain-directory' | 'ma
 
 export interface HistoryEntry {
   snapshot: SnapshotId;
-  action: 'apply' | 'rollback' | 'adopt' | 'recovered';
+  action: 'apply' | 'rollback' | 'adopt' | 'prune-schema' | 'recovered';
   at: string;
   bundle?: string;
 }

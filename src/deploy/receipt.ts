@@ -91,6 +91,6 @@ function assertWritable(out: string): void {
 function damaged(message: string, where: string): AirlockError {
   return new AirlockError('DATA_DIR_DAMAGED', message, {
     where,
-    hint: 'run `airlock verify --deep` to see what else is damaged; applying a full bundle with --force-full restores the snapshot',
+    hint: 'run `airlock verify --deep` to see what else is damaged; `airlock rollback` to a kept snapshot, or apply a full bundle of a newer snapshot with --force-full, which brings lost files back',
   });
 }

@@ -1,8 +1,9 @@
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
-import type { SnapshotRecord } from '../core/manifest.js';
+import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
 import type { Progress } from '../progress/progress.js';
 import { buildDeployment } from './buildDeployment.js';
+import { missingFiles } from './heldSnapshot.js';
 import type { Owner } from './owner.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
@@ -28,9 +29,9 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
     });
   }
   const tree = await repo.snapshots.loadTree(target.id);
-  const missing = tree.entries.filter((e) => !repo.objects.hasSync(e.id));
-  if (missing.length > 0) {
-    throw new AirlockError('NOT_FOUND', `snapshot ${shortId(target.id)} can no longer be restored: ${missing.length} of its files were garbage-collected`, {
+  const missing = missingFiles(repo, tree);
+  if (missing > 0) {
+    throw new AirlockError('NOT_FOUND', `snapshot ${shortId(target.id)} can no longer be restored: ${missing} of its files were garbage-collected`, {
       hint: 'roll back to a snapshot `airlock status` lists as kept, or apply a full bundle of the one you need',
     });
   }
@@ -41,11 +42,23 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
   return { from: current, to: target, rebuilt: !built.reused };
 }
 
-/** The newest snapshot held here that is older (by sequence) than the current one. */
+/**
+ * The newest snapshot held here that is older (by sequence) than the current one. A local
+ * snapshot (prune-schema's) has its parent's sequence: its previous one is that parent.
+ * Between an online snapshot and its local prune, both at one sequence, the one shown last
+ * is taken.
+ */
 async function previousSnapshot(session: OfflineSession, current: string): Promise<SnapshotRecord> {
   const records = await session.repo.snapshots.records();
-  const currentSequence = Math.max(...records.filter((r) => r.id === current).map((r) => r.sequence), 0);
-  const older = records.filter((r) => r.sequence < currentSequence && r.id !== current).sort((a, b) => b.sequence - a.sequence);
+  const currentRecord = newestRecord(records.filter((r) => r.id === current));
+  const currentSequence = currentRecord?.sequence ?? 0;
+  const parent = currentRecord?.parent ? newestRecord(records.filter((r) => r.id === currentRecord.parent)) : undefined;
+  if (parent && parent.sequence === currentSequence) return parent;
+  // Among snapshots of one sequence (an online one and its local prune), the one shown last.
+  const shown = session.state.history.map((h) => h.snapshot);
+  const older = records
+    .filter((r) => r.sequence < currentSequence && r.id !== current)
+    .sort((a, b) => b.sequence - a.sequence || shown.lastIndexOf(b.id) - shown.lastIndexOf(a.id));
   if (older[0]) return older[0];
   throw new AirlockError('NOTHING_TO_ROLL_BACK', `no snapshot older than the current one (${shortId(current)}) is held here`, {
     hint: '`airlock status` lists the snapshots held; use `airlock rollback --to ID` to pick one',

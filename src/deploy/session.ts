@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { isTempName } from '../fs/durable.js';
 import { withLock } from '../fs/lock.js';
 import { Repository } from '../repository/repository.js';
@@ -21,6 +22,30 @@ export interface OfflineSession {
  * a clean, consistent state.
  */
 export async function withOfflineSession<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  return withServerReadableUmask(() => session(path, command, work, options));
+}
+
+/**
+ * The data is for the server account to read, so what an offline command creates must not
+ * depend on the admin's umask: with the hardened 027 or 077 many hosts set for root, new
+ * objects would be 0400 or 0440 and directories 0700 or 0750, unreadable for rstudio-pm.
+ * 022 gives exactly the modes airlock asks for (objects 0444, directories 0755, state
+ * files 0644), and never anything writable by group or others. The umask belongs to the
+ * process, so worker threads (which may not change it) keep it as it is.
+ */
+export const SESSION_UMASK = 0o022;
+
+async function withServerReadableUmask<T>(body: () => Promise<T>): Promise<T> {
+  if (!isMainThread) return body();
+  const previous = process.umask(SESSION_UMASK);
+  try {
+    return await body();
+  } finally {
+    process.umask(previous);
+  }
+}
+
+async function session<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: { create?: boolean }): Promise<T> {
   const dataDir = new DataDir(path);
   dataDir.assertReplaceable();
   if (options.create) await fsp.mkdir(dataDir.stateDir, { recursive: true });

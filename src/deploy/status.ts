@@ -5,6 +5,8 @@ import { isObjectId } from '../core/objectId.js';
 import { readLockOwner, type LockOwner } from '../fs/lock.js';
 import { Repository } from '../repository/repository.js';
 import { DataDir, type DataDirKind, type DataDirState, type HistoryEntry } from './dataDir.js';
+import type { Account } from './readability.js';
+import { checkServerAccess, type ServerAccess } from './serverAccess.js';
 import { withOfflineSession } from './session.js';
 
 export interface DeploymentStatus {
@@ -25,6 +27,10 @@ export interface DataDirStatus {
   recovered: string[];
   /** Set when another command (an apply, say) holds the lock: nothing was cleaned up then. */
   busy: LockOwner | null;
+  /** Whether the server account can reach and read the current deployment (null: nothing is current). */
+  access: ServerAccess | null;
+  /** What would stop the server reading the data, or lets others change it: one line each, with what to run. */
+  warnings: string[];
 }
 
 /**
@@ -32,22 +38,34 @@ export interface DataDirStatus {
  * another command holds the lock (an apply at 2 a.m.), it reports read-only instead of
  * refusing, and names that command.
  */
-export async function readStatus(path: string): Promise<DataDirStatus> {
+export async function readStatus(path: string, server: Account): Promise<DataDirStatus> {
   try {
-    return await withOfflineSession(path, 'status', (s) => describe(s.dataDir, s.repo, s.state, s.recovered, null));
+    return await withOfflineSession(path, 'status', (s) => describe(s.dataDir, s.repo, s.state, s.recovered, null, server));
   } catch (err) {
     if (!(err instanceof AirlockError && err.code === 'LOCKED')) throw err;
   }
   const dataDir = new DataDir(path);
   const repo = await Repository.open(dataDir.stateDir);
-  return describe(dataDir, repo, await dataDir.readState(), [], (await readLockOwner(dataDir.lockPath)) ?? null);
+  return describe(dataDir, repo, await dataDir.readState(), [], (await readLockOwner(dataDir.lockPath)) ?? null, server);
 }
 
-async function describe(dataDir: DataDir, repo: Repository, state: DataDirState, recovered: string[], busy: LockOwner | null): Promise<DataDirStatus> {
+async function describe(dataDir: DataDir, repo: Repository, state: DataDirState, recovered: string[], busy: LockOwner | null, server: Account): Promise<DataDirStatus> {
   const records = await repo.snapshots.records();
   const recordOf = (id: string) => [...records].reverse().find((r) => r.id === id);
   const currentId = dataDir.currentDeployment();
   const deployments = fs.existsSync(dataDir.deploymentsDir) ? fs.readdirSync(dataDir.deploymentsDir).filter(isObjectId) : [];
+  // Read-only: reports what would stop the server, never changes a mode or an owner.
+  let access: ServerAccess | null = null;
+  let warnings: string[] = [];
+  if (currentId) {
+    try {
+      access = checkServerAccess(dataDir, server);
+      warnings = access.warnings;
+    } catch (err) {
+      // A deployment gone from under its link, say: status still reports the rest; `verify` says what is wrong.
+      warnings = [`could not check what ${server.description} can read: ${(err as Error).message}; run \`airlock verify --data-dir ${dataDir.path}\``];
+    }
+  }
   return {
     dataDir: dataDir.path,
     stateDir: dataDir.stateDir,
@@ -59,5 +77,7 @@ async function describe(dataDir: DataDir, repo: Repository, state: DataDirState,
     history: state.history,
     recovered,
     busy,
+    access,
+    warnings,
   };
 }

@@ -110,7 +110,10 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const parent = await latestTree(repo);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored);
   const id = await repo.snapshots.saveTree(tree);
-  const { record, recorded } = await recordSnapshot(repo, id, options.label, treeTotals(tree));
+  // From a receipt, count on from what the offline side has applied: a repository started
+  // afresh would otherwise begin again at 1, and the offline side refuse that as a downgrade.
+  const sequenceAbove = starting?.receipt ? Math.max(starting.receipt.highestSequence, starting.base.sequence) : 0;
+  const { record, recorded } = await recordSnapshot(repo, id, options.label, treeTotals(tree), sequenceAbove);
   const view = await publishView(repo, record.id, tree, options.progress);
   const result: GetResult = {
     source: collected.source,

@@ -3,7 +3,8 @@ import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
 import type { Repository } from './repository.js';
 
 /**
- * Appends a snapshot record for a saved tree: the next sequence, the previous latest as
+ * Appends a snapshot record for a saved tree: the next sequence (above `sequenceAbove`
+ * too, when the offline side is known to be further along), the previous latest as
  * parent. Recording the same tree and label as the latest snapshot again is a no-op, so
  * re-running an unchanged download or snapshot leaves the history as it was.
  */
@@ -12,6 +13,7 @@ export async function recordSnapshot(
   id: string,
   label: string | null,
   totals: { files: number; bytes: number },
+  sequenceAbove = 0,
 ): Promise<{ record: SnapshotRecord; recorded: boolean }> {
   const records = await repo.snapshots.records();
   const latest = newestRecord(records);
@@ -26,7 +28,7 @@ export async function recordSnapshot(
   }
   const record: SnapshotRecord = {
     id,
-    sequence: (latest?.sequence ?? 0) + 1,
+    sequence: Math.max(latest?.sequence ?? 0, sequenceAbove) + 1,
     label,
     parent: latest?.id ?? null,
     createdAt: new Date().toISOString(),

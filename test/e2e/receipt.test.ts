@@ -287,5 +287,23 @@ describe('get --bundle --starting-snapshot RECEIPT', () => {
     const offline = readTree(dataDir);
     expect([...offline.keys()].sort()).toEqual([...online.keys()].sort());
     for (const [path, bytes] of online) expect(offline.get(path)?.equals(bytes), path).toBe(true);
+
+    // The online host is rebuilt again from nothing: its sequences would restart at 1, which the
+    // offline side (sequence 1 applied) would refuse as a downgrade. A get from the receipt
+    // continues counting from the sequence the receipt shows instead.
+    server.setToday(dates[2]!);
+    const receipt2 = join(work, 'after-feb.receipt');
+    const held = airlockJson<ReceiptJson>(['receipt', '--data-dir', dataDir, '--output', receipt2]);
+    const rebuilt = join(work, 'rebuilt-online');
+    const delta2 = join(work, 'mar.airlock');
+    const again = await airlockRunJson<{ snapshot: { id: string; sequence: number }; bundle: { header: HeaderJson } }>(
+      cranArgs(rebuilt, '--bundle', delta2, '--starting-snapshot', receipt2),
+      ENV,
+    );
+    expect(held.highestSequence).toBe(1);
+    expect(again.snapshot.sequence).toBe(2);
+    expect(again.bundle.header).toMatchObject({ kind: 'delta', from: held.snapshot.id, to: again.snapshot.id });
+    airlockOk(['apply', delta2, '--data-dir', dataDir]);
+    expect(airlockJson<{ status: { highestSequence: number } }>(['status', '--data-dir', dataDir]).status.highestSequence).toBe(2);
   });
 });

@@ -352,6 +352,22 @@ describe('signed bundles, trust and anti-rollback', () => {
       expect(fs.existsSync(dataDir)).toBe(false);
     });
 
+    it('refuses an unsigned bundle from its seal, before reading its objects (a damaged object in it is never reached)', () => {
+      const intact = fs.readFileSync(b['full1-unsigned']!);
+      const bytes = Buffer.from(intact);
+      const damaged = join(s.media, 'full1-unsigned-damaged-middle.airlock');
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      fs.writeFileSync(damaged, bytes);
+      // Without a trusted key the full read finds the damage; with one, the seal refuses it first.
+      expect(airlock(['bundle', 'verify', damaged]).status).toBe(3);
+      expectRefusedApply(['apply', damaged, '--data-dir', dataDir], dataDir, 4, 'UNSIGNED', /not signed/);
+      // A copy cut short has no seal to read early: the full read says it is truncated.
+      const cut = join(s.media, 'full1-unsigned-cut.airlock');
+      fs.writeFileSync(cut, intact.subarray(0, intact.length - 4096));
+      expectRefusedApply(['apply', cut, '--data-dir', dataDir], dataDir, 3, 'BUNDLE_TRUNCATED');
+      expect(fs.existsSync(dataDir)).toBe(false);
+    });
+
     it('applies a bundle signed by the trusted key and says so', () => {
       const r = airlockJson<ApplyJson>(['apply', b.full1!, '--data-dir', dataDir]);
       expect(r.applied).toMatchObject({ to: s.ids.v1, signedBy: [admin.keyId], unknownSigners: [] });

@@ -76,7 +76,8 @@ function headerLines(h: BundleHeader): string[] {
 const inspect: CommandModule<GlobalArgs, GlobalArgs & { files: string[] }> = {
   command: 'inspect <files..>',
   describe: 'show what a bundle holds and changes, without reading its objects (volumes: give them all)',
-  builder: (y) => y.positional('files', { type: 'string', array: true, demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', ''),
+  builder: (y) => y.positional('files', { type: 'string', array: true, demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and which packages it changes, without reading its objects')
+      .example('$0 bundle inspect /media/usb/full.airlock.*', 'a bundle in volumes: give them all'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await readBundle(args.files, { stopAfterChanges: true });
@@ -129,6 +130,14 @@ const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: st
 export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'bundle <command>',
   describe: 'write, inspect and verify bundles',
-  builder: (y) => y.command(create).command(inspect).command(verify).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(create)
+      .command(inspect)
+      .command(verify)
+      .demandCommand(1)
+      .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'online: what the offline side lacks')
+      .example('$0 bundle verify /media/usb/delta.airlock', 'check every byte of the copy on the drive')
+      .example('$0 bundle inspect /media/usb/delta.airlock', 'offline: what it carries and changes, before applying'),
   handler: () => undefined,
 };

@@ -11,7 +11,7 @@ export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number }
   builder: (y) =>
     dataDirOption(y)
       .option('keep', { type: 'number', demandOption: true, describe: 'deployments to keep, the current one included' })
-      .example('$0 gc --data-dir /var/lib/rspm-offline-data --keep 3', 'keep the current and two earlier snapshots') ,
+      .example('$0 gc --data-dir /var/lib/rspm-offline-data --keep 3', 'keep the current and two earlier snapshots'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await withOfflineSession(args['data-dir'], 'gc', (s) => collectGarbage(s, args.keep, ctx.progress));

@@ -23,6 +23,10 @@ const generate: CommandModule<GlobalArgs, GlobalArgs & { output: string }> = {
 export const keyCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'key <command>',
   describe: 'signing keys for bundles',
-  builder: (y) => y.command(generate).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(generate)
+      .demandCommand(1)
+      .example('$0 key generate --output /root/airlock-signing', 'once, on the online host: writes airlock-signing.key and airlock-signing.pub'),
   handler: () => undefined,
 };

@@ -14,7 +14,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: str
       .option('to', { type: 'string', describe: 'the snapshot to go back to (label, id or id prefix)' })
       .option('owner', { type: 'string', describe: 'user:group for a deployment that must be rebuilt (after gc), as given to apply' })
       .example('$0 rollback --data-dir /var/lib/rspm-offline-data', 'undo the last apply')
-      .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01', ''),
+      .example('$0 rollback --data-dir /var/lib/rspm-offline-data --to 2026-11-01 --owner rstudio-pm:rstudio-pm', 'back to a kept snapshot by its label, owned by the server account'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);

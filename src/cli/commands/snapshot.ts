@@ -35,7 +35,7 @@ const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: strin
 const list: CommandModule<GlobalArgs, RepoArgs> = {
   command: 'list',
   describe: 'list the snapshots of a repository',
-  builder: (y) => repoOption(y).example('$0 snapshot list --repo /srv/airlock', ''),
+  builder: (y) => repoOption(y).example('$0 snapshot list --repo /srv/airlock', 'every snapshot: sequence, id, date, files, size, label'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -55,7 +55,8 @@ const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: bool
     repoOption(y)
       .positional('snapshot', { type: 'string', demandOption: true })
       .option('files', { type: 'boolean', default: false, describe: 'list every file' })
-      .example('$0 snapshot show --repo /srv/airlock latest --files', ''),
+      .example('$0 snapshot show --repo /srv/airlock 2026-11-24', 'one snapshot, by its label')
+      .example('$0 snapshot show --repo /srv/airlock latest --files', 'the newest one, with every file'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -100,6 +101,15 @@ const diff: CommandModule<GlobalArgs, RepoArgs & { from: string; to: string }> =
 export const snapshotCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'snapshot <command>',
   describe: 'record and compare snapshots in a repository',
-  builder: (y) => y.command(create).command(list).command(show).command(diff).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(create)
+      .command(list)
+      .command(show)
+      .command(diff)
+      .demandCommand(1)
+      .example('$0 snapshot create --repo /srv/airlock --from /srv/rspm-data --label 2026-11-24', 'record a tree downloaded some other way')
+      .example('$0 snapshot list --repo /srv/airlock', 'every snapshot, oldest first')
+      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'which packages changed'),
   handler: () => undefined,
 };

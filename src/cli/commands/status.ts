@@ -1,16 +1,25 @@
 import type { CommandModule } from 'yargs';
+import { loadAccount } from '../../deploy/serverAccess.js';
 import { readStatus } from '../../deploy/status.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const statusCommand: CommandModule<GlobalArgs, DataDirArgs> = {
+export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-user'?: string }> = {
   command: 'status',
-  describe: 'what the data dir shows now, which snapshots are kept for rollback, and any cleanup done',
-  builder: (y) => dataDirOption(y).example('$0 status --data-dir /var/lib/rspm-offline-data', ''),
+  describe: 'what the data dir shows now, which snapshots are kept for rollback, any cleanup done, and whether the server account can read it',
+  builder: (y) =>
+    dataDirOption(y)
+      .option('server-user', {
+        type: 'string',
+        describe: 'the account Package Manager runs as, to check it can read the data: a name from /etc/passwd, or UID:GID (default: rstudio-pm, or any other user when it does not exist)',
+      })
+      .example('$0 status --data-dir /var/lib/rspm-offline-data', 'what is live, what is kept, and warnings if rstudio-pm could not read it')
+      .example('$0 status --data-dir /var/lib/rspm-offline-data --server-user rspm --json', 'the same for a server running as rspm, as JSON'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const s = await readStatus(args['data-dir']);
+      const server = loadAccount(args['server-user']);
+      const s = await readStatus(args['data-dir'], server);
       ctx.result({ status: s }, () => [
         `data dir   ${s.dataDir} (${s.kind})`,
         `state      ${s.stateDir}`,
@@ -20,8 +29,10 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs> = {
         `highest sequence applied: ${s.highestSequence}`,
         `deployments kept (${s.deployments.length}):`,
         ...s.deployments.map((d) => `  ${d.current ? '*' : ' '} ${short(d.snapshot.id)} ${'label' in d.snapshot && d.snapshot.label ? d.snapshot.label : ''}`),
+        ...(s.access ? [`server     ${s.access.account.description}: ${s.warnings.length === 0 ? `can read all ${s.access.files} files` : `${s.warnings.length} ${s.warnings.length === 1 ? 'problem' : 'problems'} (below)`}`] : []),
         ...s.recovered.map((note) => `recovered: ${note}`),
         ...(s.busy ? [`busy: ${s.busy.command} (pid ${s.busy.pid} on ${s.busy.host}) has been running since ${s.busy.since}; shown read-only`] : []),
+        ...s.warnings.map((w) => `warning: ${w}`),
       ]);
     }),
 };

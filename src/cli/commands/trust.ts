@@ -27,7 +27,7 @@ const add: CommandModule<GlobalArgs, DataDirArgs & { key: string }> = {
 const list: CommandModule<GlobalArgs, DataDirArgs> = {
   command: 'list',
   describe: 'the keys this data dir takes bundles from',
-  builder: (y) => dataDirOption(y).example('$0 trust list --data-dir /var/lib/rspm-offline-data', ''),
+  builder: (y) => dataDirOption(y).example('$0 trust list --data-dir /var/lib/rspm-offline-data', 'the keys apply takes bundles from'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       // Keys may be trusted before the first apply, so list works on a data dir with nothing applied yet.
@@ -41,7 +41,7 @@ const list: CommandModule<GlobalArgs, DataDirArgs> = {
 const remove: CommandModule<GlobalArgs, DataDirArgs & { keyid: string }> = {
   command: 'remove <keyid>',
   describe: 'stop trusting a key (by id or a unique prefix of at least 8 digits)',
-  builder: (y) => dataDirOption(y).positional('keyid', { type: 'string', demandOption: true }).example('$0 trust remove 3f2a9c1e --data-dir /var/lib/rspm-offline-data', ''),
+  builder: (y) => dataDirOption(y).positional('keyid', { type: 'string', demandOption: true }).example('$0 trust remove 3f2a9c1e --data-dir /var/lib/rspm-offline-data', 'stop trusting a key, named by the first digits of its id'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await withOfflineSession(args['data-dir'], 'trust remove', ({ dataDir }) => new TrustStore(dataDir.trustPath).remove(args.keyid));
@@ -52,6 +52,13 @@ const remove: CommandModule<GlobalArgs, DataDirArgs & { keyid: string }> = {
 export const trustCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'trust <command>',
   describe: 'the signing keys an offline data dir accepts',
-  builder: (y) => y.command(add).command(list).command(remove).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(add)
+      .command(list)
+      .command(remove)
+      .demandCommand(1)
+      .example('$0 trust add /media/usb/airlock-signing.pub --data-dir /var/lib/rspm-offline-data', 'once: from now on only signed bundles')
+      .example('$0 trust list --data-dir /var/lib/rspm-offline-data', 'the keys trusted here'),
   handler: () => undefined,
 };

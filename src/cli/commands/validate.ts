@@ -35,6 +35,12 @@ function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArg
 export const validateCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'validate <source>',
   describe: 'check a downloaded or applied layout (as rspm-offline-downloader validate)',
-  builder: (y) => y.command(validateKind('cran')).command(validateKind('bioconductor')).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(validateKind('cran'))
+      .command(validateKind('bioconductor'))
+      .demandCommand(1)
+      .example('$0 validate cran --destination /srv/airlock --packages', 'the newest download, every archive against PACKAGES')
+      .example('$0 validate bioconductor --destination /var/lib/rspm-offline-data', 'the offline data\'s Bioconductor layout'),
   handler: () => undefined,
 };

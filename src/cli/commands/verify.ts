@@ -19,7 +19,9 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       .option('repo', { type: 'string', describe: 'an online repository to check instead' })
       .option('deep', { type: 'boolean', default: false, describe: 're-hash every file (reads all the data)' })
       .conflicts('data-dir', 'repo')
-      .example('$0 verify --data-dir /var/lib/rspm-offline-data --deep', ''),
+      .example('$0 verify --data-dir /var/lib/rspm-offline-data', 'quick: every file present, with the right size, nothing extra')
+      .example('$0 verify --data-dir /var/lib/rspm-offline-data --deep', 're-hash every file: reads all the data')
+      .example('$0 verify --repo /srv/airlock --deep', 'the online repository\'s objects'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const report = args.repo
@@ -30,7 +32,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
         if (!ctx.json) for (const p of report.problems) process.stderr.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
         throw new AirlockError('DATA_DIR_DAMAGED', `${report.problems.length} problems found in ${report.target} (${report.checked} files checked${args.deep ? ', deep' : ''})`, {
           where: report.target,
-          hint: 'the files listed above were changed or lost; re-apply the bundle of the current snapshot with --force-full, or `airlock rollback` to a kept snapshot',
+          hint: 'the files listed above were changed or lost: `airlock rollback --to ID` to a kept snapshot and verify that; a full bundle of a newer snapshot applied with --force-full brings lost files back (a file changed in place stays damaged in the store: there is no repair command yet)',
         });
       }
       ctx.result({ verified: true, target: report.target, checked: report.checked, deep: args.deep }, () => [

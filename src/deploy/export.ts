@@ -1,0 +1,59 @@
+import { AirlockError } from '../errors.js';
+import { shortId } from '../core/objectId.js';
+import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
+import type { Progress } from '../progress/progress.js';
+import { holding } from './heldSnapshot.js';
+import { withOfflineSession } from './session.js';
+
+export interface ExportOptions {
+  /** The snapshot to carry (label, id, prefix); default the one the data dir shows. */
+  snapshot: string | undefined;
+  /** A snapshot held here (label, id, prefix) or a receipt file of the receiving data dir: makes a delta. */
+  startingSnapshot: string | undefined;
+  output: string;
+  progress: Progress;
+  signWith: string | undefined;
+  volumeSize: number | undefined;
+}
+
+export interface ExportResult extends CreateBundleResult {
+  dataDir: string;
+  recovered: string[];
+}
+
+/**
+ * `airlock export`: a bundle written from an offline data dir, so a host that validated a
+ * snapshot (staging) can hand exactly that snapshot on (production) without a raw copy.
+ * The data dir's state directory is a repository like the online one, so this is
+ * `bundle create` run on it (src/bundle/createBundle.ts): the same planning, the same
+ * bundle, every object verified against its id as it is read from the store, the target's
+ * record (sequence, label, parent) carried as it was recorded here.
+ *
+ * It runs in the offline session, holding the data dir's lock for the whole write: the
+ * bundle writer stages large objects in the repository's tmp/, which every other offline
+ * command's recovery empties, and `gc` could remove objects being read. An apply, rollback
+ * or gc started meanwhile is refused with LOCKED; `status` still answers (read-only).
+ */
+export async function exportBundle(dataDirPath: string, options: ExportOptions): Promise<ExportResult> {
+  return withOfflineSession(dataDirPath, 'export', async ({ dataDir, repo, recovered }) => {
+    const ref = options.snapshot ?? dataDir.assertManaged();
+    const target = await repo.snapshots.resolve(ref);
+    // Checked before anything is written: a snapshot gc has thinned cannot be carried.
+    const held = await holding(repo, target.id);
+    if (!held.complete) {
+      throw new AirlockError('NOT_FOUND', `snapshot ${shortId(target.id)}${target.label ? ` (${target.label})` : ''} can no longer be exported from ${dataDir.path}: ${held.recorded ? `${held.missing} of its files were garbage-collected` : 'its tree is not held here'}`, {
+        where: repo.root,
+        hint: '`airlock status` lists the deployments kept here; export one of those, or the current snapshot (no --snapshot)',
+      });
+    }
+    const written = await createBundle(repo, {
+      snapshot: target.id,
+      startingSnapshot: options.startingSnapshot,
+      output: options.output,
+      progress: options.progress,
+      signWith: options.signWith,
+      volumeSize: options.volumeSize,
+    });
+    return { ...written, dataDir: dataDir.path, recovered };
+  });
+}

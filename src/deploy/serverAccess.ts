@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode } from '../errors.js';
+import type { DataDir } from './dataDir.js';
+import { AccessFindings, describeProblems, resolveAccount, writableByOthers, type AccessProblem, type Account } from './readability.js';
+
+/** What `status` found about the server account's access to the current deployment. */
+export interface ServerAccess {
+  account: Account;
+  /** The deployment checked (the real path behind the data dir's symlink). */
+  deployment: string;
+  /** The directories the server passes through to reach it, each of which it must be able to search. */
+  path: string[];
+  directories: number;
+  files: number;
+  problems: AccessProblem[];
+  /** Directories this process could not list, so could not check below (status run as a user other than root). */
+  unchecked: string[];
+  /** One line per problem, with what to run. */
+  warnings: string[];
+}
+
+/** The account from /etc/passwd and /etc/group (no directory service is assumed on an air-gapped host). */
+export function loadAccount(spec: string | undefined, passwdPath = '/etc/passwd', groupPath = '/etc/group'): Account {
+  return resolveAccount(spec, readIfExists(passwdPath), readIfExists(groupPath));
+}
+
+function readIfExists(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+/**
+ * Checks, read-only, that `account` can reach and read the data dir's current deployment:
+ * every directory the kernel looks a name up in on the way (from / through the data dir's
+ * symlink to deployments/<id>) must be searchable, every directory of the deployment
+ * listable, every file readable; and nothing in it may be writable by group or others, or
+ * carry setuid, setgid or sticky bits. Each entry is lstat'ed once.
+ */
+export function checkServerAccess(dataDir: DataDir, account: Account): ServerAccess {
+  const findings = new AccessFindings();
+  const { passed, target } = resolvePath(dataDir.path);
+  for (const dir of passed) {
+    const st = fs.statSync(dir);
+    findings.checkPathDirectory(dir, st, account);
+    // airlock's own directories on the way: whoever can write them can swap what the server reads.
+    if ((dir === dataDir.stateDir || dir === dataDir.deploymentsDir) && writableByOthers(st.mode)) findings.add('writable-by-others', dir, st);
+  }
+  const unchecked: string[] = [];
+  const shown = (rel: string) => (rel === '' ? `${dataDir.path}/` : `${dataDir.path}/${rel}`);
+  findings.checkEntry(shown(''), fs.statSync(target), true, account);
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(rel === '' ? target : join(target, rel), { withFileTypes: true });
+    } catch (err) {
+      if (errnoCode(err) === 'EACCES') {
+        unchecked.push(shown(rel));
+        continue;
+      }
+      throw err;
+    }
+    for (const dirent of entries) {
+      const child = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
+      if (!dirent.isDirectory() && !dirent.isFile()) continue; // not data: `airlock verify` reports it
+      const st = fs.lstatSync(join(target, child));
+      findings.checkEntry(shown(child), st, st.isDirectory(), account);
+      if (st.isDirectory()) pending.push(child);
+    }
+  }
+  const problems = findings.problems();
+  const warnings = describeProblems(problems, account, dataDir.path);
+  if (unchecked.length > 0) warnings.push(`could not check below ${unchecked.length} directories this user cannot list: ${unchecked.slice(0, 5).join(', ')}; run status as root`);
+  return { account, deployment: target, path: passed, directories: findings.directories, files: findings.files, problems, unchecked, warnings };
+}
+
+/**
+ * Resolves `path` as the kernel does, returning every directory a name was looked up in
+ * (each must be searchable) and the final target. Symlinks along the way are followed
+ * (their own modes do not matter; the directories holding them do).
+ */
+export function resolvePath(path: string): { passed: string[]; target: string } {
+  const passed: string[] = [];
+  let current = '/';
+  let pending = path.split('/').filter((c) => c !== '' && c !== '.');
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '..') {
+      current = join(current, '..');
+      continue;
+    }
+    if (!passed.includes(current)) passed.push(current);
+    const next = join(current, name);
+    const st = fs.lstatSync(next);
+    if (st.isSymbolicLink()) {
+      if (++links > 40) throw Object.assign(new Error(`too many symbolic links resolving ${path}`), { code: 'ELOOP' });
+      const text = fs.readlinkSync(next);
+      if (text.startsWith('/')) current = '/';
+      pending = [...text.split('/').filter((c) => c !== '' && c !== '.'), ...pending];
+    } else {
+      current = next;
+    }
+  }
+  return { passed, target: current };
+}
