@@ -1,6 +1,8 @@
 import type { TreeDiff } from '../core/diff.js';
 import type { PackageChange } from '../core/packages.js';
 import type { BundleChanges } from '../core/bundle/changes.js';
+import { basename } from 'node:path';
+import type { CreateBundleResult } from '../bundle/createBundle.js';
 import { formatBytes } from './format.js';
 
 /** Lines that show a package-level change list, grouped by repository. */
@@ -32,4 +34,18 @@ export function describeDiff(files: TreeDiff, packages: PackageChange[]): string
 export function describeChanges(changes: BundleChanges): string[] {
   const f = changes.files;
   return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages)];
+}
+
+/** What `bundle create` and `export` say about the bundle they wrote. */
+export function describeWrittenBundle(r: CreateBundleResult, headline: string, signed: boolean): string[] {
+  const size = formatBytes(r.bundleBytes);
+  return [
+    r.volumes.length > 0
+      ? `${headline} in ${r.volumes.length} volumes (${size}): ${r.volumes.map((v) => basename(v)).join(' ')}`
+      : `${headline} (${size})`,
+    `  from ${r.header.from ?? '(nothing: full bundle)'}`,
+    `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
+    `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${signed ? 'signed' : 'not signed'}`,
+    ...describeChanges(r.changes),
+  ];
 }

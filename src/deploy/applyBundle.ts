@@ -66,11 +66,11 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
   const { dataDir, repo } = session;
   const current = dataDir.currentDeployment() ?? null;
   if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
+  const trusted = await new TrustStore(dataDir.trustPath).keys();
+  await refuseEarlyWithoutTrustedSigner(options, trusted);
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
-  const trusted = await new TrustStore(dataDir.trustPath).keys();
   const shown = current === null ? null : { id: current, sequence: (await recordOf(repo, current))?.sequence ?? 0 };
-  await refuseEarlyWithoutTrustedSigner(options, trusted);
   const staging = new Staging(repo);
   let header!: BundleHeader;
   let tree!: Tree;

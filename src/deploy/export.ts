@@ -1,20 +1,11 @@
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
-import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
-import type { Progress } from '../progress/progress.js';
+import { createBundle, type CreateBundleOptions, type CreateBundleResult } from '../bundle/createBundle.js';
 import { holding } from './heldSnapshot.js';
 import { withOfflineSession } from './session.js';
 
-export interface ExportOptions {
-  /** The snapshot to carry (label, id, prefix); default the one the data dir shows. */
-  snapshot: string | undefined;
-  /** A snapshot held here (label, id, prefix) or a receipt file of the receiving data dir: makes a delta. */
-  startingSnapshot: string | undefined;
-  output: string;
-  progress: Progress;
-  signWith: string | undefined;
-  volumeSize: number | undefined;
-}
+/** As `bundle create` takes them; the snapshot defaults to the one the data dir shows. */
+export type ExportOptions = Omit<CreateBundleOptions, 'snapshot'> & { snapshot: string | undefined };
 
 export interface ExportResult extends CreateBundleResult {
   dataDir: string;

@@ -1,13 +1,12 @@
-import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
 import { singleVolume, verifyBundle } from '../../bundle/verifyBundle.js';
-import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
-import { describeChanges } from '../present.js';
+import { describeChanges, describeWrittenBundle } from '../present.js';
+import { bundleWriteOptions } from './options.js';
 import type { BundleHeader } from '../../core/bundle/format.js';
 
 interface CreateArgs extends GlobalArgs {
@@ -36,27 +35,10 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
-      const r = await repo.locked('bundle create', () =>
-        createBundle(repo, {
-          snapshot: args.snapshot,
-          startingSnapshot: args['starting-snapshot'],
-          output: args.output,
-          progress: ctx.progress,
-          signWith: args.sign,
-          volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
-        }),
-      );
+      const r = await repo.locked('bundle create', () => createBundle(repo, { ...bundleWriteOptions(args, ctx.progress), snapshot: args.snapshot }));
       ctx.result(
         { bundle: r.path, volumes: r.volumes, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
-        () => [
-          r.volumes.length > 0
-            ? `wrote ${r.header.kind} bundle ${r.path} in ${r.volumes.length} volumes (${formatBytes(r.bundleBytes)}): ${r.volumes.map((v) => basename(v)).join(' ')}`
-            : `wrote ${r.header.kind} bundle ${r.path} (${formatBytes(r.bundleBytes)})`,
-          `  from ${r.header.from ?? '(nothing: full bundle)'}`,
-          `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
-          `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed`,
-          ...describeChanges(r.changes),
-        ],
+        () => describeWrittenBundle(r, `wrote ${r.header.kind} bundle ${r.path}`, args.sign !== undefined),
       );
     }),
 };

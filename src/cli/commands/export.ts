@@ -1,11 +1,8 @@
-import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { exportBundle } from '../../deploy/export.js';
 import { runCommand, type GlobalArgs } from '../context.js';
-import { formatBytes } from '../format.js';
-import { describeChanges } from '../present.js';
-import { dataDirOption, type DataDirArgs } from './options.js';
+import { describeWrittenBundle } from '../present.js';
+import { bundleWriteOptions, dataDirOption, type DataDirArgs } from './options.js';
 
 interface ExportArgs extends DataDirArgs {
   output: string;
@@ -33,14 +30,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .example('$0 export --data-dir /var/lib/rspm-offline-data --starting-snapshot 2026-11-24 --volume-size fat32 --output /media/usb/delta.airlock', 'a delta from a snapshot held here, in FAT32-sized volumes'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await exportBundle(args['data-dir'], {
-        snapshot: args.snapshot,
-        startingSnapshot: args['starting-snapshot'],
-        output: args.output,
-        progress: ctx.progress,
-        signWith: args.sign,
-        volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
-      });
+      const r = await exportBundle(args['data-dir'], bundleWriteOptions(args, ctx.progress));
       ctx.result(
         {
           bundle: r.path,
@@ -55,13 +45,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
           recovered: r.recovered,
         },
         () => [
-          r.volumes.length > 0
-            ? `exported ${r.header.kind} bundle ${r.path} from ${r.dataDir} in ${r.volumes.length} volumes (${formatBytes(r.bundleBytes)}): ${r.volumes.map((v) => basename(v)).join(' ')}`
-            : `exported ${r.header.kind} bundle ${r.path} from ${r.dataDir} (${formatBytes(r.bundleBytes)})`,
-          `  from ${r.header.from ?? '(nothing: full bundle)'}`,
-          `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
-          `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${args.sign ? 'signed' : 'not signed'}`,
-          ...describeChanges(r.changes),
+          ...describeWrittenBundle(r, `exported ${r.header.kind} bundle ${r.path} from ${r.dataDir}`, args.sign !== undefined),
           ...r.recovered.map((note) => `recovered: ${note}`),
           `  on the receiving host: airlock apply ${r.volumes.length > 0 ? `${r.path}.*` : r.path} --data-dir /var/lib/rspm-offline-data`,
         ],

@@ -1,4 +1,7 @@
 import type { Argv } from 'yargs';
+import type { CreateBundleOptions } from '../../bundle/createBundle.js';
+import { parseVolumeSize } from '../../core/bundle/volume.js';
+import type { Progress } from '../../progress/progress.js';
 import type { GlobalArgs } from '../context.js';
 
 export interface DataDirArgs extends GlobalArgs {
@@ -13,4 +16,24 @@ export function dataDirOption<T>(y: Argv<T>) {
     default: DEFAULT_DATA_DIR,
     describe: 'the path Package Manager reads (ManifestURL = file://<this path>)',
   });
+}
+
+/** The flags `bundle create` and `export` share: what to carry, from where, how to sign and cut it. */
+export interface BundleWriteArgs {
+  snapshot?: string;
+  'starting-snapshot'?: string;
+  output: string;
+  sign?: string;
+  'volume-size'?: string;
+}
+
+export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): Omit<CreateBundleOptions, 'snapshot'> & { snapshot: string | undefined } {
+  return {
+    snapshot: args.snapshot,
+    startingSnapshot: args['starting-snapshot'],
+    output: args.output,
+    progress,
+    signWith: args.sign,
+    volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
+  };
 }
