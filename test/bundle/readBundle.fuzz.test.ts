@@ -1455,6 +1455,7 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
     const bounded = async (name: string) => {
       const v = await bombs.get(name)!;
       const grew = v.result!.peak - v.result!.baseline;
+      console.log(`airlock fuzz bomb ${name}: refused ${v.result?.code} in ${v.ms} ms, peak RSS +${MiB(grew)}`);
       expect(grew, `${name}: peak RSS grew by ${MiB(grew)} (${v.result?.code}: ${v.result?.message}) in ${v.ms} ms`).toBeLessThanOrEqual(MEMORY_BOUND);
     };
 
