@@ -46,19 +46,37 @@ async function bundleTail(paths: string[]): Promise<Tail | undefined> {
   return undefined;
 }
 
+/**
+ * The last block named as the seal whose entry runs exactly to the end-of-archive marker:
+ * scanning backwards, and requiring the end, keeps bytes inside an object that happen to
+ * look like a seal header from being taken for it.
+ */
 function sealInTail(bytes: Buffer, bundleOffset: number): BundleSeal | undefined {
   const name = Buffer.from(`${ENTRY_SEAL}\0`);
   const first = (BLOCK - (bundleOffset % BLOCK)) % BLOCK;
-  for (let at = first; at + BLOCK <= bytes.length; at += BLOCK) {
+  const last = first + Math.floor((bytes.length - first) / BLOCK - 1) * BLOCK;
+  for (let at = last; at >= first; at -= BLOCK) {
     if (!bytes.subarray(at, at + name.length).equals(name)) continue;
-    const data: Buffer[] = [];
-    const parser = new TarParser();
-    for (const event of [...parser.push(bytes.subarray(at)), ...parser.finish()]) {
-      if (event.type === 'data') data.push(event.chunk);
-      if (event.type === 'entryEnd') return decodeSeal(Buffer.concat(data));
-    }
+    const seal = sealEntryAt(bytes.subarray(at));
+    if (seal !== undefined) return seal;
   }
   return undefined;
+}
+
+function sealEntryAt(bytes: Buffer): BundleSeal | undefined {
+  const data: Buffer[] = [];
+  let ended = false;
+  const parser = new TarParser();
+  try {
+    for (const event of [...parser.push(bytes), ...parser.finish()]) {
+      if (event.type === 'entry' && event.name !== ENTRY_SEAL) return undefined;
+      if (event.type === 'data') data.push(event.chunk);
+      if (event.type === 'end') ended = true;
+    }
+  } catch {
+    return undefined;
+  }
+  return ended ? decodeSeal(Buffer.concat(data)) : undefined;
 }
 
 function readRange(path: string, start: number, length: number): Buffer {

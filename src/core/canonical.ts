@@ -149,6 +149,8 @@ class Writer {
   }
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Where canonical msgpack bytes break a rule; callers turn it into their own error. */
 export class CanonicalFormError extends Error {
   constructor(
@@ -265,9 +267,15 @@ export class CanonicalReader {
     return this.take(length, start);
   }
 
+  /** A string, which must be valid UTF-8: a lenient decoder would map other bytes to U+FFFD, giving one value two encodings. */
   string(): string {
+    const start = this.offset;
     const view = this.stringBytes();
-    return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('utf8');
+    try {
+      return STRICT_UTF8.decode(view);
+    } catch {
+      throw new CanonicalFormError('a string is not valid UTF-8', start);
+    }
   }
 
   /** A byte string, as a view (no copy). */

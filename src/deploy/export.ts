@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
 import { createBundle, type CreateBundleOptions, type CreateBundleResult } from '../bundle/createBundle.js';
@@ -27,6 +29,7 @@ export interface ExportResult extends CreateBundleResult {
  */
 export async function exportBundle(dataDirPath: string, options: ExportOptions): Promise<ExportResult> {
   return withOfflineSession(dataDirPath, 'export', async ({ dataDir, repo, recovered }) => {
+    refuseOutputInside(options.output, [dataDir.path, dataDir.stateDir]);
     const ref = options.snapshot ?? dataDir.assertManaged();
     const target = await repo.snapshots.resolve(ref);
     // Checked before anything is written: a snapshot gc has thinned cannot be carried.
@@ -47,4 +50,28 @@ export async function exportBundle(dataDirPath: string, options: ExportOptions):
     });
     return { ...written, dataDir: dataDir.path, recovered };
   });
+}
+
+/**
+ * The data dir is a link into a live deployment, which must never change, and the state dir
+ * is airlock's own: a bundle written into either would alter what the server reads or what
+ * recovery cleans up.
+ */
+function refuseOutputInside(output: string, protectedDirs: string[]): void {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const target = join(real(dirname(resolve(output))), basename(output));
+  for (const dir of protectedDirs.map(real)) {
+    if (target === dir || target.startsWith(`${dir}/`)) {
+      throw new AirlockError('USAGE', `--output ${output} is inside ${dir}, which airlock manages (the live data or its state)`, {
+        where: output,
+        hint: 'write the bundle to the drive or another directory, for example --output /media/usb/to-production.airlock',
+      });
+    }
+  }
 }

@@ -44,11 +44,16 @@ function readIfExists(path: string): string {
 export function checkServerAccess(dataDir: DataDir, account: Account): ServerAccess {
   const findings = new AccessFindings();
   const { passed, target } = resolvePath(dataDir.path);
+  // Whoever can write these can swap what the server reads: airlock's own directories, and the
+  // one holding the data dir's symlink (unless sticky, as /tmp is: then only its owner can).
+  // Compared as real paths, since `passed` holds real paths (/var may itself be a link).
+  const guarded = new Set([dataDir.stateDir, dataDir.deploymentsDir].map(realOrSelf));
+  const linkParent = realOrSelf(dataDir.parent);
   for (const dir of passed) {
     const st = fs.statSync(dir);
     findings.checkPathDirectory(dir, st, account);
-    // airlock's own directories on the way: whoever can write them can swap what the server reads.
-    if ((dir === dataDir.stateDir || dir === dataDir.deploymentsDir) && writableByOthers(st.mode)) findings.add('writable-by-others', dir, st);
+    const swappable = guarded.has(dir) || (dir === linkParent && (st.mode & 0o1000) === 0);
+    if (swappable && writableByOthers(st.mode)) findings.add('writable-by-others', dir, st);
   }
   const unchecked: string[] = [];
   const shown = (rel: string) => (rel === '' ? `${dataDir.path}/` : `${dataDir.path}/${rel}`);
@@ -78,6 +83,14 @@ export function checkServerAccess(dataDir: DataDir, account: Account): ServerAcc
   const warnings = describeProblems(problems, account, dataDir.path);
   if (unchecked.length > 0) warnings.push(`could not check below ${unchecked.length} directories this user cannot list: ${unchecked.slice(0, 5).join(', ')}; run status as root`);
   return { account, deployment: target, path: passed, directories: findings.directories, files: findings.files, problems, unchecked, warnings };
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return fs.realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /**

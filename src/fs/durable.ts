@@ -140,9 +140,9 @@ export async function syncFilesystemAsync(path: string): Promise<void> {
 }
 
 /**
- * coreutils' sync by its absolute path, so a minimal PATH (a service unit, the release
- * run with only node on it) or a `sync` earlier on PATH does not decide whether data is
- * flushed.
+ * coreutils' sync by its absolute path where it has one, so a minimal PATH (a service
+ * unit, the release run with only node on it) does not decide whether data is flushed;
+ * otherwise whichever `sync` is on PATH.
  */
 const SYNC_CANDIDATES = ['/usr/bin/sync', '/bin/sync'];
 let syncPath: string | undefined;
@@ -157,16 +157,19 @@ function syncCommand(): string {
       return false;
     }
   });
-  if (found === undefined) {
-    throw new AirlockError('FILESYSTEM', `cannot flush written data to disk: no sync program at ${SYNC_CANDIDATES.join(' or ')}`, {
+  // Elsewhere (NixOS keeps coreutils in the store), the one on PATH; flushFailed says if none.
+  syncPath = found ?? 'sync';
+  return syncPath;
+}
+
+/** `status` null: sync could not be run at all (spawn failed). */
+function flushFailed(path: string, status: number | null): AirlockError {
+  if (status === null) {
+    return new AirlockError('FILESYSTEM', `cannot flush written data to disk: no sync program at ${SYNC_CANDIDATES.join(' or ')} or on PATH`, {
+      where: path,
       hint: 'install coreutils (every Linux distribution ships it), then run the command again',
     });
   }
-  syncPath = found;
-  return found;
-}
-
-function flushFailed(path: string, status: number | null): AirlockError {
   return new AirlockError('FILESYSTEM', `could not flush the filesystem of ${path} (sync exited ${status})`, {
     where: path,
     hint: 'check the disk (dmesg may show I/O errors), then run the command again',
@@ -174,9 +177,9 @@ function flushFailed(path: string, status: number | null): AirlockError {
 }
 
 function exitStatus(command: string, args: string[]): Promise<number | null> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'ignore' });
-    child.once('error', reject);
+    child.once('error', () => resolve(null));
     child.once('close', (code) => resolve(code));
   });
 }

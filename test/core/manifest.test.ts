@@ -314,6 +314,11 @@ describe('decodeTree rejects', () => {
     expect(encodeTree(tree()).length).toBeLessThanOrEqual(maxEncodedTreeBytes(0));
   });
 
+  it('a path that is not valid UTF-8 (a lenient decoder would read it as U+FFFD: one tree, two ids)', () => {
+    expectRejected(rawTree({ path: Buffer.from([0xa2, 0x61, 0xff]) }), 'MANIFEST_INVALID', /not valid UTF-8/);
+    expect(decodeTree(rawTree({ path: Buffer.concat([Buffer.from([0xa4, 0x61]), Buffer.from('\uFFFD')]) })).entries[0]!.path).toBe('a\uFFFD');
+  });
+
   it('trailing bytes after the tree', () => {
     const encoded = encodeTree(tree(entry('a')));
     expectRejected(Buffer.concat([encoded, b(0x00)]), 'MANIFEST_INVALID', /msgpack|canonical/);

@@ -162,6 +162,13 @@ describe('export: from a staging data dir to production', () => {
     failing(['export', '--data-dir', s.dataDir, '--output', out], 4, 'NOT_MANAGED');
     failing(['export', '--data-dir', staging, '--snapshot', 'no-such-label', '--output', out], 2, 'NOT_FOUND');
     failing(['export', '--data-dir', staging, '--output', join(s.media, 'staging-full.airlock')], 2, 'USAGE');
+    // Never into the live deployment (the data dir is a link into it) or airlock's state.
+    const live = fingerprint(join(staging, '..'));
+    for (const inside of [join(staging, 'x.airlock'), join(`${staging}.airlock`, 'x.airlock')]) {
+      const refused = failing(['export', '--data-dir', staging, '--output', inside], 2, 'USAGE');
+      expect(refused.message).toMatch(/airlock manages/);
+    }
+    expect(fingerprint(join(staging, '..'))).toBe(live);
     airlockOk(['gc', '--data-dir', staging, '--keep', '1']);
     const err = failing(['export', '--data-dir', staging, '--snapshot', 'v1', '--output', out], 2, 'NOT_FOUND');
     expect(err.message).toMatch(/garbage-collected/);

@@ -200,6 +200,22 @@ describe('ownership and modes of deployments', () => {
     }
   });
 
+  it('status warns when others could replace the data dir\'s symlink (its directory writable, not sticky), and not when sticky', () => {
+    const dataDir = freshDataDir();
+    airlockOk(['apply', full, '--data-dir', dataDir]);
+    const parent = join(dataDir, '..');
+    try {
+      fs.chmodSync(parent, 0o777);
+      const open = status(dataDir, '--server-user', 'nobody');
+      expect(open.access.problems.map((p) => p.kind)).toEqual(['writable-by-others']);
+      expect(open.warnings.join('\n')).toContain(parent);
+      fs.chmodSync(parent, 0o1777); // as /tmp: only the owner of the link can replace it
+      expect(status(dataDir, '--server-user', 'nobody').warnings).toEqual([]);
+    } finally {
+      fs.chmodSync(parent, 0o755);
+    }
+  });
+
   it('status refuses a --server-user that does not exist', () => {
     const dataDir = freshDataDir();
     airlockOk(['apply', full, '--data-dir', dataDir]);

@@ -92,21 +92,17 @@ function readRow(reader: CanonicalReader, index: number, onRow: ((row: PackageCh
   const kindBytes = reader.stringBytes();
   const kind = KINDS[KIND_BYTES.findIndex((k) => k.equals(kindBytes))];
   if (kind === undefined) throw bad('has an unknown kind');
-  const repository = readString(reader, bad('has a repository that is not a string'), onRow !== undefined);
-  const name = readString(reader, bad('has a name that is not a string'), onRow !== undefined);
-  const from = reader.nil() ? null : readString(reader, bad('has a from that is neither nil nor a string'), onRow !== undefined);
-  const to = reader.nil() ? null : readString(reader, bad('has a to that is neither nil nor a string'), onRow !== undefined);
+  const field = (name: string, nullable: boolean): string | null => {
+    if (nullable && reader.nil()) return null;
+    if (reader.peekType() !== 'string') throw bad(`has a ${name} that is ${nullable ? 'neither nil nor' : 'not'} a string`);
+    return reader.string();
+  };
+  const repository = field('repository', false)!;
+  const name = field('name', false)!;
+  const from = field('from', true);
+  const to = field('to', true);
+  // Checked (UTF-8 included) either way; kept only when asked for.
   onRow?.({ kind, repository, name, from, to });
-}
-
-/** A string field; only decoded into a JavaScript string when the row is kept. */
-function readString(reader: CanonicalReader, notString: AirlockError, keep: boolean): string {
-  if (reader.peekType() !== 'string') throw notString;
-  if (!keep) {
-    reader.stringBytes();
-    return '';
-  }
-  return reader.string();
 }
 
 function malformed(detail: string): AirlockError {
