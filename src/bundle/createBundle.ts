@@ -19,6 +19,9 @@ export interface CreateBundleOptions {
   volumeSize?: number | undefined;
 }
 
+/** What to write, with the snapshot not yet chosen (`export` defaults it to the one shown). */
+export type BundleWriteOptions = Omit<CreateBundleOptions, 'snapshot'> & { snapshot: string | undefined };
+
 export interface CreateBundleResult extends BundleWriteResult {
   changes: ReturnType<typeof planBundle>['changes'];
 }

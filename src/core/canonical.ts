@@ -210,12 +210,7 @@ export class CanonicalReader {
   /** An array header; `minElementBytes` bounds the declared length by the bytes left. */
   arrayLength(minElementBytes = 1): number {
     const start = this.offset;
-    const tag = this.byte();
-    let length: number;
-    if (tag >= 0x90 && tag <= 0x9f) length = tag & 0x0f;
-    else if (tag === 0xdc) length = this.minimal(this.u16(), 16, start);
-    else if (tag === 0xdd) length = this.minimal(this.u32(), 0x10000, start);
-    else throw new CanonicalFormError(`expected an array, found ${describeTag(tag)}`, start);
+    const length = this.lengthHeader(ARRAY_HEADER, start);
     if (length * minElementBytes > this.remaining) {
       throw new CanonicalFormError(`an array declares ${length} elements but only ${this.remaining} bytes follow`, start);
     }
@@ -257,14 +252,7 @@ export class CanonicalReader {
   /** A string's UTF-8 bytes, as a view (no copy). */
   stringBytes(): Uint8Array {
     const start = this.offset;
-    const tag = this.byte();
-    let length: number;
-    if (tag >= 0xa0 && tag <= 0xbf) length = tag & 0x1f;
-    else if (tag === 0xd9) length = this.minimal(this.byte(), 32, start);
-    else if (tag === 0xda) length = this.minimal(this.u16(), 0x100, start);
-    else if (tag === 0xdb) length = this.minimal(this.u32(), 0x10000, start);
-    else throw new CanonicalFormError(`expected a string, found ${describeTag(tag)}`, start);
-    return this.take(length, start);
+    return this.take(this.lengthHeader(STRING_HEADER, start), start);
   }
 
   /** A string, which must be valid UTF-8: a lenient decoder would map other bytes to U+FFFD, giving one value two encodings. */
@@ -281,13 +269,7 @@ export class CanonicalReader {
   /** A byte string, as a view (no copy). */
   bin(): Uint8Array {
     const start = this.offset;
-    const tag = this.byte();
-    let length: number;
-    if (tag === 0xc4) length = this.byte();
-    else if (tag === 0xc5) length = this.minimal(this.u16(), 0x100, start);
-    else if (tag === 0xc6) length = this.minimal(this.u32(), 0x10000, start);
-    else throw new CanonicalFormError(`expected a byte string, found ${describeTag(tag)}`, start);
-    return this.take(length, start);
+    return this.take(this.lengthHeader(BIN_HEADER, start), start);
   }
 
   /** Consumes a nil and answers true, or leaves the cursor and answers false. */
@@ -301,6 +283,17 @@ export class CanonicalReader {
 
   end(): void {
     if (!this.atEnd()) throw new CanonicalFormError(`${this.remaining} bytes follow the value`, this.offset);
+  }
+
+  /** The length in an array, string or byte-string header, which must be its smallest form. */
+  private lengthHeader(form: LengthHeader, start: number): number {
+    const tag = this.byte();
+    if (form.fix !== undefined && tag >= form.fix && tag <= form.fix + form.fixMax) return tag - form.fix;
+    // Each longer form must hold a length the shorter ones cannot.
+    if (tag === form.tag8) return this.minimal(this.byte(), form.fixMax + 1, start);
+    if (tag === form.tag16) return this.minimal(this.u16(), form.tag8 === undefined ? form.fixMax + 1 : 0x100, start);
+    if (tag === form.tag32) return this.minimal(this.u32(), 0x10000, start);
+    throw new CanonicalFormError(`expected ${form.what}, found ${describeTag(tag)}`, start);
   }
 
   private minimal(value: number, smallest: number, start: number): number {
@@ -328,6 +321,20 @@ export class CanonicalReader {
     return this.u16() * 0x10000 + this.u16();
   }
 }
+
+/** The header forms of a length-prefixed msgpack type (fix: lengths 0..fixMax in the tag itself). */
+interface LengthHeader {
+  what: string;
+  fix?: number;
+  fixMax: number;
+  tag8?: number;
+  tag16: number;
+  tag32: number;
+}
+
+const ARRAY_HEADER: LengthHeader = { what: 'an array', fix: 0x90, fixMax: 15, tag16: 0xdc, tag32: 0xdd };
+const STRING_HEADER: LengthHeader = { what: 'a string', fix: 0xa0, fixMax: 31, tag8: 0xd9, tag16: 0xda, tag32: 0xdb };
+const BIN_HEADER: LengthHeader = { what: 'a byte string', fixMax: -1, tag8: 0xc4, tag16: 0xc5, tag32: 0xc6 };
 
 function describeTag(tag: number): string {
   return `msgpack type byte 0x${tag.toString(16).padStart(2, '0')}`;

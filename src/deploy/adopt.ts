@@ -12,6 +12,7 @@ import { buildDeployment } from './buildDeployment.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './owner.js';
 import { probeFilesystem } from './probeFilesystem.js';
+import { unsafeBits } from './readability.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from './switchDeployment.js';
 
@@ -85,7 +86,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
     // A careless copy (cp as another user, a FAT drive, chmod -R 777) leaves modes no data needs.
     // The store takes each file read-only (linkExisting sets 0444, which drops these bits) and
     // the deployment is built from the store, so none of them reaches the server's tree.
-    if ((file.mode & 0o7022) !== 0) note(modesNormalised, file.path);
+    if (unsafeBits(file.mode)) note(modesNormalised, file.path);
     if ((file.mode & 0o111) !== 0) note(executable, file.path);
     const id = (await hashFile(source))!;
     if (!(await repo.objects.linkExisting(source, id))) {

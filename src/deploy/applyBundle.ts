@@ -232,16 +232,12 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
 }
 
 /**
- * Where a bundle's objects wait until the seal has checked out: fsynced files in the
- * repository's tmp/ (same filesystem as the store), moved in by rename only afterwards.
- */
-/**
  * Imports each object into the store as soon as it verified against its id, and makes
  * the imports durable in checkpoints, so an apply killed halfway resumes: an object the
  * store already has is only read and checked from the bundle, never written again.
  * Objects are inert content named by their hash; nothing refers to them until the whole
- * bundle has checked out and its tree is recorded (a failed apply leaves them for
- * `airlock gc`).
+ * bundle has checked out and its tree is recorded; a bundle that turns out damaged, is
+ * refused or unsigned has this run's imports removed again (undo).
  */
 class Staging {
   private sinceCheckpoint = { bytes: 0, started: Date.now() };

@@ -11,6 +11,7 @@ import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './owner.js';
+import { safeMode, unsafeBits } from './readability.js';
 
 /** Yield to the event loop this often so progress can be drawn during a long sync loop. */
 const BATCH = 2000;
@@ -23,7 +24,7 @@ export interface BuildResult {
 }
 
 /** Directories of a deployment: searchable and listable by every account, writable only by their owner. */
-export const DEPLOYMENT_DIR_MODE = 0o755;
+const DEPLOYMENT_DIR_MODE = 0o755;
 
 /**
  * Builds the complete tree of a snapshot beside the live one, as OSTree checks out a
@@ -114,8 +115,8 @@ function reown(root: string, owner: Owner, progress: Progress): void {
       }
       if (st.uid !== owner.uid || st.gid !== owner.gid) fs.lchownSync(path, owner.uid, owner.gid);
       // After the chown: changing the owner may clear setuid/setgid, and chmod must come last to win.
-      if ((st.mode & 0o7022) !== 0) {
-        fs.chmodSync(path, st.mode & 0o755);
+      if (unsafeBits(st.mode)) {
+        fs.chmodSync(path, safeMode(st.mode));
         fixedModes++;
       }
     }

@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
-import { createBundle, type CreateBundleOptions, type CreateBundleResult } from '../bundle/createBundle.js';
+import { createBundle, type BundleWriteOptions, type CreateBundleResult } from '../bundle/createBundle.js';
 import { holding } from './heldSnapshot.js';
 import { withOfflineSession } from './session.js';
 
 /** As `bundle create` takes them; the snapshot defaults to the one the data dir shows. */
-export type ExportOptions = Omit<CreateBundleOptions, 'snapshot'> & { snapshot: string | undefined };
+export type ExportOptions = BundleWriteOptions;
 
 export interface ExportResult extends CreateBundleResult {
   dataDir: string;
@@ -40,14 +40,7 @@ export async function exportBundle(dataDirPath: string, options: ExportOptions):
         hint: '`airlock status` lists the deployments kept here; export one of those, or the current snapshot (no --snapshot)',
       });
     }
-    const written = await createBundle(repo, {
-      snapshot: target.id,
-      startingSnapshot: options.startingSnapshot,
-      output: options.output,
-      progress: options.progress,
-      signWith: options.signWith,
-      volumeSize: options.volumeSize,
-    });
+    const written = await createBundle(repo, { ...options, snapshot: target.id });
     return { ...written, dataDir: dataDir.path, recovered };
   });
 }

@@ -31,9 +31,9 @@ export interface Inode {
   gid: number;
 }
 
-export const READ = 0o4;
-export const WRITE = 0o2;
-export const SEARCH = 0o1;
+const READ = 0o4;
+const WRITE = 0o2;
+const SEARCH = 0o1;
 
 /** setuid, setgid, sticky. */
 const SET_ID_BITS = 0o7000;
@@ -73,6 +73,11 @@ export function hasSetIdBits(mode: number): boolean {
   return (mode & SET_ID_BITS) !== 0;
 }
 
+/** Modes airlock never leaves in a deployment: write for group or others, setuid, setgid, sticky. */
+export function unsafeBits(mode: number): boolean {
+  return writableByOthers(mode) || hasSetIdBits(mode);
+}
+
 /** The mode with write-for-group/others and setuid/setgid/sticky dropped: what airlock corrects to. */
 export function safeMode(mode: number): number {
   return mode & 0o755;
@@ -97,7 +102,7 @@ export function symbolicMode(mode: number): string {
 
 // --- the account -------------------------------------------------------------------------
 
-export const DEFAULT_SERVER_USER = 'rstudio-pm';
+const DEFAULT_SERVER_USER = 'rstudio-pm';
 
 interface PasswdEntry {
   name: string;
@@ -105,7 +110,7 @@ interface PasswdEntry {
   gid: number;
 }
 
-export function parsePasswd(text: string): PasswdEntry[] {
+function parsePasswd(text: string): PasswdEntry[] {
   const out: PasswdEntry[] = [];
   for (const line of text.split('\n')) {
     const [name, , uid, gid] = line.split(':');
@@ -120,7 +125,7 @@ interface GroupEntry {
   members: string[];
 }
 
-export function parseGroup(text: string): GroupEntry[] {
+function parseGroup(text: string): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of text.split('\n')) {
     const [name, , gid, members] = line.split(':');
@@ -191,7 +196,7 @@ export interface AccessProblem {
   examples: string[];
 }
 
-export const EXAMPLES = 5;
+const EXAMPLES = 5;
 
 /** Collects what the walk finds: counts, and a few examples of each kind. */
 export class AccessFindings {

@@ -98,7 +98,7 @@ function realOrSelf(path: string): string {
  * (each must be searchable) and the final target. Symlinks along the way are followed
  * (their own modes do not matter; the directories holding them do).
  */
-export function resolvePath(path: string): { passed: string[]; target: string } {
+function resolvePath(path: string): { passed: string[]; target: string } {
   const passed: string[] = [];
   let current = '/';
   let pending = path.split('/').filter((c) => c !== '' && c !== '.');

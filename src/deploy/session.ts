@@ -33,7 +33,7 @@ export async function withOfflineSession<T>(path: string, command: string, work:
  * files 0644), and never anything writable by group or others. The umask belongs to the
  * process, so worker threads (which may not change it) keep it as it is.
  */
-export const SESSION_UMASK = 0o022;
+const SESSION_UMASK = 0o022;
 
 async function withServerReadableUmask<T>(body: () => Promise<T>): Promise<T> {
   if (!isMainThread) return body();

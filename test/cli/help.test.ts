@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { PARSE_ONLY_ENV } from '../../src/cli/context.js';
 import { airlockBin, airlockRun, downloaderBin } from '../helpers/cli.js';
 
 /**
@@ -73,7 +74,7 @@ function parseOnce(program: Program, args: string[]): ReturnType<typeof airlockR
   const key = JSON.stringify([program.bin, args]);
   let run = parses.get(key);
   if (!run) {
-    run = airlockRun(args, { AIRLOCK_PARSE_ONLY: '1' }, { bin: program.bin });
+    run = airlockRun(args, { [PARSE_ONLY_ENV]: '1' }, { bin: program.bin });
     parses.set(key, run);
   }
   return run;
@@ -141,7 +142,7 @@ describe('the help-text readers this test relies on', () => {
 
   it('finds no examples where there are none, and a usage error where an example is wrong', async () => {
     expect(examplesIn('airlock status\n\nOptions:\n  --json\n', 'airlock')).toEqual([]);
-    const wrong = await airlockRun(['status', '--data-dir', '/x', '--no-such-flag'], { AIRLOCK_PARSE_ONLY: '1' });
+    const wrong = await airlockRun(['status', '--data-dir', '/x', '--no-such-flag'], { [PARSE_ONLY_ENV]: '1' });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain('Unknown argument');
   });

@@ -195,6 +195,7 @@ describe('ownership and modes of deployments', () => {
       const assumed = status(dataDir);
       expect(assumed.access.account.name).toBe('rstudio-pm');
       if (assumed.access.account.uid === null) expect(assumed.warnings[0]).toMatch(/^a user other than the owners cannot reach the data/);
+      else expect(assumed.warnings[0]).toMatch(/^rstudio-pm \(uid \d+.*cannot reach the data/);
     } finally {
       fs.chmodSync(parent, 0o755);
     }

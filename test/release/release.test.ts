@@ -128,8 +128,18 @@ describe('the release, unpacked where only node is in reach', () => {
   it('is reproducible: re-tarring the unpacked folder gives the same bytes', async () => {
     // Fixed mtimes, owners and normalised modes mean nothing of the build host is in the
     // archive beyond the files' names, bytes and execute bits.
+    // On a copy whose metadata has drifted (new mtimes, group-writable files), as on another host.
+    const copy = tempDir('airlock-release-drift-');
+    const cp = spawnSync('cp', ['-a', join(unpacked, top), copy], { encoding: 'utf8' });
+    expect(cp.status, cp.stderr).toBe(0);
+    const now = new Date();
+    for (const e of walk(join(copy, top))) {
+      if (e.stat.isSymbolicLink()) continue;
+      fs.utimesSync(join(copy, top, e.path), now, now);
+      if (e.stat.isFile()) fs.chmodSync(join(copy, top, e.path), e.stat.mode | 0o020);
+    }
     const again = join(tempDir('airlock-release-retar-'), file);
-    const written = await writeTarball(unpacked, top, again);
+    const written = await writeTarball(copy, top, again);
     expect(written.sha256).toBe(fs.readFileSync(join(out, `${file}.sha256`), 'utf8').split(' ')[0]);
   });
 

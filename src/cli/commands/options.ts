@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { CreateBundleOptions } from '../../bundle/createBundle.js';
+import type { BundleWriteOptions } from '../../bundle/createBundle.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
 import type { Progress } from '../../progress/progress.js';
 import type { GlobalArgs } from '../context.js';
@@ -27,7 +27,7 @@ export interface BundleWriteArgs {
   'volume-size'?: string;
 }
 
-export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): Omit<CreateBundleOptions, 'snapshot'> & { snapshot: string | undefined } {
+export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): BundleWriteOptions {
   return {
     snapshot: args.snapshot,
     startingSnapshot: args['starting-snapshot'],
