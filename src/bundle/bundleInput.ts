@@ -36,7 +36,12 @@ export async function openBundleInput(paths: string[]): Promise<BundleInput> {
     return { label: path, volumes: null, chunks: () => fileChunks(path), locate: () => null };
   }
   const plain = heads.find((h) => h.descriptor === null);
-  if (plain) throw new AirlockError('USAGE', `${plain.path} is a whole bundle, not a volume; give one bundle file, or the volumes of one bundle`, { where: plain.path });
+  if (plain) {
+    throw new AirlockError('USAGE', `${plain.path} is a whole bundle, not a volume; give one bundle file, or the volumes of one bundle`, {
+      where: plain.path,
+      hint: 'give either the single bundle file, or only its volumes (F.001 F.002 ..., as `ls F.*` lists them)',
+    });
+  }
   const volumes = orderVolumes(heads as Volume[]);
   const label = volumes.length === 1 ? volumes[0]!.path : `${volumes[0]!.path} (+${volumes.length - 1} volumes)`;
   const locate = (offset: number) => {

@@ -26,14 +26,23 @@ export interface CreateBundleResult extends BundleWriteResult {
   changes: ReturnType<typeof planBundle>['changes'];
 }
 
+/**
+ * A bundle never overwrites one: neither the file nor, when cut into volumes, its first
+ * volume. `get --bundle` asks before it downloads, so a drive with an old bundle on it
+ * fails in a second, not after hours.
+ */
+export function assertBundleOutputFree(output: string, volumeSize: number | undefined, flag = '--output'): void {
+  const taken = [output, ...(volumeSize === undefined ? [] : [volumeFileName(output, 1)])].find((path) => fs.existsSync(path));
+  if (taken === undefined) return;
+  throw new AirlockError('USAGE', `${taken} already exists`, {
+    where: taken,
+    hint: `choose another ${flag} name, or remove the old bundle first`,
+  });
+}
+
 /** Resolves the snapshots, plans what the receiver lacks and writes the bundle. */
 export async function createBundle(repo: Repository, options: CreateBundleOptions): Promise<CreateBundleResult> {
-  if (fs.existsSync(options.output) || (options.volumeSize !== undefined && fs.existsSync(volumeFileName(options.output, 1)))) {
-    throw new AirlockError('USAGE', `${options.output} already exists`, {
-      where: options.output,
-      hint: 'choose another --output name, or remove the old bundle first',
-    });
-  }
+  assertBundleOutputFree(options.output, options.volumeSize);
   // A key that cannot be read should fail before a 100 GB bundle is written, not after.
   const signer = options.signWith === undefined ? undefined : loadPrivateKey(options.signWith).key;
   const target = await repo.snapshots.resolve(options.snapshot);

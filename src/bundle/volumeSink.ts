@@ -39,6 +39,8 @@ export class VolumeSink implements ByteSink {
   private readonly bundleId = randomBytes(16).toString('hex');
   private readonly volumes: OpenVolume[] = [];
   private written = 0;
+  /** Volumes renamed to their final names so far (finish), for abort to remove too. */
+  private published = 0;
 
   constructor(
     private readonly base: string,
@@ -83,14 +85,18 @@ export class VolumeSink implements ByteSink {
       await volume.handle.close();
       offset += volume.length;
     }
-    for (const volume of this.volumes) await fsp.rename(volume.temp, volumeFileName(this.base, volume.number));
+    for (const volume of this.volumes) {
+      await fsp.rename(volume.temp, volumeFileName(this.base, volume.number));
+      this.published++;
+    }
     await fsyncDir(dirname(this.base));
   }
 
+  /** Removes every volume of this run, including any already renamed into place: no half set is left behind. */
   async abort(): Promise<void> {
-    for (const volume of this.volumes) {
+    for (const [index, volume] of this.volumes.entries()) {
       await volume.handle.close().catch(() => undefined);
-      await fsp.rm(volume.temp, { force: true });
+      await fsp.rm(index < this.published ? volumeFileName(this.base, volume.number) : volume.temp, { force: true });
     }
   }
 

@@ -1,5 +1,8 @@
 import { AirlockError } from '../errors.js';
 import { dcfRecordLine, type DcfRecord } from './dcf.js';
+
+/** CRAN's PACKAGES is about 12 MB; anything near this is not an index (and is not unpacked further). */
+export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
 import { comparePaths, pathProblem } from './paths.js';
 
 /**

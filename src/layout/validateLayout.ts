@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { parseBiocConfig } from '../core/bioconductorConfig.js';
 import { parseDcf } from '../core/dcf.js';
-import { archivesInIndex } from '../core/packagesIndex.js';
+import { archivesInIndex, MAX_INDEX_BYTES } from '../core/packagesIndex.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../progress/progress.js';
 import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from './rspmLayout.js';
@@ -159,11 +159,11 @@ class Checker {
     let text = plain;
     if (gz !== undefined) {
       try {
-        const unpacked = gunzipSync(gz);
+        const unpacked = gunzipSync(gz, { maxOutputLength: MAX_INDEX_BYTES });
         if (plain !== undefined && !unpacked.equals(plain)) this.problem(`${contrib}/PACKAGES.gz and PACKAGES differ`);
         text ??= unpacked;
       } catch {
-        this.problem(`${contrib}/PACKAGES.gz is not a valid gzip file`);
+        this.problem(`${contrib}/PACKAGES.gz is not a valid gzip file, or unpacks to more than an index can be`);
       }
     }
     if (text === undefined) return undefined;

@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isAirlockError } from '../errors.js';
 import { parseDcf } from '../core/dcf.js';
-import { archivesInIndex, type IndexedArchive } from '../core/packagesIndex.js';
+import { archivesInIndex, MAX_INDEX_BYTES, type IndexedArchive } from '../core/packagesIndex.js';
 import { archiveUrl } from '../upstream/sources.js';
 import { BodyRejected, type HttpClient } from '../upstream/http.js';
 import type { LayoutFile } from '../layout/rspmLayout.js';
@@ -22,8 +22,6 @@ export interface ContribIndex {
   archives: IndexedArchive[];
 }
 
-/** CRAN's PACKAGES is about 12 MB; anything near this is not an index. */
-const MAX_INDEX_BYTES = 512 * 1024 * 1024;
 
 export async function fetchContribIndex(http: HttpClient, contribUrl: string, layoutDir: string, userAgent: string): Promise<ContribIndex> {
   const { packages, packagesGz } = await fetchPackagesFile(http, contribUrl, userAgent);

@@ -70,10 +70,13 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
         await ledger.checkpoint();
       }
     });
-  } finally {
-    // Whatever arrived before a failure is kept, so the next run fetches only the rest.
-    await ledger.checkpoint();
+  } catch (err) {
+    // Whatever arrived before the failure is kept, so the next run fetches only the rest;
+    // the download's own error is the one to report, even if keeping fails too.
+    await ledger.checkpoint().catch(() => undefined);
+    throw err;
   }
+  await ledger.checkpoint();
   return summary;
 }
 

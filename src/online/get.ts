@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
-import { createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
+import { assertBundleOutputFree, createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
 import { isReceiptFile, readReceipt } from '../bundle/receipt.js';
 import { resolveStartingSnapshot } from '../bundle/startingSnapshot.js';
 import { sectionOwns, type Section } from '../layout/rspmLayout.js';
@@ -62,9 +62,7 @@ export type Collector = (http: HttpClient) => Promise<Collected>;
 
 export async function runGet(options: GetOptions, collect: Collector): Promise<GetResult> {
   if (options.label !== null) assertUsableLabel(options.label);
-  if (options.bundle && fs.existsSync(options.bundle.output)) {
-    throw new AirlockError('USAGE', `${options.bundle.output} already exists`, { where: options.bundle.output, hint: 'choose another --bundle name, or remove the old bundle first' });
-  }
+  if (options.bundle) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
   // A key that cannot be used should fail before hours of downloading.
   if (options.bundle?.signWith !== undefined) loadPrivateKey(options.bundle.signWith);
   const http = new HttpClient(options.http);

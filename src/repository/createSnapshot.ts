@@ -7,6 +7,7 @@ import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
+import { forEachConcurrently } from '../core/workerPool.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 
 export interface CreateSnapshotOptions {
@@ -66,27 +67,22 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   const entries = new Array<TreeEntry>(files.length);
   let hashedFiles = 0;
   let hashedBytes = 0;
-  let next = 0;
-  // A fixed pool of workers pulling the next index: memory stays flat however many files there are.
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const index = next++;
-      const file = files[index]!;
-      const cached = cache.lookup(file);
-      let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
-      let size = file.size;
-      if (id === undefined) {
-        const added = await repo.objects.addFile(join(root, file.path));
-        id = added.id;
-        size = added.size;
-        hashedFiles++;
-        hashedBytes += size;
-      }
-      cache.remember(file, id, scanStartedMs);
-      progress.advance(1, file.size);
-      entries[index] = { path: file.path, id, size, mode: modeFromStat(file.mode) };
+  // A fixed pool: memory stays flat however many files there are, and after a failure no
+  // worker starts another file, so nothing writes on once the lock is released.
+  await forEachConcurrently(files, INGEST_CONCURRENCY, async (file, index) => {
+    const cached = cache.lookup(file);
+    let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
+    let size = file.size;
+    if (id === undefined) {
+      const added = await repo.objects.addFile(join(root, file.path));
+      id = added.id;
+      size = added.size;
+      hashedFiles++;
+      hashedBytes += size;
     }
-  };
-  await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, worker));
+    cache.remember(file, id, scanStartedMs);
+    progress.advance(1, file.size);
+    entries[index] = { path: file.path, id, size, mode: modeFromStat(file.mode) };
+  });
   return { entries, hashedFiles, hashedBytes };
 }

@@ -24,7 +24,13 @@ export async function generateKeyFiles(output: string): Promise<{ keyId: string;
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   await writeNew(privatePath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  await writeNew(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  try {
+    await writeNew(publicPath, publicKey.export({ format: 'pem', type: 'spki' }) as string, 0o644);
+  } catch (err) {
+    // Half a pair would block the next attempt (keys are never overwritten) and is of no use.
+    await fs.promises.rm(privatePath, { force: true });
+    throw err;
+  }
   return { keyId: keyIdOf(publicKey), privatePath, publicPath };
 }
 

@@ -285,9 +285,15 @@ describe('signed bundles, trust and anti-rollback', () => {
     });
 
     it('reads the key files before the bundle: a wrong path is a usage error', () => {
-      expectFailure(['bundle', 'verify', b.full1!, '--key', join(work, 'missing.pub')], 2, 'NOT_FOUND');
+      // A damaged bundle: were it read first, the answer would be exit 3, not the key's error.
+      const damaged = join(work, 'full1-damaged.airlock');
+      const bytes = fs.readFileSync(b.full1!);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      fs.writeFileSync(damaged, bytes);
+      expect(airlock(['bundle', 'verify', damaged]).status).toBe(3);
+      expectFailure(['bundle', 'verify', damaged, '--key', join(work, 'missing.pub')], 2, 'NOT_FOUND');
       fs.writeFileSync(join(work, 'garbage.pub'), 'not a key\n');
-      expectFailure(['bundle', 'verify', b.full1!, '--key', join(work, 'garbage.pub')], 2, 'KEY_INVALID');
+      expectFailure(['bundle', 'verify', damaged, '--key', join(work, 'garbage.pub')], 2, 'KEY_INVALID');
     });
   });
 

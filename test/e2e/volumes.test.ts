@@ -48,6 +48,10 @@ describe('bundle volumes', () => {
     // Same entries and content; only the header's creation time may differ between two writes.
     expect(joined.length).toBe(fs.statSync(single).size);
     expect(execFileSync('tar', ['t'], { input: joined, encoding: 'utf8' })).toBe(execFileSync('tar', ['tf', single], { encoding: 'utf8' }));
+    // And the joined parts are a bundle that verifies byte by byte.
+    const rejoined = join(s.media, 'rejoined.airlock');
+    fs.writeFileSync(rejoined, joined);
+    expect(airlockJson<{ verified: boolean }>(['bundle', 'verify', rejoined]).verified).toBe(true);
   });
 
   it('verifies each volume on its own, and the whole bundle from all of them', () => {
