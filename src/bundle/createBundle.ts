@@ -3,8 +3,8 @@ import { AirlockError } from '../errors.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
-import { planBundle } from './planBundle.js';
-import { resolveStartingSnapshot } from './startingSnapshot.js';
+import { planBundle } from '../core/bundle/plan.js';
+import { resolveStartingSnapshot } from './startingPoint.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
 

@@ -18,7 +18,7 @@ import {
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
 import { decodeTree, distinctObjects, maxEncodedTreeBytes, treeTotals, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, shortId, type ObjectId } from '../core/objectId.js';
-import { compressBound, decompressBounded, ZstdDecoder } from '../compression/zstd.js';
+import { compressBound, decompressBounded, ZstdDecoder } from '../core/zstd.js';
 import type { Progress } from '../progress/progress.js';
 import { openBundleInput } from './bundleInput.js';
 

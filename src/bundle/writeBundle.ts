@@ -22,13 +22,13 @@ import {
 } from '../core/bundle/format.js';
 import { encodeTree, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
-import { compressBuffer, ZstdEncoder } from '../compression/zstd.js';
+import { compressBuffer, ZstdEncoder } from '../core/zstd.js';
 import { tempName } from '../fs/durable.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
-import type { BundlePlan } from './planBundle.js';
+import type { BundlePlan } from '../core/bundle/plan.js';
 import { TarFile } from './tarFile.js';
-import { VolumeSink } from './volumeSink.js';
+import { VolumeSink } from './byteSink.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { TOOL_NAME } from '../version.js';
 

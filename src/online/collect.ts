@@ -1,4 +1,4 @@
-import type { LayoutFile, Section } from '../layout/rspmLayout.js';
+import type { LayoutFile, Section } from '../core/layout/rspmLayout.js';
 import type { FetchItem } from './fetchItem.js';
 
 /**

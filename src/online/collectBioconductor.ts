@@ -1,7 +1,7 @@
 import { isAirlockError } from '../errors.js';
 import { parseBiocConfig, resolveBiocVersions } from '../core/bioconductorConfig.js';
-import { biocVersionFile } from '../layout/generatedFiles.js';
-import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, type BiocRepository } from '../layout/rspmLayout.js';
+import { biocVersionFile } from '../core/layout/generatedFiles.js';
+import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, type BiocRepository } from '../core/layout/rspmLayout.js';
 import type { HttpClient } from '../upstream/http.js';
 import { biocConfigUrl, biocContribUrl, trimBase } from '../upstream/sources.js';
 import type { Collected } from './collect.js';

@@ -1,6 +1,6 @@
 import { AirlockError } from '../errors.js';
-import { bindexFile, cranSnapshotFile, distrosFile, schemaMarker } from '../layout/generatedFiles.js';
-import { binaryContrib, CRAN_CONTRIB, type BinaryTarget } from '../layout/rspmLayout.js';
+import { bindexFile, cranSnapshotFile, distrosFile, schemaMarker } from '../core/layout/generatedFiles.js';
+import { binaryContrib, CRAN_CONTRIB, type BinaryTarget } from '../core/layout/rspmLayout.js';
 import { resolveCranSource, type SourceTypeChoice } from '../upstream/detectSource.js';
 import type { HttpClient } from '../upstream/http.js';
 import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/sources.js';

@@ -4,7 +4,7 @@ import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, MAX_INDEX_BYTES, type IndexedArchive } from '../core/packagesIndex.js';
 import { archiveUrl } from '../upstream/sources.js';
 import { BodyRejected, type HttpClient } from '../upstream/http.js';
-import type { LayoutFile } from '../layout/rspmLayout.js';
+import type { LayoutFile } from '../core/layout/rspmLayout.js';
 import type { FetchItem } from './fetchItem.js';
 
 /**

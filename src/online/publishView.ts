@@ -3,9 +3,9 @@ import * as fsp from 'node:fs/promises';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { join } from 'node:path';
 import type { SnapshotId, Tree } from '../core/manifest.js';
-import { buildDeployment } from '../deploy/buildDeployment.js';
-import { DataDir } from '../deploy/dataDir.js';
-import { switchDeployment } from '../deploy/switchDeployment.js';
+import { buildDeployment } from '../deployment/buildDeployment.js';
+import { DataDir } from '../deployment/dataDir.js';
+import { switchDeployment } from '../deployment/switchDeployment.js';
 import type { Progress } from '../progress/progress.js';
 import { Repository } from '../repository/repository.js';
 

@@ -1,5 +1,5 @@
 import { AirlockError } from '../errors.js';
-import { SYSREQS_SYSTEMS_PATH, sysreqsRulePath } from '../layout/rspmLayout.js';
+import { SYSREQS_SYSTEMS_PATH, sysreqsRulePath } from '../core/layout/rspmLayout.js';
 import type { HttpClient } from '../upstream/http.js';
 import { sysreqsListingUrl, sysreqsSystemsUrl } from '../upstream/sources.js';
 import type { FetchItem } from './fetchItem.js';

@@ -1,4 +1,4 @@
-import type { BiocRepository } from '../layout/rspmLayout.js';
+import type { BiocRepository } from '../core/layout/rspmLayout.js';
 
 /**
  * Where each kind of upstream keeps its files: the URL schemes airlock reads, as pure

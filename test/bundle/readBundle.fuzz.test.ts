@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { readBundle } from '../../src/bundle/readBundle.js';
 import { singleVolume, verifyBundle } from '../../src/bundle/verifyBundle.js';
 import { encodeDescriptor, PART_ENTRY, VOLUME_ENTRY, VOLUME_FORMAT, VOLUME_MAGIC, type VolumeDescriptor } from '../../src/core/bundle/volume.js';
-import { compressBound, compressBuffer, ZstdDecoder } from '../../src/compression/zstd.js';
+import { compressBound, compressBuffer, ZstdDecoder } from '../../src/core/zstd.js';
 import { decodeMsgpack, encodeMsgpack, type Canonical } from '../../src/core/canonical.js';
 import { decodeHeader, ENTRY_CHANGES, ENTRY_HEADER, ENTRY_SEAL, ENTRY_TREE, LIMITS, parseObjectEntryName, type BundleHeader } from '../../src/core/bundle/format.js';
 import { decodeTree, type Tree } from '../../src/core/manifest.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compressBuffer } from '../../src/compression/zstd.js';
+import { compressBuffer } from '../../src/core/zstd.js';
 import { encodeChanges } from '../../src/core/bundle/changes.js';
 import { BUNDLE_FORMAT, BUNDLE_MAGIC, encodeHeader, type BundleHeader } from '../../src/core/bundle/format.js';
 import { encodeTree, treeId, type TreeEntry } from '../../src/core/manifest.js';

@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compressBuffer, ZstdDecoder } from '../../src/compression/zstd.js';
+import { compressBuffer, ZstdDecoder } from '../../src/core/zstd.js';
 import {
   BUNDLE_FORMAT,
   decodeHeader,

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compressBuffer } from '../../src/compression/zstd.js';
+import { compressBuffer } from '../../src/core/zstd.js';
 import { decodeHeader, encodeHeader } from '../../src/core/bundle/format.js';
 import { hashBytes } from '../../src/core/objectId.js';
 import { airlock, airlockJson, airlockOk } from '../helpers/cli.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { exportBundle } from '../../deploy/export.js';
+import { exportBundle } from '../../offline/export.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeWrittenBundle } from '../present.js';
 import { bundleWriteOptions, dataDirOption, type DataDirArgs } from './options.js';

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { collectGarbage } from '../../deploy/gc.js';
-import { withOfflineSession } from '../../deploy/session.js';
+import { collectGarbage } from '../../offline/gc.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { Collector, GetResult } from '../../online/get.js';
 import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
-import { binaryConfigName, type BinaryTarget } from '../../layout/rspmLayout.js';
+import { binaryConfigName, type BinaryTarget } from '../../core/layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
 import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';

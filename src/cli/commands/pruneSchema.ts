@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { parseOwner } from '../../deploy/owner.js';
-import { pruneSchema } from '../../deploy/pruneSchema.js';
-import { withOfflineSession } from '../../deploy/session.js';
+import { parseOwner } from '../../deployment/accounts.js';
+import { pruneSchema } from '../../offline/pruneSchema.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';

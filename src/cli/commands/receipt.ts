@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { writeReceipt } from '../../deploy/receipt.js';
+import { writeReceipt } from '../../offline/receipt.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { loadAccount } from '../../deploy/serverAccess.js';
-import { readStatus } from '../../deploy/status.js';
+import { loadAccount } from '../../deployment/serverAccess.js';
+import { readStatus } from '../../offline/status.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { withOfflineSession } from '../../deploy/session.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { loadPublicKey } from '../../trust/keys.js';
 import { TrustStore } from '../../trust/trustStore.js';
 import { runCommand, type GlobalArgs } from '../context.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import type { ValidateKind } from '../../layout/validateLayout.js';
+import type { ValidateKind } from '../../online/validateLayout.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 
 interface ValidateArgs extends GlobalArgs {
@@ -20,7 +20,7 @@ function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArg
     handler: (args) =>
       runCommand(args, async (ctx) => {
         // Imported on use: validate pulls in the YAML parser, which other commands do not need.
-        const { assertValid, validateLayout } = await import('../../layout/validateLayout.js');
+        const { assertValid, validateLayout } = await import('../../online/validateLayout.js');
         const { layoutRootOf } = await import('../../online/publishView.js');
         const root = await layoutRootOf(args.destination);
         const report = await validateLayout({ root, kind, packages: args.packages, progress: ctx.progress });

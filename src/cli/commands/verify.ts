@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { AirlockError } from '../../errors.js';
-import { verifyDataDir, verifyRepository } from '../../deploy/verifyCommand.js';
+import { verifyDataDir, verifyRepository } from '../../offline/verify.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import type { DataDirArgs } from './options.js';
 

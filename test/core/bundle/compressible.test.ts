@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { compressionPays, looksCompressed, MIN_COMPRESSIBLE_SIZE } from '../../../src/core/bundle/compressible.js';
-import { compressBuffer } from '../../../src/compression/zstd.js';
+import { compressBuffer } from '../../../src/core/zstd.js';
 
 const text = Buffer.from('Package: abc\nVersion: 1.0\nDepends: R (>= 4.0)\n'.repeat(20));
 

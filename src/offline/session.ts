@@ -5,7 +5,7 @@ import { isMainThread } from 'node:worker_threads';
 import { isTempName } from '../fs/durable.js';
 import { withLock } from '../fs/lock.js';
 import { Repository } from '../repository/repository.js';
-import { DataDir, type DataDirState } from './dataDir.js';
+import { DataDir, type DataDirState } from '../deployment/dataDir.js';
 import { finishAdoption } from './adopt.js';
 
 export interface OfflineSession {

@@ -4,9 +4,9 @@ import type { SnapshotRecord } from '../core/manifest.js';
 import { isObjectId } from '../core/objectId.js';
 import { readLockOwner, type LockOwner } from '../fs/lock.js';
 import { Repository } from '../repository/repository.js';
-import { DataDir, type DataDirKind, type DataDirState, type HistoryEntry } from './dataDir.js';
-import type { Account } from './readability.js';
-import { checkServerAccess, type ServerAccess } from './serverAccess.js';
+import { DataDir, type DataDirKind, type DataDirState, type HistoryEntry } from '../deployment/dataDir.js';
+import type { Account } from '../core/access.js';
+import { checkServerAccess, type ServerAccess } from '../deployment/serverAccess.js';
 import { withOfflineSession } from './session.js';
 
 export interface DeploymentStatus {

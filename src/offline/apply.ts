@@ -14,13 +14,13 @@ import type { Progress } from '../progress/progress.js';
 import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
-import { buildDeployment } from './buildDeployment.js';
-import type { DataDir } from './dataDir.js';
-import type { Owner } from './owner.js';
-import { probeFilesystem } from './probeFilesystem.js';
+import { buildDeployment } from '../deployment/buildDeployment.js';
+import type { DataDir } from '../deployment/dataDir.js';
+import type { Owner } from '../deployment/accounts.js';
+import { probeFilesystem } from '../deployment/probeFilesystem.js';
 import type { OfflineSession } from './session.js';
-import { switchDeployment } from './switchDeployment.js';
-import { holding, recordOf } from './heldSnapshot.js';
+import { switchDeployment } from '../deployment/switchDeployment.js';
+import { holding, recordOf } from '../repository/holding.js';
 import { judgeSequence, type ShownSnapshot } from '../core/antiRollback.js';
 
 export interface ApplyOptions {

@@ -1,13 +1,13 @@
 import { AirlockError } from '../errors.js';
 import { treeTotals, type SnapshotRecord } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
-import { planSchemaPrune, prunedLabel, type PrunedDirectory } from '../layout/schemaPrune.js';
+import { planSchemaPrune, prunedLabel, type PrunedDirectory } from '../core/layout/schemaPrune.js';
 import type { Progress } from '../progress/progress.js';
-import { buildDeployment } from './buildDeployment.js';
-import { missingFiles, recordOf } from './heldSnapshot.js';
-import type { Owner } from './owner.js';
+import { buildDeployment } from '../deployment/buildDeployment.js';
+import { missingFiles, recordOf } from '../repository/holding.js';
+import type { Owner } from '../deployment/accounts.js';
 import type { OfflineSession } from './session.js';
-import { switchDeployment } from './switchDeployment.js';
+import { switchDeployment } from '../deployment/switchDeployment.js';
 
 export interface PruneSchemaOptions {
   /** The schema to keep: `v3`. */

@@ -8,13 +8,13 @@ import { failpoint } from '../fs/failpoint.js';
 import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../progress/progress.js';
 import { hashFile } from '../repository/objectStore.js';
-import { buildDeployment } from './buildDeployment.js';
-import type { DataDir } from './dataDir.js';
-import type { Owner } from './owner.js';
-import { probeFilesystem } from './probeFilesystem.js';
-import { unsafeBits } from './readability.js';
+import { buildDeployment } from '../deployment/buildDeployment.js';
+import type { DataDir } from '../deployment/dataDir.js';
+import type { Owner } from '../deployment/accounts.js';
+import { probeFilesystem } from '../deployment/probeFilesystem.js';
+import { unsafeBits } from '../core/access.js';
 import type { OfflineSession } from './session.js';
-import { switchDeployment } from './switchDeployment.js';
+import { switchDeployment } from '../deployment/switchDeployment.js';
 
 export interface AdoptResult {
   snapshot: SnapshotRecord;

@@ -1,8 +1,8 @@
-import { diffTrees } from '../core/diff.js';
-import { distinctObjects, type SnapshotRecord, type Tree } from '../core/manifest.js';
-import type { ObjectId } from '../core/objectId.js';
-import { diffPackages } from '../core/packages.js';
-import { summariseChanges, type BundleChanges } from '../core/bundle/changes.js';
+import { diffTrees } from '../diff.js';
+import { distinctObjects, type SnapshotRecord, type Tree } from '../manifest.js';
+import type { ObjectId } from '../objectId.js';
+import { diffPackages } from '../packages.js';
+import { summariseChanges, type BundleChanges } from './changes.js';
 
 export interface BundlePlan {
   target: SnapshotRecord;

@@ -1,10 +1,10 @@
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode } from '../errors.js';
-import { compressBuffer, decompressBounded } from '../compression/zstd.js';
-import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from '../core/canonical.js';
-import { decodeTree, treeTotals, type SnapshotRecord, type Tree } from '../core/manifest.js';
-import { hashBytes, isObjectId, shortId } from '../core/objectId.js';
-import { LIMITS } from '../core/bundle/format.js';
+import { compressBuffer, decompressBounded } from './zstd.js';
+import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from './canonical.js';
+import { decodeTree, treeTotals, type SnapshotRecord, type Tree } from './manifest.js';
+import { hashBytes, isObjectId, shortId } from './objectId.js';
+import { LIMITS } from './bundle/format.js';
 import { blake3 } from '@napi-rs/blake-hash';
 
 /**

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { DataDir } from './dataDir.js';
-import { AccessFindings, describeProblems, resolveAccount, writableByOthers, type AccessProblem, type Account } from './readability.js';
+import { AccessFindings, describeProblems, resolveAccount, writableByOthers, type AccessProblem, type Account } from '../core/access.js';
 
 /** What `status` found about the server account's access to the current deployment. */
 export interface ServerAccess {

@@ -2,7 +2,7 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import type { Repository } from '../repository/repository.js';
-import { fileKind, readReceipt, type DecodedReceipt } from './receipt.js';
+import { fileKind, readReceipt, type DecodedReceipt } from '../core/receipt.js';
 import { judgeSequence } from '../core/antiRollback.js';
 
 export interface StartingPoint {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { sortEntries, validateTree, type Tree, type TreeEntry } from '../../src/core/manifest.js';
-import { hashBytes } from '../../src/core/objectId.js';
-import { MUST_STAY, parseKeptSchema, planSchemaPrune, prunedLabel } from '../../src/layout/schemaPrune.js';
-import { expectAirlockError } from '../helpers/errors.js';
+import { sortEntries, validateTree, type Tree, type TreeEntry } from '../../../src/core/manifest.js';
+import { hashBytes } from '../../../src/core/objectId.js';
+import { MUST_STAY, parseKeptSchema, planSchemaPrune, prunedLabel } from '../../../src/core/layout/schemaPrune.js';
+import { expectAirlockError } from '../../helpers/errors.js';
 
 function tree(files: Record<string, string>): Tree {
   const entries: TreeEntry[] = Object.entries(files).map(([path, content]) => ({ path, id: hashBytes(Buffer.from(content)), size: Buffer.byteLength(content), mode: 0o644 }));

@@ -1,7 +1,7 @@
 import type { Progress } from '../progress/progress.js';
 import { Repository } from '../repository/repository.js';
 import { withOfflineSession } from './session.js';
-import { verifyObjects, verifyTreeOnDisk, type Problem } from './verifyDataDir.js';
+import { verifyObjects, verifyTreeOnDisk, type Problem } from '../deployment/verifyTree.js';
 
 export interface VerifyReport {
   target: string;

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { AirlockError, errnoCode } from '../errors.js';
-import { encodeReceipt, type Receipt } from '../bundle/receipt.js';
+import { encodeReceipt, type Receipt } from '../core/receipt.js';
 import { decodeTree, newestRecord, treeTotals, type SnapshotRecord } from '../core/manifest.js';
 import { hashBytes, shortId } from '../core/objectId.js';
 import { writeFileDurable } from '../fs/durable.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { binaryConfigName, binaryContrib, bindexPath, biocContrib, sectionOwns } from '../../src/layout/rspmLayout.js';
-import { distrosFile, bindexFile } from '../../src/layout/generatedFiles.js';
-import { composeTree } from '../../src/online/get.js';
-import type { Tree } from '../../src/core/manifest.js';
+import { binaryConfigName, binaryContrib, bindexPath, biocContrib, sectionOwns } from '../../../src/core/layout/rspmLayout.js';
+import { distrosFile, bindexFile } from '../../../src/core/layout/generatedFiles.js';
+import { composeTree } from '../../../src/online/get.js';
+import type { Tree } from '../../../src/core/manifest.js';
 
 const jammy = { rVersion: '4.4', distribution: 'jammy', architecture: 'x86_64' };
 const armNoble = { rVersion: '4.5', distribution: 'noble', architecture: 'aarch64' };

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
 import { createBundle, type BundleWriteOptions, type CreateBundleResult } from '../bundle/createBundle.js';
-import { holding } from './heldSnapshot.js';
+import { holding } from '../repository/holding.js';
 import { withOfflineSession } from './session.js';
 
 /** As `bundle create` takes them; the snapshot defaults to the one the data dir shows. */

@@ -12,7 +12,7 @@ import {
   symbolicMode,
   writableByOthers,
   type Account,
-} from '../../src/deploy/readability.js';
+} from '../../src/core/access.js';
 
 const DIR = 0o040000;
 const FILE = 0o100000;

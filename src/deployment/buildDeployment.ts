@@ -10,8 +10,8 @@ import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../progress/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { DataDir } from './dataDir.js';
-import type { Owner } from './owner.js';
-import { safeMode, unsafeBits } from './readability.js';
+import type { Owner } from './accounts.js';
+import { safeMode, unsafeBits } from '../core/access.js';
 
 /** Yield to the event loop this often so progress can be drawn during a long sync loop. */
 const BATCH = 2000;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { decompress as referenceDecompress } from 'zstd-napi';
-import { compressBound, compressBuffer, ZstdDecoder, ZstdEncoder } from '../../src/compression/zstd.js';
+import { compressBound, compressBuffer, ZstdDecoder, ZstdEncoder } from '../../src/core/zstd.js';
 
 /** Incompressible but reproducible bytes: SHA-256 in counter mode. */
 function noise(size: number, seed = 0): Buffer {

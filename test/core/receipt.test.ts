@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '@napi-rs/blake-hash';
-import { compressBuffer } from '../../src/compression/zstd.js';
+import { compressBuffer } from '../../src/core/zstd.js';
 import { encodeMsgpack, type Canonical } from '../../src/core/canonical.js';
 import { encodeTree, FILE_MODE, EXECUTABLE_MODE, treeTotals, type Tree } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
@@ -15,7 +15,7 @@ import {
   RECEIPT_MAGIC,
   startsWithReceiptMagic,
   type Receipt,
-} from '../../src/bundle/receipt.js';
+} from '../../src/core/receipt.js';
 import { expectAirlockError, expectAirlockRejection } from '../helpers/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 

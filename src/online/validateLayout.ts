@@ -8,7 +8,7 @@ import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, MAX_INDEX_BYTES } from '../core/packagesIndex.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../progress/progress.js';
-import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from './rspmLayout.js';
+import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from '../core/layout/rspmLayout.js';
 
 /**
  * `validate cran|bioconductor`: is a layout tree complete? Without --packages, the

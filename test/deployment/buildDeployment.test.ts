@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDeployment } from '../../src/deploy/buildDeployment.js';
-import { DataDir } from '../../src/deploy/dataDir.js';
+import { buildDeployment } from '../../src/deployment/buildDeployment.js';
+import { DataDir } from '../../src/deployment/dataDir.js';
 import { sortEntries, type TreeEntry } from '../../src/core/manifest.js';
 import type { Progress } from '../../src/progress/progress.js';
 import { Repository } from '../../src/repository/repository.js';

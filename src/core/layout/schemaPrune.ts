@@ -1,6 +1,6 @@
-import { AirlockError } from '../errors.js';
-import type { Tree, TreeEntry } from '../core/manifest.js';
-import type { ObjectId } from '../core/objectId.js';
+import { AirlockError } from '../../errors.js';
+import type { Tree, TreeEntry } from '../manifest.js';
+import type { ObjectId } from '../objectId.js';
 import { SCHEMA } from './rspmLayout.js';
 
 /**

@@ -1,6 +1,6 @@
 import { isAirlockError } from '../errors.js';
 import { newestRecord, type SnapshotId, type SnapshotRecord, type Tree } from '../core/manifest.js';
-import type { Repository } from '../repository/repository.js';
+import type { Repository } from './repository.js';
 
 /** Files of `tree` whose object is no longer in the store (removed by `airlock gc`, or lost). */
 export function missingFiles(repo: Repository, tree: Tree): number {

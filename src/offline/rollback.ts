@@ -2,11 +2,11 @@ import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
 import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
 import type { Progress } from '../progress/progress.js';
-import { buildDeployment } from './buildDeployment.js';
-import { missingFiles } from './heldSnapshot.js';
-import type { Owner } from './owner.js';
+import { buildDeployment } from '../deployment/buildDeployment.js';
+import { missingFiles } from '../repository/holding.js';
+import type { Owner } from '../deployment/accounts.js';
 import type { OfflineSession } from './session.js';
-import { switchDeployment } from './switchDeployment.js';
+import { switchDeployment } from '../deployment/switchDeployment.js';
 
 export interface RollbackResult {
   from: string;
