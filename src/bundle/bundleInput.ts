@@ -1,39 +1,78 @@
-import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { AirlockError } from '../errors.js';
+import { AirlockError, errnoCode } from '../errors.js';
 import { TarParser, type TarEvent } from '../core/bundle/tarParser.js';
 import { damaged, decodeDescriptor, PART_ENTRY, PART_OFFSET, VOLUME_ENTRY, volumeFileSize, type VolumeDescriptor } from '../core/bundle/volume.js';
 
 /**
- * The bytes of a bundle, from one file or from its volumes given in any order. Volumes
- * are checked as a set before anything is read (same bundle, none missing, none twice,
- * contiguous), then streamed in order, each through the strict tar reader and against
- * the BLAKE3 of its part, so what the bundle reader sees is exactly the single-file
- * bundle or an error naming the volume at fault.
+ * The bytes of a bundle, from one file or from its volumes given in any order. Each file
+ * is opened once, here, and every later read (the seal peeked at from the end, the full
+ * streaming read) goes through that open file until close(). Volumes are checked as a set
+ * before anything is read (same bundle, none missing, none twice, contiguous), then
+ * streamed in order, each through the strict tar reader and against the BLAKE3 of its
+ * part, so what the bundle reader sees is exactly the single-file bundle or an error
+ * naming the volume at fault.
  */
 export interface BundleInput {
   /** For messages: the file, or the first volume and the count. */
   label: string;
   volumes: VolumeDescriptor[] | null;
+  /** With `allowLoneVolume`: the descriptor when the one file given is one volume of several (chunks() then checks its part alone). */
+  loneVolume: VolumeDescriptor | null;
   chunks(): AsyncGenerator<Buffer>;
   /** The volume holding byte `offset` of the bundle, for error messages (null for a single file). */
   locate(offset: number): string | null;
+  /** Up to the last `length` bytes of the bundle, and the bundle offset of the first of them. */
+  tail(length: number): Promise<{ bytes: Buffer; bundleOffset: number }>;
+  close(): Promise<void>;
 }
 
 const READ_CHUNK = 1024 * 1024;
 
-interface Volume {
+interface OpenFile {
   path: string;
+  handle: fsp.FileHandle;
+  size: number;
+}
+
+interface Volume extends OpenFile {
   descriptor: VolumeDescriptor;
 }
 
-export async function openBundleInput(paths: string[]): Promise<BundleInput> {
+export async function openBundleInput(paths: string[], options: { allowLoneVolume?: boolean } = {}): Promise<BundleInput> {
   if (paths.length === 0) throw new AirlockError('USAGE', 'no bundle file given', { hint: 'name the bundle file, or all its volumes (F.001 F.002 ...)' });
-  for (const path of paths) assertReadableFile(path);
-  const heads = await Promise.all(paths.map(async (path) => ({ path, descriptor: await readVolumeHead(path) })));
-  if (heads.length === 1 && heads[0]!.descriptor === null) {
-    const path = heads[0]!.path;
-    return { label: path, volumes: null, chunks: () => fileChunks(path), locate: () => null };
+  const files: OpenFile[] = [];
+  try {
+    for (const path of paths) files.push(await openFile(path));
+    const heads: (OpenFile & { descriptor: VolumeDescriptor | null })[] = [];
+    for (const file of files) heads.push({ ...file, descriptor: await readVolumeHead(file) });
+    return assemble(heads, options.allowLoneVolume === true);
+  } catch (err) {
+    await closeAll(files);
+    throw err;
+  }
+}
+
+function assemble(heads: (OpenFile & { descriptor: VolumeDescriptor | null })[], allowLoneVolume: boolean): BundleInput {
+  const close = () => closeAll(heads);
+  const only = heads.length === 1 ? heads[0]! : undefined;
+  if (only && only.descriptor === null) {
+    return {
+      label: only.path,
+      volumes: null,
+      loneVolume: null,
+      chunks: () => fileChunks(only.handle),
+      locate: () => null,
+      tail: async (length) => {
+        const start = Math.max(0, only.size - length);
+        return { bytes: await readRange(only.handle, start, only.size - start), bundleOffset: start };
+      },
+      close,
+    };
+  }
+  if (only && allowLoneVolume && only.descriptor!.volumes > 1) {
+    const volume = only as Volume;
+    return { label: volume.path, volumes: null, loneVolume: volume.descriptor, chunks: () => partChunks(volume), locate: () => volume.path, tail: () => Promise.reject(new Error('a lone volume has no seal of its own')), close };
   }
   const plain = heads.find((h) => h.descriptor === null);
   if (plain) {
@@ -43,23 +82,28 @@ export async function openBundleInput(paths: string[]): Promise<BundleInput> {
     });
   }
   const volumes = orderVolumes(heads as Volume[]);
+  const last = volumes[volumes.length - 1]!;
   const label = volumes.length === 1 ? volumes[0]!.path : `${volumes[0]!.path} (+${volumes.length - 1} volumes)`;
   const locate = (offset: number) => {
-    const v = volumes.find((x) => offset < x.descriptor.offset + x.descriptor.length) ?? volumes[volumes.length - 1]!;
+    const v = volumes.find((x) => offset < x.descriptor.offset + x.descriptor.length) ?? last;
     return `volume ${v.descriptor.volume} of ${v.descriptor.volumes}, ${v.path}`;
   };
-  return { label, volumes: volumes.map((v) => v.descriptor), chunks: () => volumeChunks(volumes), locate };
+  return {
+    label,
+    volumes: volumes.map((v) => v.descriptor),
+    loneVolume: null,
+    chunks: () => volumeChunks(volumes),
+    locate,
+    tail: async (length) => {
+      const start = Math.max(0, last.descriptor.length - length);
+      return { bytes: await readRange(last.handle, PART_OFFSET + start, last.descriptor.length - start), bundleOffset: last.descriptor.offset + start };
+    },
+    close,
+  };
 }
 
-/** The volume descriptor of `path`, or null when it is not a volume. */
-export async function volumeDescriptorOf(path: string): Promise<VolumeDescriptor | null> {
-  assertReadableFile(path);
-  return readVolumeHead(path);
-}
-
-/** One volume on its own: its structure, and its part against the hash in its descriptor. */
-export async function verifyVolume(path: string, descriptor: VolumeDescriptor): Promise<void> {
-  for await (const chunk of partChunks({ path, descriptor })) void chunk;
+async function closeAll(files: OpenFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.handle.close().catch(() => undefined)));
 }
 
 function orderVolumes(volumes: Volume[]): Volume[] {
@@ -94,20 +138,15 @@ function orderVolumes(volumes: Volume[]): Volume[] {
   return ordered;
 }
 
-/** The descriptor when `path` is a volume, null when it is anything else (a plain bundle). */
-async function readVolumeHead(path: string): Promise<VolumeDescriptor | null> {
-  const head = Buffer.alloc(PART_OFFSET);
-  const handle = await fs.promises.open(path, 'r');
-  let read: number;
-  try {
-    ({ bytesRead: read } = await handle.read(head, 0, PART_OFFSET, 0));
-  } finally {
-    await handle.close();
-  }
+/** The descriptor when the file is a volume, null when it is anything else (a plain bundle). */
+async function readVolumeHead(file: OpenFile): Promise<VolumeDescriptor | null> {
+  const { path, size } = file;
+  const head = await readRange(file.handle, 0, Math.min(PART_OFFSET, size));
+  const read = head.length;
   const parser = new TarParser();
   let events: TarEvent[];
   try {
-    events = parser.push(head.subarray(0, read));
+    events = parser.push(head);
   } catch {
     return null; // not even a tar: the bundle reader will say what is wrong with it
   }
@@ -124,7 +163,6 @@ async function readVolumeHead(path: string): Promise<VolumeDescriptor | null> {
   if (data.length !== first.size || !part || part.type !== 'entry' || part.name !== PART_ENTRY) throw damaged('its first blocks are not a descriptor followed by the part', path);
   const descriptor = decodeDescriptor(data, path);
   if (part.size !== descriptor.length) throw damaged(`its part entry holds ${part.size} bytes, its descriptor says ${descriptor.length}`, path);
-  const size = fs.statSync(path).size;
   if (size !== volumeFileSize(descriptor.length)) {
     throw new AirlockError(size < volumeFileSize(descriptor.length) ? 'BUNDLE_TRUNCATED' : 'BUNDLE_CORRUPT', `volume ${descriptor.volume} of ${descriptor.volumes} is ${size} bytes, it should be ${volumeFileSize(descriptor.length)}`, {
       where: path,
@@ -143,7 +181,7 @@ async function* partChunks(volume: Volume): AsyncGenerator<Buffer> {
   const parser = new TarParser();
   const hash = new Blake3Hasher();
   let entry = '';
-  for await (const chunk of fileChunks(volume.path)) {
+  for await (const chunk of fileChunks(volume.handle)) {
     for (const event of parser.push(chunk)) {
       if (event.type === 'entry') entry = event.name;
       if (event.type !== 'data' || entry !== PART_ENTRY) continue;
@@ -155,8 +193,9 @@ async function* partChunks(volume: Volume): AsyncGenerator<Buffer> {
   if (hash.digest('hex') !== volume.descriptor.part) throw damaged(`volume ${volume.descriptor.volume}'s part does not match the BLAKE3 in its descriptor`, volume.path);
 }
 
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
-  const stream = fs.createReadStream(path, { highWaterMark: READ_CHUNK });
+/** The whole file from its start, read ahead in READ_CHUNK pieces; the file stays open. */
+async function* fileChunks(handle: fsp.FileHandle): AsyncGenerator<Buffer> {
+  const stream = handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK, autoClose: false });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
   } finally {
@@ -164,12 +203,29 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-function assertReadableFile(file: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    throw new AirlockError('NOT_FOUND', `bundle ${file} does not exist`, { where: file, hint: 'check the path to the bundle file' });
+async function readRange(handle: fsp.FileHandle, start: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, start + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
   }
-  if (!st.isFile()) throw new AirlockError('USAGE', `${file} is not a file`, { where: file, hint: 'name the bundle file itself, for example /media/usb/2026-12-01.airlock' });
+  return buffer.subarray(0, done);
+}
+
+async function openFile(path: string): Promise<OpenFile> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(path, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new AirlockError('NOT_FOUND', `bundle ${path} does not exist`, { where: path, hint: 'check the path to the bundle file' });
+    throw err;
+  }
+  const st = await handle.stat();
+  if (!st.isFile()) {
+    await handle.close();
+    throw new AirlockError('USAGE', `${path} is not a file`, { where: path, hint: 'name the bundle file itself, for example /media/usb/2026-12-01.airlock' });
+  }
+  return { path, handle, size: st.size };
 }

@@ -1,10 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { AirlockError } from '../errors.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
 import { planBundle } from '../core/bundle/plan.js';
-import { resolveStartingSnapshot } from './startingPoint.js';
+import { checkStartAgainstTarget, resolveStartingPoint, type StartingPoint } from './startingPoint.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
 
@@ -44,19 +46,41 @@ export function assertBundleOutputFree(output: string, volumeSize: number | unde
 export async function createBundle(repo: Repository, options: CreateBundleOptions): Promise<CreateBundleResult> {
   assertBundleOutputFree(options.output, options.volumeSize);
   // A key that cannot be read should fail before a 100 GB bundle is written, not after.
-  const signer = options.signWith === undefined ? undefined : loadPrivateKey(options.signWith).key;
-  const target = await repo.snapshots.resolve(options.snapshot);
-  const targetTree = await repo.snapshots.loadTree(target.id);
+  const signer = loadSigner(options.signWith);
+  const record = await repo.snapshots.resolve(options.snapshot);
+  const tree = await repo.snapshots.loadTree(record.id);
   // A snapshot of this repository, or a receipt file from the offline side (which carries its tree).
-  const start = options.startingSnapshot === undefined ? null : await resolveStartingSnapshot(repo, options.startingSnapshot, target);
-  const base = start?.base ?? null;
-  const baseTree = start?.baseTree ?? null;
-  if (base && base.id === target.id) {
-    throw new AirlockError('USAGE', `--snapshot and --starting-snapshot are the same snapshot (${target.id.slice(0, 12)}); there is nothing to carry`, {
+  const start = options.startingSnapshot === undefined ? null : await resolveStartingPoint(repo, options.startingSnapshot);
+  return bundleSnapshot(repo, { record, tree }, start, options, signer);
+}
+
+/** The private key of `--sign`, read once per command, before any long work. */
+export function loadSigner(signWith: string | undefined): KeyObject | undefined {
+  return signWith === undefined ? undefined : loadPrivateKey(signWith).key;
+}
+
+/** Where and how a bundle is written: the output, its volumes, progress. */
+export type BundleOutput = Pick<CreateBundleOptions, 'output' | 'progress' | 'volumeSize'>;
+
+/**
+ * Writes the bundle that brings a receiver holding `start` (everything, when null) to
+ * `target`: snapshots already resolved and trees already loaded by the caller (`get` has
+ * just composed the tree it bundles).
+ */
+export async function bundleSnapshot(
+  repo: Repository,
+  target: { record: SnapshotRecord; tree: Tree },
+  start: StartingPoint | null,
+  output: BundleOutput,
+  signer: KeyObject | undefined,
+): Promise<CreateBundleResult> {
+  if (start) checkStartAgainstTarget(start, target.record);
+  if (start && start.base.id === target.record.id) {
+    throw new AirlockError('USAGE', `--snapshot and --starting-snapshot are the same snapshot (${target.record.id.slice(0, 12)}); there is nothing to carry`, {
       hint: 'the offline side already has this snapshot',
     });
   }
-  const plan = planBundle(target, targetTree, base, baseTree);
-  const written = await writeBundle(repo, plan, targetTree, options.output, options.progress, signer, options.volumeSize);
+  const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
+  const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, signer, output.volumeSize);
   return { ...written, changes: plan.changes };
 }

@@ -2,10 +2,13 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import type { Repository } from '../repository/repository.js';
-import { fileKind, readReceipt, type DecodedReceipt } from '../core/receipt.js';
+import type { DecodedReceipt } from '../core/receipt.js';
+import { fileKind, readReceipt } from './receiptFile.js';
 import { judgeSequence } from '../core/antiRollback.js';
 
 export interface StartingPoint {
+  /** What the admin typed: a snapshot reference or a receipt's path. */
+  ref: string;
   /** What the offline side holds: a record of this repository, or one built from a receipt. */
   base: SnapshotRecord;
   baseTree: Tree;
@@ -17,16 +20,16 @@ export interface StartingPoint {
  * `--starting-snapshot` is a snapshot of this repository (label, id, prefix, `latest`)
  * or a receipt file written on the offline side (`airlock receipt`). A receipt carries
  * the tree it describes, so the delta is planned against it whether or not this
- * repository ever held that snapshot. With `target`, a receipt that shows the offline
- * side already at or past the target is refused.
+ * repository ever held that snapshot (or exists yet: `repo` null, and `noRepository` says
+ * why a snapshot name cannot be resolved). Resolved once per command and handed down.
  */
-export async function resolveStartingSnapshot(repo: Repository, ref: string, target?: SnapshotRecord): Promise<StartingPoint> {
+export async function resolveStartingPoint(repo: Repository | null, ref: string, noRepository?: () => AirlockError): Promise<StartingPoint> {
   const kind = await fileKind(ref);
   if (kind === 'receipt') {
     const receipt = await readReceipt(ref);
-    if (target) checkReceiptAgainstTarget(receipt, target, ref);
-    return { base: receipt.snapshot, baseTree: receipt.tree, receipt };
+    return { ref, base: receipt.snapshot, baseTree: receipt.tree, receipt };
   }
+  if (repo === null) throw noRepository?.() ?? new AirlockError('NOT_FOUND', `--starting-snapshot ${ref}: there is no repository to find it in`, { where: ref });
   let base: SnapshotRecord;
   try {
     base = await repo.snapshots.resolve(ref);
@@ -39,7 +42,15 @@ export async function resolveStartingSnapshot(repo: Repository, ref: string, tar
     }
     throw err;
   }
-  return { base, baseTree: await repo.snapshots.loadTree(base.id) };
+  return { ref, base, baseTree: await repo.snapshots.loadTree(base.id) };
+}
+
+/**
+ * Before a bundle is written: a receipt that shows the offline side already at or past the
+ * target is refused, as apply would refuse the bundle (already applied, or a downgrade).
+ */
+export function checkStartAgainstTarget(start: StartingPoint, target: SnapshotRecord): void {
+  if (start.receipt) checkReceiptAgainstTarget(start.receipt, target, start.ref);
 }
 
 function describe(record: SnapshotRecord): string {

@@ -24,7 +24,7 @@ import { encodeTree, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { compressBuffer, ZstdEncoder } from '../core/zstd.js';
 import { tempName } from '../fs/durable.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { BundlePlan } from '../core/bundle/plan.js';
 import { TarFile } from './tarFile.js';

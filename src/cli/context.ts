@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { createProgress } from './progressDisplay.js';
 import { reportError } from './reportError.js';
 

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { formatBytes, formatDuration } from './format.js';
 
 /**

@@ -66,6 +66,32 @@ export function treeId(encoded: Uint8Array): SnapshotId {
   return hashBytes(encoded);
 }
 
+/**
+ * A tree whose canonical bytes were checked to hash to its id: what a bundle, a receipt or
+ * a repository's tree file yields once read. Carried as it is from reader to store, so one
+ * command hashes a tree once.
+ */
+export interface VerifiedTree {
+  readonly id: SnapshotId;
+  readonly tree: Tree;
+  readonly encoded: Uint8Array;
+}
+
+/**
+ * The one place a tree's bytes are checked against the id that names them and decoded:
+ * `mismatch` is thrown when they do not hash to `id`; `checkCount` is decodeTree's.
+ */
+export function verifyTree(id: SnapshotId, encoded: Uint8Array, mismatch: () => Error, checkCount?: (rows: number) => void): VerifiedTree {
+  if (hashBytes(encoded) !== id) throw mismatch();
+  return { id, tree: decodeTree(encoded, checkCount), encoded };
+}
+
+/** A tree encoded here from entries: its id is computed, not checked. */
+export function encodeVerifiedTree(tree: Tree): VerifiedTree {
+  const encoded = encodeTree(tree);
+  return { id: treeId(encoded), tree, encoded };
+}
+
 function invalid(message: string, where?: string): AirlockError {
   return new AirlockError('MANIFEST_INVALID', message, {
     ...(where === undefined ? {} : { where }),

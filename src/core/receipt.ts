@@ -1,8 +1,7 @@
-import * as fsp from 'node:fs/promises';
-import { AirlockError, errnoCode } from '../errors.js';
-import { compressBuffer, decompressBounded } from './zstd.js';
+import { AirlockError } from '../errors.js';
 import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from './canonical.js';
-import { decodeTree, treeTotals, type SnapshotRecord, type Tree } from './manifest.js';
+import { compressBuffer, decompressBounded } from './zstd.js';
+import { treeTotals, verifyTree, type SnapshotRecord, type Tree } from './manifest.js';
 import { hashBytes, isObjectId, shortId } from './objectId.js';
 import { LIMITS } from './bundle/format.js';
 import { blake3 } from '@napi-rs/blake-hash';
@@ -16,7 +15,7 @@ import { blake3 } from '@napi-rs/blake-hash';
  *
  *   "airlock-receipt\n" (16 bytes) | canonical msgpack map (the body) | BLAKE3-256 of all before (32 bytes)
  *
- * Encoding and decoding here are pure (no I/O except `readReceipt`).
+ * Pure: reading a receipt file is src/bundle/receiptFile.ts, writing one src/offline/receipt.ts.
  */
 export const RECEIPT_MAGIC = Buffer.from('airlock-receipt\n', 'latin1');
 export const RECEIPT_FORMAT = 1;
@@ -64,6 +63,11 @@ function invalid(message: string, where: string | undefined): AirlockError {
   });
 }
 
+/** A file larger than any receipt can be is refused before it is read. */
+export function assertReceiptSize(bytes: number, where: string | undefined): void {
+  if (bytes > RECEIPT_LIMITS.fileBytes) throw invalid(`the receipt is ${bytes} bytes, more than a receipt can be (${RECEIPT_LIMITS.fileBytes})`, where);
+}
+
 export function startsWithReceiptMagic(bytes: Uint8Array): boolean {
   return bytes.length >= RECEIPT_MAGIC.length && Buffer.from(bytes.buffer, bytes.byteOffset, RECEIPT_MAGIC.length).equals(RECEIPT_MAGIC);
 }
@@ -101,7 +105,7 @@ export function decodeReceipt(bytes: Uint8Array, where?: string): DecodedReceipt
   const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!startsWithReceiptMagic(all)) throw invalid('this is not an airlock receipt (it does not start with "airlock-receipt")', where);
   if (all.length < RECEIPT_MAGIC.length + 1 + CHECK_BYTES) throw invalid(`the receipt is truncated (${all.length} bytes)`, where);
-  if (all.length > RECEIPT_LIMITS.fileBytes) throw invalid(`the receipt is ${all.length} bytes, more than a receipt can be (${RECEIPT_LIMITS.fileBytes})`, where);
+  assertReceiptSize(all.length, where);
   const framed = all.subarray(0, all.length - CHECK_BYTES);
   if (!blake3(framed).equals(all.subarray(all.length - CHECK_BYTES))) {
     throw invalid('the receipt is damaged: its checksum does not match its contents (truncated, or a byte changed on the way)', where);
@@ -130,13 +134,12 @@ export function decodeReceipt(bytes: Uint8Array, where?: string): DecodedReceipt
   if (!canonical.equals(body)) throw invalid('the receipt body is not in canonical form', where);
   const receipt = checkFields(raw, where);
   const encodedTree = decompressTree(raw.tree as Uint8Array, raw.treeSize as number, where);
-  if (hashBytes(encodedTree) !== receipt.snapshot.id) {
-    throw invalid(`the receipt's tree does not hash to its snapshot id ${shortId(receipt.snapshot.id)}`, where);
-  }
+  const mismatch = invalid(`the receipt's tree does not hash to its snapshot id ${shortId(receipt.snapshot.id)}`, where);
   let tree: Tree;
   try {
-    tree = decodeTree(encodedTree);
+    tree = verifyTree(receipt.snapshot.id, encodedTree, () => mismatch).tree;
   } catch (err) {
+    if (err === mismatch) throw err;
     if (err instanceof AirlockError) throw invalid(`the receipt's tree is invalid: ${err.message}`, where);
     throw err;
   }
@@ -198,52 +201,4 @@ function decompressTree(stored: Uint8Array, size: number, where: string | undefi
   );
   if (tree.length !== size) throw invalid(`the receipt's tree is ${tree.length} bytes; it announces ${size}`, where);
   return tree;
-}
-
-/** Reads and verifies a receipt file. */
-export async function readReceipt(path: string): Promise<DecodedReceipt> {
-  let bytes: Buffer;
-  try {
-    const handle = await fsp.open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      if (size > RECEIPT_LIMITS.fileBytes) throw invalid(`the receipt is ${size} bytes, more than a receipt can be (${RECEIPT_LIMITS.fileBytes})`, path);
-      bytes = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new AirlockError('NOT_FOUND', `the receipt ${path} does not exist`, { where: path, hint: 'check the path on the drive' });
-    throw err;
-  }
-  return decodeReceipt(bytes, path);
-}
-
-/**
- * True when `path` names a regular file that starts with the receipt magic. Anything
- * else (no such file, a directory, another file) is false: the caller then reads the
- * value as a snapshot reference.
- */
-export async function isReceiptFile(path: string): Promise<boolean> {
-  return (await fileKind(path)) === 'receipt';
-}
-
-/** 'receipt', 'other-file' (a regular file without the magic) or 'none'. */
-export async function fileKind(path: string): Promise<'receipt' | 'other-file' | 'none'> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(path, 'r');
-  } catch {
-    return 'none';
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return 'none';
-    const head = Buffer.alloc(RECEIPT_MAGIC.length);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return startsWithReceiptMagic(head.subarray(0, bytesRead)) ? 'receipt' : 'other-file';
-  } catch {
-    return 'none';
-  } finally {
-    await handle.close();
-  }
 }

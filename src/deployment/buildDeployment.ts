@@ -7,7 +7,7 @@ import { parentDirectories } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
 import { failpoint } from '../fs/failpoint.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './accounts.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { hashFile } from '../repository/objectStore.js';
 import type { Tree } from '../core/manifest.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 
 export type ProblemKind = 'missing' | 'not-a-file' | 'wrong-size' | 'altered' | 'unexpected';

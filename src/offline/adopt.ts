@@ -6,7 +6,7 @@ import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecor
 import { fsyncDirSync, readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 import { walkTree } from '../fs/walk.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { hashFile } from '../repository/objectStore.js';
 import { buildDeployment } from '../deployment/buildDeployment.js';
 import type { DataDir } from '../deployment/dataDir.js';

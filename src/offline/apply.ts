@@ -1,16 +1,17 @@
+import type { PublicKeyFile } from '../trust/keys.js';
 import { TrustStore } from '../trust/trustStore.js';
 import { checkSignatures, requireTrustedSignature } from '../trust/checkSignatures.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import type { BundleHeader } from '../core/bundle/format.js';
-import type { SnapshotRecord, Tree } from '../core/manifest.js';
+import type { Tree, VerifiedTree } from '../core/manifest.js';
 import { shortId, type ObjectId } from '../core/objectId.js';
 import { formatBytes } from '../core/units.js';
-import { tempName } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
+import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
@@ -20,7 +21,8 @@ import type { Owner } from '../deployment/accounts.js';
 import { probeFilesystem } from '../deployment/probeFilesystem.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from '../deployment/switchDeployment.js';
-import { holding, recordOf } from '../repository/holding.js';
+import { holding } from '../repository/holding.js';
+import { recordSnapshot } from '../repository/recordSnapshot.js';
 import { judgeSequence, type ShownSnapshot } from '../core/antiRollback.js';
 
 export interface ApplyOptions {
@@ -63,31 +65,40 @@ const SPACE_MARGIN = 64 * 1024 * 1024;
  * after the whole bundle checked out and the new tree is on disk and fsynced.
  */
 export async function applyBundle(session: OfflineSession, options: ApplyOptions): Promise<ApplyResult> {
-  const { dataDir, repo } = session;
+  const { dataDir } = session;
   const current = dataDir.currentDeployment() ?? null;
   if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
   const trusted = await new TrustStore(dataDir.trustPath).keys();
-  await refuseEarlyWithoutTrustedSigner(options, trusted);
+  // Each file of the bundle is opened once: the early seal check and the full read share it.
+  const input = await openBundleInput(options.bundle);
+  try {
+    await refuseEarlyWithoutTrustedSigner(input, options, trusted);
+    return await applyInput(session, input, options, trusted, current);
+  } finally {
+    await input.close();
+  }
+}
+
+async function applyInput(session: OfflineSession, input: BundleInput, options: ApplyOptions, trusted: Map<string, PublicKeyFile>, current: string | null): Promise<ApplyResult> {
+  const { dataDir, repo } = session;
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
-  const shown = current === null ? null : { id: current, sequence: (await recordOf(repo, current))?.sequence ?? 0 };
+  const shown = current === null ? null : { id: current, sequence: (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0 };
   const staging = new Staging(repo);
   let header!: BundleHeader;
-  let tree!: Tree;
-  let encodedTree!: Buffer;
+  let target!: VerifiedTree;
   try {
-    const read = await readBundle(options.bundle, {
+    const read = await readBundle(input, {
       onHeader: async (h) => {
         header = h;
         if (h.to !== current) checkSequence(h, shown, session.state.highestSequence, options, dataDir);
         await checkBase(h, current, options, dataDir, repo);
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
-      onTree: (t, encoded) => {
-        tree = t;
-        encodedTree = encoded;
+      onTree: (verified) => {
+        target = verified;
       },
-      openObject: (id) => staging.open(id),
+      openObject: async (id) => staging.open(id),
       progress: options.progress,
     });
     const where = options.bundle[0]!;
@@ -96,10 +107,10 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
     failpoint('apply-after-verify');
     staging.accepted = true;
     await staging.commit();
-    await assertComplete(repo, tree, header);
-    await repo.snapshots.saveEncodedTree(header.to, encodedTree);
-    await recordSnapshot(repo, header);
-    const built = await buildDeployment(repo, dataDir, header.to, tree, options.owner, options.progress);
+    assertComplete(repo, target.tree, header);
+    await repo.snapshots.saveTree(target);
+    await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
+    const built = await buildDeployment(repo, dataDir, header.to, target.tree, options.owner, options.progress);
     failpoint('apply-before-switch');
     switchDeployment(dataDir, header.to);
     const state = session.state;
@@ -113,7 +124,7 @@ export async function applyBundle(session: OfflineSession, options: ApplyOptions
       label: header.target.label,
       objectsImported: staging.committed,
       objectsAlreadyPresent: read.objects - staging.committed,
-      files: tree.entries.length,
+      files: target.tree.entries.length,
       linked: built.linked,
       copied: built.copied,
       signedBy: signatures.validBy,
@@ -146,7 +157,7 @@ async function checkBase(header: BundleHeader, current: string | null, options: 
   // needs, so it applies, and the bundle's target replaces what is shown now.
   const base = current === null ? undefined : await holding(repo, header.from);
   if (base?.complete) {
-    const shown = await recordOf(repo, current!);
+    const shown = await repo.snapshots.newestRecordOf(current!);
     options.progress.warn(
       `this bundle updates snapshot ${shortId(header.from)}, which this data dir holds but does not show; ` +
         `once it checks out, the current snapshot ${shortId(current!)}${shown?.label ? ` (${shown.label})` : ''} is replaced by ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} ` +
@@ -172,9 +183,9 @@ async function checkBase(header: BundleHeader, current: string | null, options: 
  * gigabytes). A seal that does name one is only a claim here: the signature is verified
  * after the full read, as always.
  */
-async function refuseEarlyWithoutTrustedSigner(options: ApplyOptions, trusted: Map<string, unknown>): Promise<void> {
+async function refuseEarlyWithoutTrustedSigner(input: BundleInput, options: ApplyOptions, trusted: Map<string, unknown>): Promise<void> {
   if (trusted.size === 0 || options.allowUnsigned) return;
-  const seal = await peekSeal(options.bundle);
+  const seal = await peekSeal(input);
   if (seal === undefined) return;
   const keyids = seal.signatures.map((s) => s.keyid);
   const claimed = { validBy: keyids.filter((k) => trusted.has(k)), unknownKeys: keyids.filter((k) => !trusted.has(k)) };
@@ -213,15 +224,8 @@ async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boo
   }
 }
 
-async function recordSnapshot(repo: Repository, header: BundleHeader): Promise<void> {
-  const records = await repo.snapshots.records();
-  if (records.some((r) => r.id === header.to && r.sequence === header.target.sequence)) return;
-  const record: SnapshotRecord = { id: header.to, ...header.target };
-  await repo.snapshots.append(record);
-}
-
 /** A delta relies on the base's objects; make sure none went missing before building on them. */
-async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader): Promise<void> {
+function assertComplete(repo: Repository, tree: Tree, header: BundleHeader): void {
   const missing = new Set<ObjectId>();
   for (const entry of tree.entries) if (!repo.objects.hasSync(entry.id)) missing.add(entry.id);
   if (missing.size === 0) return;
@@ -232,12 +236,12 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
 }
 
 /**
- * Imports each object into the store as soon as it verified against its id, and makes
- * the imports durable in checkpoints, so an apply killed halfway resumes: an object the
- * store already has is only read and checked from the bundle, never written again.
- * Objects are inert content named by their hash; nothing refers to them until the whole
- * bundle has checked out and its tree is recorded; a bundle that turns out damaged, is
- * refused or unsigned has this run's imports removed again (undo).
+ * Imports each object into the store as soon as it verified against its id (the store
+ * stages it, ObjectStore.stage), and makes the imports durable in checkpoints, so an apply
+ * killed halfway resumes: an object the store already has is only read and checked from
+ * the bundle, never written again. Objects are inert content named by their hash; nothing
+ * refers to them until the whole bundle has checked out and its tree is recorded; a bundle
+ * that turns out damaged, is refused or unsigned has this run's imports removed again (undo).
  */
 class Staging {
   private sinceCheckpoint = { bytes: 0, started: Date.now() };
@@ -249,37 +253,19 @@ class Staging {
 
   constructor(private readonly repo: Repository) {}
 
-  async open(id: ObjectId): Promise<ObjectSink | undefined> {
-    if (this.repo.objects.hasSync(id)) return undefined;
-    fs.mkdirSync(this.repo.layout.tmpDir, { recursive: true });
-    const path = tempName(join(this.repo.layout.tmpDir, id));
-    // Synchronous writes: they land in the page cache at memory speed, while the bundle's
-    // read stream keeps reading ahead in the threadpool, so reading and writing overlap.
-    const fd = fs.openSync(path, 'wx', 0o444);
-    let open = true;
-    let size = 0;
-    const close = () => {
-      if (open) fs.closeSync(fd);
-      open = false;
-    };
+  open(id: ObjectId): ObjectSink | undefined {
+    const staged = this.repo.objects.stage(id);
+    if (staged === undefined) return undefined;
     return {
-      write: async (chunk) => {
-        for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
-        size += chunk.length;
-      },
-      // Not fsynced one by one: the store's flush syncs the whole batch before renaming it in.
+      write: async (chunk) => staged.write(chunk),
       finish: async () => {
-        close();
-        await this.repo.objects.commitTemp(path, id);
+        const size = await staged.finish();
         this.imported.push(id);
         this.committed++;
         failpoint('apply-staged-object');
         await this.checkpoint(size);
       },
-      abort: async () => {
-        close();
-        fs.rmSync(path, { force: true });
-      },
+      abort: async () => staged.abort(),
     };
   }
 

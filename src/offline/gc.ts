@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import { isObjectId } from '../core/objectId.js';
 import type { SnapshotId } from '../core/manifest.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { OfflineSession } from './session.js';
 
 export interface GcResult {

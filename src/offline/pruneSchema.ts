@@ -2,7 +2,7 @@ import { AirlockError } from '../errors.js';
 import { treeTotals, type SnapshotRecord } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import { planSchemaPrune, prunedLabel, type PrunedDirectory } from '../core/layout/schemaPrune.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { buildDeployment } from '../deployment/buildDeployment.js';
 import { missingFiles, recordOf } from '../repository/holding.js';
 import type { Owner } from '../deployment/accounts.js';

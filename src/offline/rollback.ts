@@ -1,7 +1,7 @@
 import { AirlockError } from '../errors.js';
 import { shortId } from '../core/objectId.js';
 import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { buildDeployment } from '../deployment/buildDeployment.js';
 import { missingFiles } from '../repository/holding.js';
 import type { Owner } from '../deployment/accounts.js';

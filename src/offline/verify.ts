@@ -1,4 +1,4 @@
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { Repository } from '../repository/repository.js';
 import { withOfflineSession } from './session.js';
 import { verifyObjects, verifyTreeOnDisk, type Problem } from '../deployment/verifyTree.js';

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ObjectId } from '../core/objectId.js';
 import { forEachConcurrently } from '../core/workerPool.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { BodyRejected, checkLength, type HttpClient } from '../upstream/http.js';
 import type { DownloadLedger } from './downloadLedger.js';

@@ -1,16 +1,15 @@
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
-import { assertBundleOutputFree, createBundle, type CreateBundleResult } from '../bundle/createBundle.js';
-import { isReceiptFile, readReceipt } from '../core/receipt.js';
-import { resolveStartingSnapshot } from '../bundle/startingPoint.js';
+import { assertBundleOutputFree, bundleSnapshot, loadSigner, type CreateBundleResult } from '../bundle/createBundle.js';
+import { resolveStartingPoint, type StartingPoint } from '../bundle/startingPoint.js';
 import { sectionOwns, type Section } from '../core/layout/rspmLayout.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
 import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
-import { loadPrivateKey } from '../trust/keys.js';
 import type { Collected } from './collect.js';
 import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
@@ -63,41 +62,39 @@ export type Collector = (http: HttpClient) => Promise<Collected>;
 export async function runGet(options: GetOptions, collect: Collector): Promise<GetResult> {
   if (options.label !== null) assertUsableLabel(options.label);
   if (options.bundle) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
-  // A key that cannot be used should fail before hours of downloading.
-  if (options.bundle?.signWith !== undefined) loadPrivateKey(options.bundle.signWith);
+  // A key that cannot be used should fail before hours of downloading; it is read once.
+  const signer = loadSigner(options.bundle?.signWith);
   const http = new HttpClient(options.http);
   try {
     const existing = await openExisting(options.destination);
     if (options.dryrun) return await dryRun(existing, options, http, collect);
-    // Wrong arguments should fail before hours of downloading, not after.
-    if (existing) await preflight(existing, options);
-    // A receipt carries its own tree, so it works even for a first download.
-    else if (options.bundle?.startingSnapshot !== undefined) {
-      if (!(await isReceiptFile(options.bundle.startingSnapshot))) throw noSnapshotsYet(options.destination, options.bundle.startingSnapshot);
-      await readReceipt(options.bundle.startingSnapshot);
+    const ref = options.bundle?.startingSnapshot;
+    if (existing) {
+      // Everything under the lock, so `latest` means the snapshot before this run, and wrong
+      // arguments fail before hours of downloading, not after.
+      return await existing.locked('get', async () => {
+        const start = ref === undefined ? null : await resolveStartingPoint(existing, ref);
+        await assertLabelAvailable(existing, options.label);
+        options.progress.phase('reading upstream indexes');
+        return getInto(existing, options, http, await collect(http), start, signer);
+      });
     }
+    // A first download: only a receipt can be a starting point (it carries its own tree).
+    const start = ref === undefined ? null : await resolveStartingPoint(null, ref, () => noSnapshotsYet(options.destination, ref));
     options.progress.phase('reading upstream indexes');
     const collected = await collect(http);
     // Created only now, so a run that fails on its first request leaves no empty repository behind.
-    const repo = existing ?? (await Repository.open(options.destination, { create: true }));
+    const repo = await Repository.open(options.destination, { create: true });
     return await repo.locked('get', async () => {
-      await preflight(repo, options);
-      return getInto(repo, options, http, collected);
+      await assertLabelAvailable(repo, options.label);
+      return getInto(repo, options, http, collected, start, signer);
     });
   } finally {
     await http.close();
   }
 }
 
-async function preflight(repo: Repository, options: GetOptions): Promise<void> {
-  if (options.bundle?.startingSnapshot !== undefined) await resolveStartingSnapshot(repo, options.bundle.startingSnapshot);
-  await assertLabelAvailable(repo, options.label);
-}
-
-async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collected: Collected): Promise<GetResult> {
-  // Resolved now: `latest` must mean the snapshot before this run. A receipt is read again by createBundle.
-  const starting = options.bundle?.startingSnapshot === undefined ? null : await resolveStartingSnapshot(repo, options.bundle.startingSnapshot);
-  const startingRecord = starting?.base ?? null;
+async function getInto(repo: Repository, options: GetOptions, http: HttpClient, collected: Collected, start: StartingPoint | null, signer: KeyObject | undefined): Promise<GetResult> {
   const ledger = DownloadLedger.load(repo);
   const items = uniqueByPath(collected.items);
   // The small files go in first: the download's final checkpoint then makes everything durable in one flush.
@@ -110,8 +107,8 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const id = await repo.snapshots.saveTree(tree);
   // From a receipt, count on from what the offline side has applied: a repository started
   // afresh would otherwise begin again at 1, and the offline side refuse that as a downgrade.
-  const sequenceAbove = starting?.receipt ? Math.max(starting.receipt.highestSequence, starting.base.sequence) : 0;
-  const { record, recorded } = await recordSnapshot(repo, id, options.label, treeTotals(tree), sequenceAbove);
+  const sequenceAbove = start?.receipt ? Math.max(start.receipt.highestSequence, start.base.sequence) : 0;
+  const { record, recorded } = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals: treeTotals(tree), sequenceAbove });
   const view = await publishView(repo, record.id, tree, options.progress);
   const result: GetResult = {
     source: collected.source,
@@ -125,15 +122,8 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
     droppedBinaries: droppedBinaryConfigs(parent?.tree ?? null, tree),
   };
   if (options.bundle) {
-    const bundle = await createBundle(repo, {
-      snapshot: record.id,
-      startingSnapshot: starting?.receipt ? options.bundle.startingSnapshot : startingRecord?.id,
-      output: options.bundle.output,
-      progress: options.progress,
-      signWith: options.bundle.signWith,
-      volumeSize: options.bundle.volumeSize,
-    });
-    result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: startingRecord?.id ?? null };
+    const bundle = await bundleSnapshot(repo, { record, tree }, start, { ...options.bundle, progress: options.progress }, signer);
+    result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: start?.base.id ?? null };
   }
   return result;
 }

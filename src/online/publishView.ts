@@ -6,7 +6,7 @@ import type { SnapshotId, Tree } from '../core/manifest.js';
 import { buildDeployment } from '../deployment/buildDeployment.js';
 import { DataDir } from '../deployment/dataDir.js';
 import { switchDeployment } from '../deployment/switchDeployment.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { Repository } from '../repository/repository.js';
 
 /**

@@ -7,7 +7,7 @@ import { parseBiocConfig } from '../core/bioconductorConfig.js';
 import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, MAX_INDEX_BYTES } from '../core/packagesIndex.js';
 import { forEachConcurrently } from '../core/workerPool.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from '../core/layout/rspmLayout.js';
 
 /**

@@ -4,7 +4,7 @@ import { AirlockError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { walkTree } from '../fs/walk.js';
-import type { Progress } from '../progress/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
 import { forEachConcurrently } from '../core/workerPool.js';
@@ -43,7 +43,7 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   await repo.objects.flush();
   const id = await repo.snapshots.saveTree({ entries });
   await cache.save(files);
-  const record = await recordSnapshot(repo, id, options.label, treeTotals({ entries }));
+  const record = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals: treeTotals({ entries }) });
   return { ...record, hashedFiles, hashedBytes, cachedFiles: files.length - hashedFiles };
 }
 

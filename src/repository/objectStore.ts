@@ -8,6 +8,14 @@ import type { RepositoryLayout } from './layout.js';
 
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
 export const OBJECT_MODE = 0o444;
+
+/** An object being staged (ObjectStore.stage). */
+export interface StagedObject {
+  write(chunk: Buffer): void;
+  /** The bytes checked out: queue them as the object; returns its size. */
+  finish(): Promise<number>;
+  abort(): void;
+}
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
 const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
@@ -141,6 +149,42 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Stages an object whose id is known before its bytes arrive (a bundle's): the bytes go
+   * to a temp file in tmp/ with synchronous writes (they land in the page cache at memory
+   * speed while the reader reads ahead), and become object `id` at the next flush once the
+   * caller, having checked them against the id, calls finish(). Undefined when the store
+   * has the object already: nothing needs writing.
+   */
+  stage(id: ObjectId): StagedObject | undefined {
+    if (this.hasSync(id)) return undefined;
+    this.ensureTmpDir();
+    const temp = tempName(`${this.layout.tmpDir}/${id}`);
+    const fd = fs.openSync(temp, 'wx', OBJECT_MODE);
+    let open = true;
+    let size = 0;
+    const close = () => {
+      if (open) fs.closeSync(fd);
+      open = false;
+    };
+    return {
+      write: (chunk) => {
+        for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
+        size += chunk.length;
+      },
+      // Not fsynced one by one: flush() syncs the whole batch before renaming it in.
+      finish: async () => {
+        close();
+        await this.commitTemp(temp, id);
+        return size;
+      },
+      abort: () => {
+        close();
+        fs.rmSync(temp, { force: true });
+      },
+    };
+  }
+
   private async queue(temp: string, id: ObjectId, size: number): Promise<void> {
     await this.commitTemp(temp, id);
     this.pendingBytes += size;
@@ -158,7 +202,7 @@ export class ObjectStore {
    * Queues a verified temp file (on this filesystem) to become object `id` at the next
    * flush. If the object exists or is already queued, the temp is discarded.
    */
-  async commitTemp(temp: string, id: ObjectId): Promise<void> {
+  private async commitTemp(temp: string, id: ObjectId): Promise<void> {
     if (this.hasSync(id)) {
       await fsp.rm(temp, { force: true });
       return;

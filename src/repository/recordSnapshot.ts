@@ -1,41 +1,67 @@
 import { AirlockError } from '../errors.js';
-import { newestRecord, type SnapshotRecord } from '../core/manifest.js';
+import { newestRecord, type SnapshotId, type SnapshotRecord } from '../core/manifest.js';
 import type { Repository } from './repository.js';
 
 /**
- * Appends a snapshot record for a saved tree: the next sequence (above `sequenceAbove`
- * too, when the offline side is known to be further along), the previous latest as
- * parent. Recording the same tree and label as the latest snapshot again is a no-op, so
- * re-running an unchanged download or snapshot leaves the history as it was.
+ * What is being recorded, and so which rules give its sequence, parent and label:
+ *  - `next`: a snapshot made here (get, snapshot create): the next sequence (above
+ *    `sequenceAbove` too, when the offline side is known to be further along), the previous
+ *    latest as parent; a label another tree holds is an error. Recording the latest tree and
+ *    label again records nothing, so re-running an unchanged download changes no history.
+ *  - `received`: a snapshot a bundle carries, recorded as its header describes it; nothing
+ *    when that tree is already recorded at that sequence.
+ *  - `local`: a snapshot made on the offline side (adopt: no parent, sequence 0;
+ *    prune-schema: its parent's sequence); nothing when that tree is already recorded with
+ *    that parent; a label another tree holds is dropped (a label names one tree).
  */
-export async function recordSnapshot(
-  repo: Repository,
-  id: string,
-  label: string | null,
-  totals: { files: number; bytes: number },
-  sequenceAbove = 0,
-): Promise<{ record: SnapshotRecord; recorded: boolean }> {
+export type RecordRequest =
+  | { kind: 'next'; id: SnapshotId; label: string | null; totals: Totals; sequenceAbove?: number }
+  | { kind: 'received'; record: SnapshotRecord }
+  | { kind: 'local'; id: SnapshotId; label: string | null; totals: Totals; parent: SnapshotRecord | null };
+
+interface Totals {
+  files: number;
+  bytes: number;
+}
+
+/** The one writer of snapshot records (see RecordRequest for the rules of each kind). */
+export async function recordSnapshot(repo: Repository, request: RecordRequest): Promise<{ record: SnapshotRecord; recorded: boolean }> {
   const records = await repo.snapshots.records();
-  const latest = newestRecord(records);
-  if (latest && latest.id === id && (label === null || latest.label === label)) return { record: latest, recorded: false };
-  if (label !== null) {
-    const holder = records.find((r) => r.label === label && r.id !== id);
-    if (holder) {
-      throw new AirlockError('LABEL_TAKEN', `label ${JSON.stringify(label)} already names snapshot ${holder.id.slice(0, 12)}`, {
-        hint: 'labels name one tree each; choose another --label (for example with the date and time)',
-      });
-    }
-  }
-  const record: SnapshotRecord = {
-    id,
-    sequence: Math.max(latest?.sequence ?? 0, sequenceAbove) + 1,
-    label,
-    parent: latest?.id ?? null,
-    createdAt: new Date().toISOString(),
-    ...totals,
-  };
+  const existing = alreadyRecorded(records, request);
+  if (existing) return { record: existing, recorded: false };
+  const record = newRecord(records, request);
   await repo.snapshots.append(record);
   return { record, recorded: true };
+}
+
+function alreadyRecorded(records: SnapshotRecord[], request: RecordRequest): SnapshotRecord | undefined {
+  switch (request.kind) {
+    case 'next': {
+      const latest = newestRecord(records);
+      return latest && latest.id === request.id && (request.label === null || latest.label === request.label) ? latest : undefined;
+    }
+    case 'received':
+      return records.findLast((r) => r.id === request.record.id && r.sequence === request.record.sequence);
+    case 'local':
+      return records.findLast((r) => r.id === request.id && r.parent === (request.parent?.id ?? null));
+  }
+}
+
+function newRecord(records: SnapshotRecord[], request: RecordRequest): SnapshotRecord {
+  if (request.kind === 'received') return request.record;
+  const createdAt = new Date().toISOString();
+  const holder = request.label === null ? undefined : records.find((r) => r.label === request.label && r.id !== request.id);
+  if (request.kind === 'local') {
+    const parent = request.parent;
+    return { id: request.id, sequence: parent?.sequence ?? 0, label: holder ? null : request.label, parent: parent?.id ?? null, createdAt, ...request.totals };
+  }
+  if (holder) {
+    throw new AirlockError('LABEL_TAKEN', `label ${JSON.stringify(request.label)} already names snapshot ${holder.id.slice(0, 12)}`, {
+      hint: 'labels name one tree each; choose another --label (for example with the date and time)',
+    });
+  }
+  const latest = newestRecord(records);
+  return { id: request.id, sequence: Math.max(latest?.sequence ?? 0, request.sequenceAbove ?? 0) + 1, label: request.label, parent: latest?.id ?? null, createdAt, ...request.totals };
 }
 
 /** A label must not be mistaken for the other ways of naming a snapshot (see SnapshotStore.resolve). */

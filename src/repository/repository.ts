@@ -63,10 +63,11 @@ export class Repository {
     return this.layout.root;
   }
 
-  /** Runs `work` holding the repository lock, after clearing scratch left by killed runs. */
+  /** Runs `work` holding the repository lock, after clearing scratch left by killed runs and reading the index afresh. */
   async locked<T>(command: string, work: () => Promise<T>): Promise<T> {
     return withLock(this.layout.lockPath, command, async () => {
       await fsp.rm(this.layout.tmpDir, { recursive: true, force: true });
+      this.snapshots.reload(); // what was read before the lock may have changed since
       return work();
     });
   }

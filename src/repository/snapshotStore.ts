@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode } from '../errors.js';
-import { decodeTree, encodeTree, treeId, type SnapshotId, type SnapshotRecord, type Tree } from '../core/manifest.js';
-import { hashBytes, shortId } from '../core/objectId.js';
+import { encodeVerifiedTree, newestRecord, verifyTree, type SnapshotId, type SnapshotRecord, type Tree, type VerifiedTree } from '../core/manifest.js';
+import { shortId } from '../core/objectId.js';
 import { readJsonIfExists, writeFileDurable, writeJsonDurable } from '../fs/durable.js';
 import type { RepositoryLayout } from './layout.js';
 
@@ -15,14 +15,27 @@ interface IndexFile {
 /**
  * Trees are stored content-addressed (`<id>.tree`, verified against their name on every
  * load); the records that describe each recording live in one small JSON index that an
- * admin can read.
+ * admin can read. The index is read once per command and kept: every change goes through
+ * this store, under the lock of the command making it (Repository.locked and the offline
+ * session reload it when they take the lock).
  */
 export class SnapshotStore {
+  private cached: SnapshotRecord[] | undefined;
+
   constructor(readonly layout: RepositoryLayout) {}
 
+  /** The records, oldest first (a copy: change them through append or writeIndex). */
   async records(): Promise<SnapshotRecord[]> {
-    const index = await readJsonIfExists<IndexFile>(this.layout.indexPath);
-    return index?.records ?? [];
+    if (this.cached === undefined) {
+      const index = await readJsonIfExists<IndexFile>(this.layout.indexPath);
+      this.cached = index?.records ?? [];
+    }
+    return [...this.cached];
+  }
+
+  /** Forgets the index read so far: the next records() reads it again (a lock was just taken). */
+  reload(): void {
+    this.cached = undefined;
   }
 
   async nextSequence(): Promise<number> {
@@ -30,30 +43,34 @@ export class SnapshotStore {
     return records.reduce((max, r) => Math.max(max, r.sequence), 0) + 1;
   }
 
+  /** The newest record of snapshot `id` here (a tree recorded twice has two), if any. */
+  async newestRecordOf(id: SnapshotId): Promise<SnapshotRecord | undefined> {
+    return newestRecord((await this.records()).filter((r) => r.id === id));
+  }
+
   async hasTree(id: SnapshotId): Promise<boolean> {
     return fs.existsSync(this.layout.treePath(id));
   }
 
-  /** Stores the tree (if new) and returns its id. */
-  async saveTree(tree: Tree): Promise<SnapshotId> {
-    const encoded = encodeTree(tree);
-    const id = treeId(encoded);
-    if (!(await this.hasTree(id))) {
+  /**
+   * Stores a tree (if new) and returns its id: entries are encoded here; a tree already
+   * verified against its id (a bundle's, a receipt's) is stored as it came, not hashed again.
+   */
+  async saveTree(tree: Tree | VerifiedTree): Promise<SnapshotId> {
+    const verified = 'encoded' in tree ? tree : encodeVerifiedTree(tree);
+    if (!(await this.hasTree(verified.id))) {
       await fsp.mkdir(this.layout.snapshotsDir, { recursive: true });
-      await writeFileDurable(this.layout.treePath(id), encoded, 0o444);
+      await writeFileDurable(this.layout.treePath(verified.id), verified.encoded, 0o444);
     }
-    return id;
-  }
-
-  /** Stores a tree received in canonical form (a bundle's), after checking it hashes to `id`. */
-  async saveEncodedTree(id: SnapshotId, encoded: Uint8Array): Promise<void> {
-    if (hashBytes(encoded) !== id) throw new AirlockError('MANIFEST_INVALID', `tree bytes do not hash to ${id}`);
-    if (await this.hasTree(id)) return;
-    await fsp.mkdir(this.layout.snapshotsDir, { recursive: true });
-    await writeFileDurable(this.layout.treePath(id), encoded, 0o444);
+    return verified.id;
   }
 
   async loadTree(id: SnapshotId): Promise<Tree> {
+    return (await this.loadVerifiedTree(id)).tree;
+  }
+
+  /** The tree with its canonical bytes, checked against its id (for a receipt, which carries the bytes). */
+  async loadVerifiedTree(id: SnapshotId): Promise<VerifiedTree> {
     const path = this.layout.treePath(id);
     let encoded: Buffer;
     try {
@@ -67,13 +84,15 @@ export class SnapshotStore {
       }
       throw err;
     }
-    if (hashBytes(encoded) !== id) {
-      throw new AirlockError('OBJECT_CORRUPT', `the tree of snapshot ${shortId(id)} is damaged (its bytes no longer hash to its name)`, {
-        where: path,
-        hint: 'restore the repository from a backup or re-create the snapshot',
-      });
-    }
-    return decodeTree(encoded);
+    return verifyTree(
+      id,
+      encoded,
+      () =>
+        new AirlockError('OBJECT_CORRUPT', `the tree of snapshot ${shortId(id)} is damaged (its bytes no longer hash to its name)`, {
+          where: path,
+          hint: 'restore the repository from a backup or re-create the snapshot',
+        }),
+    );
   }
 
   async append(record: SnapshotRecord): Promise<void> {
@@ -86,6 +105,7 @@ export class SnapshotStore {
     await fsp.mkdir(this.layout.snapshotsDir, { recursive: true });
     const index: IndexFile = { format: 'airlock-snapshot-index', version: 1, records };
     await writeJsonDurable(this.layout.indexPath, index);
+    this.cached = [...records];
   }
 
   /**

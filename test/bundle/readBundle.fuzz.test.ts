@@ -6,14 +6,14 @@ import { pathToFileURL } from 'node:url';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { readBundle } from '../../src/bundle/readBundle.js';
-import { singleVolume, verifyBundle } from '../../src/bundle/verifyBundle.js';
+import { verifyBundle } from '../../src/bundle/verifyBundle.js';
 import { encodeDescriptor, PART_ENTRY, VOLUME_ENTRY, VOLUME_FORMAT, VOLUME_MAGIC, type VolumeDescriptor } from '../../src/core/bundle/volume.js';
 import { compressBound, compressBuffer, ZstdDecoder } from '../../src/core/zstd.js';
 import { decodeMsgpack, encodeMsgpack, type Canonical } from '../../src/core/canonical.js';
 import { decodeHeader, ENTRY_CHANGES, ENTRY_HEADER, ENTRY_SEAL, ENTRY_TREE, LIMITS, parseObjectEntryName, type BundleHeader } from '../../src/core/bundle/format.js';
 import { decodeTree, type Tree } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
-import { silentProgress } from '../../src/progress/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import { AirlockError } from '../../src/errors.js';
 import { Random } from '../../fixtures/random.js';
 import { airlock, airlockJson, airlockOk, projectRoot } from '../helpers/cli.js';
@@ -1051,7 +1051,6 @@ async function verify(file: string, handlers?: Parameters<typeof readBundle>[1])
   });
   const run = async () => {
     if (handlers) return void (await readBundle(file, handlers));
-    if (await singleVolume([file])) return;
     await verifyBundle([file], [], silentProgress);
   };
   try {

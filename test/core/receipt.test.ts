@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '@napi-rs/blake-hash';
 import { compressBuffer } from '../../src/core/zstd.js';
@@ -9,15 +7,11 @@ import { hashBytes } from '../../src/core/objectId.js';
 import {
   decodeReceipt,
   encodeReceipt,
-  fileKind,
   frameReceipt,
-  readReceipt,
-  RECEIPT_MAGIC,
   startsWithReceiptMagic,
   type Receipt,
 } from '../../src/core/receipt.js';
-import { expectAirlockError, expectAirlockRejection } from '../helpers/errors.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { expectAirlockError } from '../helpers/errors.js';
 
 const idOf = (s: string) => hashBytes(Buffer.from(s));
 
@@ -168,25 +162,5 @@ describe('receipt decoding rejects', () => {
     expectAirlockError(() => decodeReceipt(frameReceipt(Buffer.concat([canonical, Buffer.from([0xc0])]))), 'MANIFEST_INVALID', /one valid msgpack value/);
     expectAirlockError(() => decodeReceipt(frameReceipt(encodeMsgpack([1, 2]))), 'MANIFEST_INVALID', /not a map/);
     expectAirlockError(() => decodeReceipt(frameReceipt(Buffer.from([0xc1]))), 'MANIFEST_INVALID', /msgpack|not a map|format/);
-  });
-});
-
-describe('receipt files', () => {
-  it('are told apart from other files by their magic, and read back verified', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'r.receipt');
-    fs.writeFileSync(path, encodeReceipt(receipt, encodedTree));
-    fs.writeFileSync(join(dir, 'other'), 'hello');
-    fs.writeFileSync(join(dir, 'short'), RECEIPT_MAGIC.subarray(0, 5));
-    expect(await fileKind(path)).toBe('receipt');
-    expect(await fileKind(join(dir, 'other'))).toBe('other-file');
-    expect(await fileKind(join(dir, 'short'))).toBe('other-file');
-    expect(await fileKind(dir)).toBe('none');
-    expect(await fileKind(join(dir, 'absent'))).toBe('none');
-    expect(await fileKind('2026-11-24')).toBe('none');
-    expect((await readReceipt(path)).snapshot).toEqual(receipt.snapshot);
-    await expectAirlockRejection(readReceipt(join(dir, 'absent')), 'NOT_FOUND', /does not exist/);
-    const err = await expectAirlockRejection(readReceipt(join(dir, 'other')), 'MANIFEST_INVALID', /not an airlock receipt/);
-    expect(err.where).toBe(join(dir, 'other'));
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeployment } from '../../src/deployment/buildDeployment.js';
 import { DataDir } from '../../src/deployment/dataDir.js';
 import { sortEntries, type TreeEntry } from '../../src/core/manifest.js';
-import type { Progress } from '../../src/progress/progress.js';
+import type { Progress } from '../../src/core/progress.js';
 import { Repository } from '../../src/repository/repository.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { hasTool, isRoot, mountExfat, unmount } from '../helpers/mounts.js';

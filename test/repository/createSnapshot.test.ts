@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { EXECUTABLE_MODE, FILE_MODE, type Tree } from '../../src/core/manifest.js';
-import { silentProgress, type Progress } from '../../src/progress/progress.js';
+import { silentProgress, type Progress } from '../../src/core/progress.js';
 import { createSnapshot, type CreateSnapshotResult } from '../../src/repository/createSnapshot.js';
 import { Repository } from '../../src/repository/repository.js';
 import { cleanTempDirsAfterEach, collect, re, rejectsWith, sleep, tempDir } from './helpers.js';
@@ -397,7 +397,7 @@ describe('labels that would be misread', () => {
   it('refuses "latest" and hex-looking labels before reading anything', async () => {
     const { Repository } = await import('../../src/repository/repository.js');
     const { createSnapshot } = await import('../../src/repository/createSnapshot.js');
-    const { silentProgress } = await import('../../src/progress/progress.js');
+    const { silentProgress } = await import('../../src/core/progress.js');
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { EXECUTABLE_MODE, FILE_MODE } from '../../src/core/manifest.js';
-import { silentProgress } from '../../src/progress/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import { createSnapshot } from '../../src/repository/createSnapshot.js';
 import { diffSnapshots } from '../../src/repository/diffSnapshots.js';
 import { Repository } from '../../src/repository/repository.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { encodeTree, EXECUTABLE_MODE, FILE_MODE, type SnapshotRecord, type Tree } from '../../src/core/manifest.js';
+import { encodeTree, EXECUTABLE_MODE, FILE_MODE, verifyTree, type SnapshotRecord, type Tree } from '../../src/core/manifest.js';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { SnapshotStore } from '../../src/repository/snapshotStore.js';
 import { cleanTempDirsAfterEach, re, rejectsWith, tempDir } from './helpers.js';
@@ -90,14 +90,15 @@ describe('SnapshotStore trees', () => {
     expect(err.hint).toMatch(/snapshot list/);
   });
 
-  it('saveEncodedTree stores canonical bytes that hash to the id and refuses others', async () => {
+  it('saveTree stores the canonical bytes of a verified tree as they came; bytes that do not hash to the id never get that far', async () => {
     const store = newStore();
     const encoded = encodeTree(sampleTree);
     const id = b3(encoded);
     const wrong = idOf('another id');
-    await rejectsWith(store.saveEncodedTree(wrong, encoded), 'MANIFEST_INVALID', re(wrong));
+    const mismatch = () => new AirlockError('MANIFEST_INVALID', `tree bytes do not hash to ${wrong}`);
+    await rejectsWith(Promise.resolve().then(() => verifyTree(wrong, encoded, mismatch)), 'MANIFEST_INVALID', re(wrong));
     expect(await store.hasTree(wrong)).toBe(false);
-    await store.saveEncodedTree(id, encoded);
+    expect(await store.saveTree(verifyTree(id, encoded, mismatch))).toBe(id);
     expect(await store.loadTree(id)).toEqual(sampleTree);
   });
 });
@@ -128,7 +129,8 @@ describe('SnapshotStore records', () => {
     fs.writeFileSync(store.layout.indexPath, '{"format": "airlock-snapshot-index", "records": [');
     let caught: unknown;
     try {
-      await store.resolve('v1');
+      // The next command reads the index afresh (a store keeps what it read for one command).
+      await new SnapshotStore(store.layout).resolve('v1');
     } catch (err) {
       caught = err;
     }

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
-import { singleVolume, verifyBundle } from '../../bundle/verifyBundle.js';
+import { verifyBundle } from '../../bundle/verifyBundle.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
@@ -87,15 +87,16 @@ const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: st
       .example('$0 bundle verify /media/usb/full.airlock.*', 'all volumes: the whole bundle'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const volume = await singleVolume(args.files);
-      if (volume) {
+      const verified = await verifyBundle(args.files, args.key ?? [], ctx.progress);
+      if (verified.kind === 'volume') {
+        const volume = verified.volume;
         ctx.result({ bundle: args.files[0], volume: volume.volume, volumes: volume.volumes, verified: 'volume' }, () => [
           `OK ${args.files[0]}: volume ${volume.volume} of ${volume.volumes} is intact (${formatBytes(volume.length)} of bundle ${volume.bundle.slice(0, 8)})`,
           '  the bundle as a whole (objects, seal, signature) is checked when all its volumes are given',
         ]);
         return;
       }
-      const { read: r, signatures, signers } = await verifyBundle(args.files, args.key ?? [], ctx.progress);
+      const { read: r, signatures, signers } = verified;
       const file = args.files.join(' ');
       ctx.result({ bundle: file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes, signers, signedBy: signatures.validBy }, () => [
         `OK ${file}: sealed, ${r.objects} objects verified, ${formatBytes(r.bundleBytes)} read${r.volumes > 0 ? ` from ${r.volumes} volumes` : ''}`,

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { BundleWriteOptions } from '../../bundle/createBundle.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
-import type { Progress } from '../../progress/progress.js';
+import type { Progress } from '../../core/progress.js';
 import type { GlobalArgs } from '../context.js';
 
 export interface DataDirArgs extends GlobalArgs {
