@@ -16,13 +16,58 @@ import {
   VOLUME_MAGIC,
   volumeFileName,
 } from '../core/bundle/volume.js';
-import { fsyncDir, tempName } from '../fs/durable.js';
-import { writeAllAt, type ByteSink } from './tarFile.js';
+import { fsyncDir, TempFile } from '../fs/durable.js';
+
+/**
+ * Where a tar stream's bytes go: one file (FileSink), or a set of volumes (VolumeSink).
+ * Writes are sequential. Both keep what they write under temp names until finish().
+ */
+export interface ByteSink {
+  writev(buffers: Uint8Array[], position: number): Promise<void>;
+  /** Makes everything durable and puts the output under its final name(s). */
+  finish(): Promise<void>;
+  /** Closes and removes whatever was written. */
+  abort(): Promise<void>;
+}
+
+/** Positioned writes into one file, under a temp name until finish() renames it. */
+export class FileSink implements ByteSink {
+  private constructor(private readonly file: TempFile) {}
+
+  static async create(path: string): Promise<FileSink> {
+    return new FileSink(await TempFile.create(path));
+  }
+
+  async writev(buffers: Uint8Array[], position: number): Promise<void> {
+    await writeAllAt(this.file.handle, buffers, position);
+  }
+
+  async finish(): Promise<void> {
+    await this.file.commit();
+  }
+
+  async abort(): Promise<void> {
+    await this.file.discard();
+  }
+}
+
+/** writev at `position`; writev may write less than asked (rarely, for large requests), so the rest follows plainly. */
+export async function writeAllAt(handle: fsp.FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let expected = 0;
+  for (const b of buffers) expected += b.length;
+  const { bytesWritten } = await handle.writev(buffers, position);
+  if (bytesWritten >= expected) return;
+  const rest = Buffer.concat(buffers).subarray(bytesWritten);
+  let offset = 0;
+  while (offset < rest.length) {
+    const { bytesWritten: n } = await handle.write(rest, offset, rest.length - offset, position + bytesWritten + offset);
+    offset += n;
+  }
+}
 
 interface OpenVolume {
   number: number;
-  temp: string;
-  handle: fsp.FileHandle;
+  file: TempFile;
   length: number;
   hash: Blake3Hasher;
 }
@@ -39,8 +84,6 @@ export class VolumeSink implements ByteSink {
   private readonly bundleId = randomBytes(16).toString('hex');
   private readonly volumes: OpenVolume[] = [];
   private written = 0;
-  /** Volumes renamed to their final names so far (finish), for abort to remove too. */
-  private published = 0;
 
   constructor(
     private readonly base: string,
@@ -57,7 +100,7 @@ export class VolumeSink implements ByteSink {
         const volume = await this.current();
         const take = Math.min(data.length, this.capacity - volume.length);
         const piece = data.subarray(0, take);
-        await writeAllAt(volume.handle, [piece], PART_OFFSET + volume.length);
+        await writeAllAt(volume.file.handle, [piece], PART_OFFSET + volume.length);
         volume.hash.update(piece);
         volume.length += take;
         this.written += take;
@@ -79,25 +122,18 @@ export class VolumeSink implements ByteSink {
         length: volume.length,
         part: volume.hash.digest('hex'),
       });
-      await writeAllAt(volume.handle, [encodeTarHeader(VOLUME_ENTRY, DESCRIPTOR_BYTES), descriptor, encodeTarHeader(PART_ENTRY, volume.length)], 0);
-      await writeAllAt(volume.handle, [paddingFor(volume.length), END_OF_ARCHIVE], PART_OFFSET + volume.length);
-      await volume.handle.sync();
-      await volume.handle.close();
+      await writeAllAt(volume.file.handle, [encodeTarHeader(VOLUME_ENTRY, DESCRIPTOR_BYTES), descriptor, encodeTarHeader(PART_ENTRY, volume.length)], 0);
+      await writeAllAt(volume.file.handle, [paddingFor(volume.length), END_OF_ARCHIVE], PART_OFFSET + volume.length);
+      await volume.file.seal();
       offset += volume.length;
     }
-    for (const volume of this.volumes) {
-      await fsp.rename(volume.temp, volumeFileName(this.base, volume.number));
-      this.published++;
-    }
+    for (const volume of this.volumes) await volume.file.rename();
     await fsyncDir(dirname(this.base));
   }
 
   /** Removes every volume of this run, including any already renamed into place: no half set is left behind. */
   async abort(): Promise<void> {
-    for (const [index, volume] of this.volumes.entries()) {
-      await volume.handle.close().catch(() => undefined);
-      await fsp.rm(index < this.published ? volumeFileName(this.base, volume.number) : volume.temp, { force: true });
-    }
+    for (const volume of this.volumes) await volume.file.discard();
   }
 
   get count(): number {
@@ -112,9 +148,7 @@ export class VolumeSink implements ByteSink {
     if (number > MAX_VOLUMES) {
       throw new AirlockError('USAGE', `the bundle would need more than ${MAX_VOLUMES} volumes of this size`, { where: this.base, hint: 'choose a larger --volume-size (for example fat32 or 4G)' });
     }
-    const final = volumeFileName(this.base, number);
-    const temp = tempName(final);
-    const volume: OpenVolume = { number, temp, handle: await fsp.open(temp, 'wx', 0o644), length: 0, hash: new Blake3Hasher() };
+    const volume: OpenVolume = { number, file: await TempFile.create(volumeFileName(this.base, number)), length: 0, hash: new Blake3Hasher() };
     this.volumes.push(volume);
     return volume;
   }

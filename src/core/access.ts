@@ -110,28 +110,61 @@ interface PasswdEntry {
   gid: number;
 }
 
-function parsePasswd(text: string): PasswdEntry[] {
-  const out: PasswdEntry[] = [];
-  for (const line of text.split('\n')) {
-    const [name, , uid, gid] = line.split(':');
-    if (name && uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid)) out.push({ name, uid: Number(uid), gid: Number(gid) });
-  }
-  return out;
-}
-
 interface GroupEntry {
   name: string;
   gid: number;
   members: string[];
 }
 
-function parseGroup(text: string): GroupEntry[] {
-  const out: GroupEntry[] = [];
-  for (const line of text.split('\n')) {
-    const [name, , gid, members] = line.split(':');
-    if (name && gid !== undefined && /^\d+$/.test(gid)) out.push({ name, gid: Number(gid), members: (members ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '') });
+/** /etc/passwd and /etc/group as read on this host: the one parser of both. */
+export interface AccountDatabase {
+  users: PasswdEntry[];
+  groups: GroupEntry[];
+}
+
+export function parseAccountDatabase(passwdText: string, groupText: string): AccountDatabase {
+  const users: PasswdEntry[] = [];
+  for (const line of passwdText.split('\n')) {
+    const [name, , uid, gid] = line.split(':');
+    if (name && uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid)) users.push({ name, uid: Number(uid), gid: Number(gid) });
   }
-  return out;
+  const groups: GroupEntry[] = [];
+  for (const line of groupText.split('\n')) {
+    const [name, , gid, members] = line.split(':');
+    if (name && gid !== undefined && /^\d+$/.test(gid)) groups.push({ name, gid: Number(gid), members: (members ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '') });
+  }
+  return { users, groups };
+}
+
+/** Who owns what airlock writes: `--owner user:group`. */
+export interface Owner {
+  uid: number;
+  gid: number;
+  spec: string;
+}
+
+/**
+ * `--owner user:group` (names or numbers), as chown takes it. Names are looked up in
+ * /etc/passwd and /etc/group, which on the air-gapped hosts we target are the source of
+ * truth (no directory service can be assumed).
+ */
+export function resolveOwner(spec: string, db: AccountDatabase): Owner {
+  const [user, group] = spec.split(':');
+  if (!user || group === undefined || group === '') {
+    throw new AirlockError('USAGE', `--owner ${spec} is not user:group`, { hint: 'write it as chown does, for example --owner rstudio-pm:rstudio-pm' });
+  }
+  const uid = /^\d+$/.test(user) ? Number(user) : db.users.find((u) => u.name === user)?.uid;
+  if (uid === undefined) throw noSuch('user', user, '/etc/passwd');
+  const gid = /^\d+$/.test(group) ? Number(group) : db.groups.find((g) => g.name === group)?.gid;
+  if (gid === undefined) throw noSuch('group', group, '/etc/group');
+  return { uid, gid, spec };
+}
+
+function noSuch(what: string, name: string, file: string): AirlockError {
+  return new AirlockError('USAGE', `${what} ${name} does not exist on this host`, {
+    where: file,
+    hint: `create the ${what} first (Package Manager's installer creates rstudio-pm), or give a numeric id`,
+  });
 }
 
 /**
@@ -139,9 +172,9 @@ function parseGroup(text: string): GroupEntry[] {
  * an account that has no entry here) or, when not given, rstudio-pm. When rstudio-pm does
  * not exist either, the check is for "any other user": only the other bits count.
  */
-export function resolveAccount(spec: string | undefined, passwdText: string, groupText: string): Account {
-  const passwd = parsePasswd(passwdText);
-  const groups = parseGroup(groupText);
+export function resolveAccount(spec: string | undefined, db: AccountDatabase): Account {
+  const passwd = db.users;
+  const groups = db.groups;
   if (spec === undefined) {
     const entry = passwd.find((p) => p.name === DEFAULT_SERVER_USER);
     if (entry) return accountOf(entry.name, entry.uid, entry.gid, groups, '');

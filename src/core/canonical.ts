@@ -53,11 +53,11 @@ class Writer {
     else if (typeof v === 'string') this.string(v);
     else if (v instanceof Uint8Array) this.bin(v);
     else if (Array.isArray(v)) {
-      this.header(v.length, 0x90, 15, 0xdc, 0xdd);
+      this.header(ARRAY_HEADER, v.length);
       for (const item of v) this.value(item);
     } else {
       const keys = Object.keys(v);
-      this.header(keys.length, 0x80, 15, 0xde, 0xdf);
+      this.header(MAP_HEADER, keys.length);
       for (const key of keys) {
         this.string(key);
         this.value(v[key]!);
@@ -84,40 +84,27 @@ class Writer {
 
   private string(s: string): void {
     const length = Buffer.byteLength(s);
-    if (length < 32) this.byte(0xa0 | length);
-    else if (length < 0x100) this.bytes([0xd9, length]);
-    else if (length < 0x10000) {
-      this.byte(0xda);
-      this.u16(length);
-    } else {
-      this.byte(0xdb);
-      this.u32(length);
-    }
+    this.header(STRING_HEADER, length);
     this.reserve(length);
     this.offset += this.buffer.write(s, this.offset, 'utf8');
   }
 
   private bin(b: Uint8Array): void {
-    if (b.length < 0x100) this.bytes([0xc4, b.length]);
-    else if (b.length < 0x10000) {
-      this.byte(0xc5);
-      this.u16(b.length);
-    } else {
-      this.byte(0xc6);
-      this.u32(b.length);
-    }
+    this.header(BIN_HEADER, b.length);
     this.reserve(b.length);
     this.buffer.set(b, this.offset);
     this.offset += b.length;
   }
 
-  private header(length: number, fix: number, fixMax: number, tag16: number, tag32: number): void {
-    if (length <= fixMax) this.byte(fix | length);
+  /** The smallest header form that holds `length`: the same table the reader checks against. */
+  private header(form: LengthHeader, length: number): void {
+    if (form.fix !== undefined && length <= form.fixMax) this.byte(form.fix | length);
+    else if (form.tag8 !== undefined && length < 0x100) this.bytes([form.tag8, length]);
     else if (length < 0x10000) {
-      this.byte(tag16);
+      this.byte(form.tag16);
       this.u16(length);
     } else {
-      this.byte(tag32);
+      this.byte(form.tag32);
       this.u32(length);
     }
   }
@@ -335,6 +322,7 @@ interface LengthHeader {
 const ARRAY_HEADER: LengthHeader = { what: 'an array', fix: 0x90, fixMax: 15, tag16: 0xdc, tag32: 0xdd };
 const STRING_HEADER: LengthHeader = { what: 'a string', fix: 0xa0, fixMax: 31, tag8: 0xd9, tag16: 0xda, tag32: 0xdb };
 const BIN_HEADER: LengthHeader = { what: 'a byte string', fixMax: -1, tag8: 0xc4, tag16: 0xc5, tag32: 0xc6 };
+const MAP_HEADER: LengthHeader = { what: 'a map', fix: 0x80, fixMax: 15, tag16: 0xde, tag32: 0xdf };
 
 function describeTag(tag: number): string {
   return `msgpack type byte 0x${tag.toString(16).padStart(2, '0')}`;

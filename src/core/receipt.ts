@@ -1,8 +1,8 @@
 import { AirlockError } from '../errors.js';
 import { decodeMsgpack, encodeMsgpack, isRecord, isUint, type Canonical } from './canonical.js';
 import { compressBuffer, decompressBounded } from './zstd.js';
-import { treeTotals, verifyTree, type SnapshotRecord, type Tree } from './manifest.js';
-import { hashBytes, isObjectId, shortId } from './objectId.js';
+import { treeTotals, verifyTree, type SnapshotRecord, type Tree, type VerifiedTree } from './manifest.js';
+import { isObjectId, shortId } from './objectId.js';
 import { LIMITS } from './bundle/format.js';
 import { blake3 } from '@napi-rs/blake-hash';
 
@@ -78,8 +78,10 @@ export function frameReceipt(body: Uint8Array): Buffer {
   return Buffer.concat([framed, blake3(framed)]);
 }
 
-export function encodeReceipt(receipt: Receipt, encodedTree: Uint8Array): Buffer {
-  if (hashBytes(encodedTree) !== receipt.snapshot.id) throw new Error(`receipt: the tree bytes do not hash to snapshot ${receipt.snapshot.id}`);
+/** `tree` is the snapshot's tree as verified against its id (read from the store, or encoded here). */
+export function encodeReceipt(receipt: Receipt, tree: VerifiedTree): Buffer {
+  if (tree.id !== receipt.snapshot.id) throw new Error(`receipt: the tree bytes do not hash to snapshot ${receipt.snapshot.id} (they are snapshot ${tree.id})`);
+  const encodedTree = tree.encoded;
   const s = receipt.snapshot;
   const body: Canonical = {
     format: RECEIPT_FORMAT,

@@ -1,38 +1,29 @@
 import * as fs from 'node:fs';
-import { AirlockError } from '../errors.js';
+import { errnoCode } from '../errors.js';
+import { parseAccountDatabase, resolveAccount, resolveOwner, type Account, type AccountDatabase, type Owner } from '../core/access.js';
 
-export interface Owner {
-  uid: number;
-  gid: number;
-  spec: string;
+export type { Owner } from '../core/access.js';
+
+/** /etc/passwd and /etc/group, read here (no directory service is assumed on an air-gapped host); a missing file is empty. */
+export function readAccountDatabase(passwdPath = '/etc/passwd', groupPath = '/etc/group'): AccountDatabase {
+  return parseAccountDatabase(readIfExists(passwdPath), readIfExists(groupPath));
 }
 
-/**
- * `--owner user:group` (names or numbers), as chown takes it. Names are looked up in
- * /etc/passwd and /etc/group, which on the air-gapped hosts we target are the source
- * of truth (no directory service can be assumed).
- */
+/** `--owner user:group`, looked up on this host. */
 export function parseOwner(spec: string): Owner {
-  const [user, group] = spec.split(':');
-  if (!user || group === undefined || group === '') {
-    throw new AirlockError('USAGE', `--owner ${spec} is not user:group`, { hint: 'write it as chown does, for example --owner rstudio-pm:rstudio-pm' });
-  }
-  const uid = /^\d+$/.test(user) ? Number(user) : lookup('/etc/passwd', user, 'user');
-  const gid = /^\d+$/.test(group) ? Number(group) : lookup('/etc/group', group, 'group');
-  return { uid, gid, spec };
+  return resolveOwner(spec, readAccountDatabase());
 }
 
-function lookup(file: string, name: string, what: string): number {
-  const line = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .find((l) => l.split(':')[0] === name);
-  const id = line?.split(':')[2];
-  if (id === undefined || !/^\d+$/.test(id)) {
-    throw new AirlockError('USAGE', `${what} ${name} does not exist on this host`, {
-      where: file,
-      hint: `create the ${what} first (Package Manager's installer creates rstudio-pm), or give a numeric id`,
-    });
+/** The server account `status` checks (`--server-user`, else rstudio-pm). */
+export function loadAccount(spec: string | undefined, passwdPath = '/etc/passwd', groupPath = '/etc/group'): Account {
+  return resolveAccount(spec, readAccountDatabase(passwdPath, groupPath));
+}
+
+function readIfExists(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return '';
+    throw err;
   }
-  return Number(id);
 }

@@ -6,6 +6,7 @@ import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js
 import { parentDirectories } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
+import { walkEntries } from '../fs/walk.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
@@ -104,23 +105,17 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
  */
 function reown(root: string, owner: Owner, progress: Progress): void {
   let fixedModes = 0;
-  const pending = [root];
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    for (const path of [dir, ...fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() || d.isDirectory()).map((d) => join(dir, d.name))]) {
-      const st = fs.lstatSync(path);
-      if (path !== dir && st.isDirectory()) {
-        pending.push(path);
-        continue; // changed when its own turn comes
-      }
-      if (st.uid !== owner.uid || st.gid !== owner.gid) fs.lchownSync(path, owner.uid, owner.gid);
-      // After the chown: changing the owner may clear setuid/setgid, and chmod must come last to win.
-      if (unsafeBits(st.mode)) {
-        fs.chmodSync(path, safeMode(st.mode));
-        fixedModes++;
-      }
+  const fix = (path: string) => {
+    const st = fs.lstatSync(path);
+    if (st.uid !== owner.uid || st.gid !== owner.gid) fs.lchownSync(path, owner.uid, owner.gid);
+    // After the chown: changing the owner may clear setuid/setgid, and chmod must come last to win.
+    if (unsafeBits(st.mode)) {
+      fs.chmodSync(path, safeMode(st.mode));
+      fixedModes++;
     }
-  }
+  };
+  fix(root);
+  for (const { path, dirent } of walkEntries(root)) if (dirent.isFile() || dirent.isDirectory()) fix(join(root, path));
   if (fixedModes > 0) progress.warn(`${fixedModes} files and directories of ${root} were writable by group or others or had setuid, setgid or sticky bits; those bits were removed`);
 }
 

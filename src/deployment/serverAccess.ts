@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { DataDir } from './dataDir.js';
-import { AccessFindings, describeProblems, resolveAccount, writableByOthers, type AccessProblem, type Account } from '../core/access.js';
+import { walkEntries } from '../fs/walk.js';
+import { AccessFindings, describeProblems, writableByOthers, type AccessProblem, type Account } from '../core/access.js';
 
 /** What `status` found about the server account's access to the current deployment. */
 export interface ServerAccess {
@@ -18,20 +19,6 @@ export interface ServerAccess {
   unchecked: string[];
   /** One line per problem, with what to run. */
   warnings: string[];
-}
-
-/** The account from /etc/passwd and /etc/group (no directory service is assumed on an air-gapped host). */
-export function loadAccount(spec: string | undefined, passwdPath = '/etc/passwd', groupPath = '/etc/group'): Account {
-  return resolveAccount(spec, readIfExists(passwdPath), readIfExists(groupPath));
-}
-
-function readIfExists(path: string): string {
-  try {
-    return fs.readFileSync(path, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return '';
-    throw err;
-  }
 }
 
 /**
@@ -58,26 +45,15 @@ export function checkServerAccess(dataDir: DataDir, account: Account): ServerAcc
   const unchecked: string[] = [];
   const shown = (rel: string) => (rel === '' ? `${dataDir.path}/` : `${dataDir.path}/${rel}`);
   findings.checkEntry(shown(''), fs.statSync(target), true, account);
-  const pending: string[] = [''];
-  while (pending.length > 0) {
-    const rel = pending.pop()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(rel === '' ? target : join(target, rel), { withFileTypes: true });
-    } catch (err) {
-      if (errnoCode(err) === 'EACCES') {
-        unchecked.push(shown(rel));
-        continue;
-      }
-      throw err;
-    }
-    for (const dirent of entries) {
-      const child = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      if (!dirent.isDirectory() && !dirent.isFile()) continue; // not data: `airlock verify` reports it
-      const st = fs.lstatSync(join(target, child));
-      findings.checkEntry(shown(child), st, st.isDirectory(), account);
-      if (st.isDirectory()) pending.push(child);
-    }
+  const unreadable = (rel: string, err: unknown) => {
+    if (errnoCode(err) !== 'EACCES') return false;
+    unchecked.push(shown(rel));
+    return true;
+  };
+  for (const { path: child, dirent } of walkEntries(target, { unreadable })) {
+    if (!dirent.isDirectory() && !dirent.isFile()) continue; // not data: `airlock verify` reports it
+    const st = fs.lstatSync(join(target, child));
+    findings.checkEntry(shown(child), st, st.isDirectory(), account);
   }
   const problems = findings.problems();
   const warnings = describeProblems(problems, account, dataDir.path);

@@ -51,20 +51,64 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 export async function writeFileDurable(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
-  const temp = tempName(path);
+  let file: TempFile | undefined;
   try {
-    const handle = await fsp.open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(temp, path);
-    await fsyncDir(dirname(path));
+    file = await TempFile.create(path, mode);
+    await file.handle.writeFile(data);
+    await file.commit();
   } catch (err) {
-    await fsp.rm(temp, { force: true });
+    await file?.discard();
     explainSystemError(err, 'writing a file', path);
+  }
+}
+
+/**
+ * A file written under a temp name in its final directory, put in place only once it is
+ * complete and durable: the careful write for writers that stream (a bundle, its volumes)
+ * as for small state files (writeFileDurable). The steps are separate so a set of files
+ * can be made durable one by one and then renamed together (volumes: F.001... appear only
+ * as a complete set).
+ */
+export class TempFile {
+  private closed = false;
+  private renamed = false;
+
+  private constructor(
+    readonly handle: fsp.FileHandle,
+    readonly temp: string,
+    readonly path: string,
+  ) {}
+
+  static async create(path: string, mode = 0o644): Promise<TempFile> {
+    const temp = tempName(path);
+    return new TempFile(await fsp.open(temp, 'wx', mode), temp, path);
+  }
+
+  /** Makes the bytes durable and closes the file, still under its temp name. */
+  async seal(): Promise<void> {
+    await this.handle.sync();
+    await this.handle.close();
+    this.closed = true;
+  }
+
+  /** Puts it under its final name; the caller fsyncs the directory (once for a set). */
+  async rename(): Promise<void> {
+    await fsp.rename(this.temp, this.path);
+    this.renamed = true;
+  }
+
+  /** One file: seal, rename, fsync the directory. */
+  async commit(): Promise<void> {
+    await this.seal();
+    await this.rename();
+    await fsyncDir(dirname(this.path));
+  }
+
+  /** Closes it and removes what was written, under whichever name it has by now. */
+  async discard(): Promise<void> {
+    if (!this.closed) await this.handle.close().catch(() => undefined);
+    this.closed = true;
+    await fsp.rm(this.renamed ? this.path : this.temp, { force: true });
   }
 }
 

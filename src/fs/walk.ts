@@ -15,33 +15,64 @@ export interface WalkedFile {
   rememberedId?: string;
 }
 
+export interface WalkEntry {
+  /** Relative to the root, '/'-separated. */
+  path: string;
+  dirent: fs.Dirent;
+}
+
+export interface WalkOptions {
+  /** Relative paths to pass over (a directory so named is not entered). */
+  skip?: (relative: string) => boolean;
+  /** A directory that cannot be listed: return true to go on without it, false (the default) to throw. */
+  unreadable?: (relative: string, err: unknown) => boolean;
+}
+
 /**
- * Lists every regular file below `root`. Synchronous on purpose: a tree of 200,000
- * files is walked in about a second this way, several times faster than one awaited
- * lstat at a time. Anything that is not a directory or a regular file is refused with
- * its path, because a snapshot can only carry files (a symlink in an R repository tree
- * is a mistake of the copy, not data).
+ * Every entry below `root`, each directory's entries after the directory itself. A
+ * symbolic link is reported as what it is (dirent.isSymbolicLink()) and never followed
+ * or entered, so a walk cannot leave the tree it was given. The one tree walk of airlock:
+ * snapshots, ownership, the server's access and the check of a deployment all use it.
+ * Synchronous on purpose: a tree of 200,000 files is walked in about a second this way,
+ * several times faster than one awaited readdir at a time.
  */
-export function walkTree(root: string, skip: (relative: string) => boolean = () => false): WalkedFile[] {
-  const files: WalkedFile[] = [];
+export function* walkEntries(root: string, options: WalkOptions = {}): Generator<WalkEntry> {
   const pending: string[] = [''];
   while (pending.length > 0) {
     const relDir = pending.pop()!;
-    const absDir = relDir ? join(root, relDir) : root;
-    for (const dirent of fs.readdirSync(absDir, { withFileTypes: true })) {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = fs.readdirSync(relDir ? join(root, relDir) : root, { withFileTypes: true });
+    } catch (err) {
+      if (options.unreadable?.(relDir, err)) continue;
+      throw err;
+    }
+    for (const dirent of dirents) {
       const rel = relDir ? `${relDir}/${dirent.name}` : dirent.name;
-      if (skip(rel)) continue;
-      const problem = pathProblem(rel);
-      if (problem) throw badTree(`cannot record ${JSON.stringify(rel)}: ${problem}`, join(root, rel));
-      if (dirent.isDirectory()) {
-        pending.push(rel);
-      } else if (dirent.isFile()) {
-        const st = fs.lstatSync(join(root, rel));
-        files.push({ path: rel, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
-      } else {
-        const kind = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (device, socket or fifo)';
-        throw badTree(`${rel} is ${kind}; snapshots hold only regular files and directories`, join(root, rel));
-      }
+      if (options.skip?.(rel)) continue;
+      yield { path: rel, dirent };
+      if (dirent.isDirectory()) pending.push(rel);
+    }
+  }
+}
+
+/**
+ * Lists every regular file below `root`. Anything that is not a directory or a regular
+ * file is refused with its path, because a snapshot can only carry files (a symlink in an
+ * R repository tree is a mistake of the copy, not data).
+ */
+export function walkTree(root: string, skip: (relative: string) => boolean = () => false): WalkedFile[] {
+  const files: WalkedFile[] = [];
+  for (const { path: rel, dirent } of walkEntries(root, { skip })) {
+    const problem = pathProblem(rel);
+    if (problem) throw badTree(`cannot record ${JSON.stringify(rel)}: ${problem}`, join(root, rel));
+    if (dirent.isDirectory()) continue;
+    if (dirent.isFile()) {
+      const st = fs.lstatSync(join(root, rel));
+      files.push({ path: rel, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    } else {
+      const kind = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (device, socket or fifo)';
+      throw badTree(`${rel} is ${kind}; snapshots hold only regular files and directories`, join(root, rel));
     }
   }
   return files;

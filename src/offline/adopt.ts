@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
+import { recordSnapshot } from '../repository/recordSnapshot.js';
 import { fsyncDirSync, readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 import { walkTree } from '../fs/walk.js';
@@ -110,8 +111,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
   validateTree(entries);
   const tree = { entries };
   const id = await repo.snapshots.saveTree(tree);
-  const snapshot: SnapshotRecord = { id, sequence: 0, label, parent: null, createdAt: new Date().toISOString(), ...treeTotals(tree) };
-  await repo.snapshots.append(snapshot);
+  const { record: snapshot } = await recordSnapshot(repo, { kind: 'local', id, label, totals: treeTotals(tree), parent: null });
   const built = await buildDeployment(repo, dataDir, id, tree, owner, progress);
   await swapIn(dataDir, id);
   session.state.history.push({ snapshot: id, action: 'adopt', at: new Date().toISOString() });

@@ -4,7 +4,8 @@ import { shortId } from '../core/objectId.js';
 import { planSchemaPrune, prunedLabel, type PrunedDirectory } from '../core/layout/schemaPrune.js';
 import type { Progress } from '../core/progress.js';
 import { buildDeployment } from '../deployment/buildDeployment.js';
-import { missingFiles, recordOf } from '../repository/holding.js';
+import { missingFiles } from '../repository/holding.js';
+import { recordSnapshot } from '../repository/recordSnapshot.js';
 import type { Owner } from '../deployment/accounts.js';
 import type { OfflineSession } from './session.js';
 import { switchDeployment } from '../deployment/switchDeployment.js';
@@ -46,7 +47,7 @@ export async function pruneSchema(session: OfflineSession, options: PruneSchemaO
   const { dataDir, repo, state } = session;
   const current = dataDir.assertManaged();
   const tree = await repo.snapshots.loadTree(current);
-  const from: SnapshotRecord = (await recordOf(repo, current)) ?? { id: current, sequence: 0, label: null, parent: null, createdAt: new Date(0).toISOString(), ...treeTotals(tree) };
+  const from: SnapshotRecord = (await repo.snapshots.newestRecordOf(current)) ?? { id: current, sequence: 0, label: null, parent: null, createdAt: new Date(0).toISOString(), ...treeTotals(tree) };
   const plan = planSchemaPrune(tree, options.keep);
   const result: PruneSchemaResult = {
     from,
@@ -68,21 +69,7 @@ export async function pruneSchema(session: OfflineSession, options: PruneSchemaO
     });
   }
   const id = await repo.snapshots.saveTree(plan.tree);
-  const records = await repo.snapshots.records();
-  let record = records.find((r) => r.id === id && r.parent === current);
-  if (!record) {
-    const label = prunedLabel(from.label, plan.schemas);
-    record = {
-      id,
-      sequence: from.sequence,
-      // A label names one tree; should another tree hold this one already, the new snapshot goes without.
-      label: label !== null && records.some((r) => r.label === label && r.id !== id) ? null : label,
-      parent: current,
-      createdAt: new Date().toISOString(),
-      ...treeTotals(plan.tree),
-    };
-    await repo.snapshots.append(record);
-  }
+  const { record } = await recordSnapshot(repo, { kind: 'local', id, label: prunedLabel(from.label, plan.schemas), totals: treeTotals(plan.tree), parent: from });
   const built = await buildDeployment(repo, dataDir, id, plan.tree, options.owner, options.progress);
   switchDeployment(dataDir, id);
   state.history.push({ snapshot: id, action: 'prune-schema', at: new Date().toISOString() });

@@ -1,15 +1,14 @@
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { AirlockError, errnoCode } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
 import { encodeReceipt, type Receipt } from '../core/receipt.js';
-import { decodeTree, newestRecord, treeTotals, type SnapshotRecord } from '../core/manifest.js';
-import { hashBytes, shortId } from '../core/objectId.js';
+import { treeTotals, type SnapshotRecord, type VerifiedTree } from '../core/manifest.js';
+import { shortId } from '../core/objectId.js';
 import { writeFileDurable } from '../fs/durable.js';
 import { TrustStore } from '../trust/trustStore.js';
 import { TOOL_NAME } from '../version.js';
-import { withOfflineSession } from './session.js';
+import type { OfflineSession } from './session.js';
 
 export interface WriteReceiptResult {
   output: string;
@@ -23,48 +22,46 @@ export interface WriteReceiptResult {
  * Reads the data dir (inside the usual session: lock, recovery) and writes only the
  * output file, atomically, never over an existing one.
  */
-export async function writeReceipt(dataDirPath: string, output: string): Promise<WriteReceiptResult> {
+export async function writeReceipt(session: OfflineSession, output: string): Promise<WriteReceiptResult> {
+  const { dataDir, repo, state, recovered } = session;
   const out = resolve(output);
   assertWritable(out);
-  return withOfflineSession(dataDirPath, 'receipt', async ({ dataDir, repo, state, recovered }) => {
-    const current = dataDir.assertManaged();
-    const treePath = repo.layout.treePath(current);
-    let encodedTree: Buffer;
-    try {
-      encodedTree = await fsp.readFile(treePath);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      throw damaged(`the current snapshot ${shortId(current)} has no tree in ${repo.root}`, treePath);
-    }
-    if (hashBytes(encodedTree) !== current) throw damaged(`the tree of the current snapshot ${shortId(current)} is damaged (its bytes no longer hash to its name)`, treePath);
-    const tree = decodeTree(encodedTree);
-    const writtenAt = new Date().toISOString();
-    const records = (await repo.snapshots.records()).filter((r) => r.id === current);
-    const newest = newestRecord(records);
-    // The index should always hold a record of what was applied; without one, the tree alone still makes a usable base.
-    const snapshot: SnapshotRecord = newest ?? {
-      id: current,
-      sequence: 0,
-      label: null,
-      parent: null,
-      createdAt: [...state.history].reverse().find((h) => h.snapshot === current)?.at ?? writtenAt,
-      ...treeTotals(tree),
-    };
-    const keys = await new TrustStore(dataDir.trustPath).list();
-    const receipt: Receipt = {
-      tool: TOOL_NAME,
-      writtenAt,
-      host: hostname(),
-      dataDir: dataDir.path,
-      snapshot,
-      highestSequence: state.highestSequence,
-      trustedKeys: keys.map(({ id, name, addedAt }) => ({ id, name, addedAt })),
-    };
-    const bytes = encodeReceipt(receipt, encodedTree);
-    assertWritable(out);
-    await writeFileDurable(out, bytes, 0o644);
-    return { output: out, bytes: bytes.length, receipt, recovered };
-  });
+  const current = dataDir.assertManaged();
+  let verified: VerifiedTree;
+  try {
+    verified = await repo.snapshots.loadVerifiedTree(current);
+  } catch (err) {
+    if (!isAirlockError(err) || (err.code !== 'NOT_FOUND' && err.code !== 'OBJECT_CORRUPT')) throw err;
+    const missing = err.code === 'NOT_FOUND';
+    throw damaged(
+      missing ? `the current snapshot ${shortId(current)} has no tree in ${repo.root}` : `the tree of the current snapshot ${shortId(current)} is damaged (its bytes no longer hash to its name)`,
+      repo.layout.treePath(current),
+    );
+  }
+  const writtenAt = new Date().toISOString();
+  // The index should always hold a record of what was applied; without one, the tree alone still makes a usable base.
+  const snapshot: SnapshotRecord = (await repo.snapshots.newestRecordOf(current)) ?? {
+    id: current,
+    sequence: 0,
+    label: null,
+    parent: null,
+    createdAt: [...state.history].reverse().find((h) => h.snapshot === current)?.at ?? writtenAt,
+    ...treeTotals(verified.tree),
+  };
+  const keys = await new TrustStore(dataDir.trustPath).list();
+  const receipt: Receipt = {
+    tool: TOOL_NAME,
+    writtenAt,
+    host: hostname(),
+    dataDir: dataDir.path,
+    snapshot,
+    highestSequence: state.highestSequence,
+    trustedKeys: keys.map(({ id, name, addedAt }) => ({ id, name, addedAt })),
+  };
+  const bytes = encodeReceipt(receipt, verified);
+  assertWritable(out);
+  await writeFileDurable(out, bytes, 0o644);
+  return { output: out, bytes: bytes.length, receipt, recovered };
 }
 
 function assertWritable(out: string): void {

@@ -3,7 +3,8 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { isTempName } from '../fs/durable.js';
-import { withLock } from '../fs/lock.js';
+import { readLockOwner, withLock, type LockOwner } from '../fs/lock.js';
+import { AirlockError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { DataDir, type DataDirState } from '../deployment/dataDir.js';
 import { finishAdoption } from './adopt.js';
@@ -14,6 +15,18 @@ export interface OfflineSession {
   state: DataDirState;
   /** What recovery cleaned or finished, for the command to report. */
   recovered: string[];
+  /** Set when the session was opened read-only because another command holds the lock (status). */
+  busy: LockOwner | null;
+}
+
+export interface SessionOptions {
+  /** Create the state directory (apply, trust: a data dir may start with them). */
+  create?: boolean;
+  /**
+   * While another command holds the lock (an apply at 2 a.m.), open read-only instead of
+   * refusing: no recovery, nothing written, `busy` names that command.
+   */
+  readOnlyWhenBusy?: boolean;
 }
 
 /**
@@ -21,8 +34,15 @@ export interface OfflineSession {
  * finishes or discards whatever a killed run left behind, so each command starts from
  * a clean, consistent state.
  */
-export async function withOfflineSession<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
-  return withServerReadableUmask(() => session(path, command, work, options));
+export async function withOfflineSession<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: SessionOptions = {}): Promise<T> {
+  try {
+    return await withServerReadableUmask(() => session(path, command, work, options));
+  } catch (err) {
+    if (!(options.readOnlyWhenBusy && err instanceof AirlockError && err.code === 'LOCKED')) throw err;
+  }
+  const dataDir = new DataDir(path);
+  const repo = await Repository.open(dataDir.stateDir);
+  return work({ dataDir, repo, state: await dataDir.readState(), recovered: [], busy: (await readLockOwner(dataDir.lockPath)) ?? null });
 }
 
 /**
@@ -45,7 +65,7 @@ async function withServerReadableUmask<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-async function session<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: { create?: boolean }): Promise<T> {
+async function session<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: SessionOptions): Promise<T> {
   const dataDir = new DataDir(path);
   dataDir.assertReplaceable();
   if (options.create) await fsp.mkdir(dataDir.stateDir, { recursive: true });
@@ -57,7 +77,7 @@ async function session<T>(path: string, command: string, work: (session: Offline
     const state = await dataDir.readState();
     const reconciled = await reconcileHistory(dataDir, repo, state);
     if (reconciled) recovered.push(reconciled);
-    return work({ dataDir, repo, state, recovered });
+    return work({ dataDir, repo, state, recovered, busy: null });
   });
 }
 
@@ -90,7 +110,7 @@ async function reconcileHistory(dataDir: DataDir, repo: Repository, state: DataD
   const current = dataDir.currentDeployment();
   const last = state.history.at(-1);
   if (current === undefined || last?.snapshot === current) return undefined;
-  const record = (await repo.snapshots.records()).find((r) => r.id === current);
+  const record = await repo.snapshots.newestRecordOf(current);
   if (record) state.highestSequence = Math.max(state.highestSequence, record.sequence);
   state.history.push({ snapshot: current, action: 'recovered', at: new Date().toISOString() });
   await dataDir.writeState(state);

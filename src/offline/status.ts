@@ -1,13 +1,11 @@
 import * as fs from 'node:fs';
-import { AirlockError } from '../errors.js';
 import type { SnapshotRecord } from '../core/manifest.js';
 import { isObjectId } from '../core/objectId.js';
-import { readLockOwner, type LockOwner } from '../fs/lock.js';
-import { Repository } from '../repository/repository.js';
-import { DataDir, type DataDirKind, type DataDirState, type HistoryEntry } from '../deployment/dataDir.js';
+import type { LockOwner } from '../fs/lock.js';
+import type { DataDirKind, HistoryEntry } from '../deployment/dataDir.js';
 import type { Account } from '../core/access.js';
 import { checkServerAccess, type ServerAccess } from '../deployment/serverAccess.js';
-import { withOfflineSession } from './session.js';
+import type { OfflineSession } from './session.js';
 
 export interface DeploymentStatus {
   snapshot: SnapshotRecord | { id: string };
@@ -34,24 +32,14 @@ export interface DataDirStatus {
 }
 
 /**
- * What the data dir shows and keeps. Normally it takes the lock and recovers first; while
- * another command holds the lock (an apply at 2 a.m.), it reports read-only instead of
- * refusing, and names that command.
+ * What the data dir shows and keeps. Run in a session opened with readOnlyWhenBusy: normally
+ * it holds the lock and recovered first; while another command holds the lock (an apply at
+ * 2 a.m.), it reports read-only instead of refusing, and names that command.
  */
-export async function readStatus(path: string, server: Account): Promise<DataDirStatus> {
-  try {
-    return await withOfflineSession(path, 'status', (s) => describe(s.dataDir, s.repo, s.state, s.recovered, null, server));
-  } catch (err) {
-    if (!(err instanceof AirlockError && err.code === 'LOCKED')) throw err;
-  }
-  const dataDir = new DataDir(path);
-  const repo = await Repository.open(dataDir.stateDir);
-  return describe(dataDir, repo, await dataDir.readState(), [], (await readLockOwner(dataDir.lockPath)) ?? null, server);
-}
-
-async function describe(dataDir: DataDir, repo: Repository, state: DataDirState, recovered: string[], busy: LockOwner | null, server: Account): Promise<DataDirStatus> {
+export async function readStatus(session: OfflineSession, server: Account): Promise<DataDirStatus> {
+  const { dataDir, repo, state, recovered, busy } = session;
   const records = await repo.snapshots.records();
-  const recordOf = (id: string) => [...records].reverse().find((r) => r.id === id);
+  const recordOf = (id: string) => records.findLast((r) => r.id === id);
   const currentId = dataDir.currentDeployment();
   const deployments = fs.existsSync(dataDir.deploymentsDir) ? fs.readdirSync(dataDir.deploymentsDir).filter(isObjectId) : [];
   // Read-only: reports what would stop the server, never changes a mode or an owner.

@@ -1,5 +1,5 @@
 import { isAirlockError } from '../errors.js';
-import { newestRecord, type SnapshotId, type SnapshotRecord, type Tree } from '../core/manifest.js';
+import type { SnapshotId, Tree } from '../core/manifest.js';
 import type { Repository } from './repository.js';
 
 /** Files of `tree` whose object is no longer in the store (removed by `airlock gc`, or lost). */
@@ -33,9 +33,4 @@ export async function holding(repo: Repository, id: SnapshotId): Promise<Holding
   }
   const missing = missingFiles(repo, tree);
   return { complete: missing === 0, recorded: true, missing, tree };
-}
-
-/** The newest record of snapshot `id` here (a tree recorded twice has two), if any. */
-export async function recordOf(repo: Repository, id: SnapshotId): Promise<SnapshotRecord | undefined> {
-  return newestRecord((await repo.snapshots.records()).filter((r) => r.id === id));
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeTree, FILE_MODE, type Tree } from '../../src/core/manifest.js';
+import { encodeTree, encodeVerifiedTree, FILE_MODE, type Tree } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
 import { encodeReceipt, RECEIPT_MAGIC, type Receipt } from '../../src/core/receipt.js';
 import { fileKind, readReceipt } from '../../src/bundle/receiptFile.js';
@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/fixtures.js';
 const idOf = (s: string) => hashBytes(Buffer.from(s));
 const tree: Tree = { entries: [{ path: 'v3/src/contrib/PACKAGES', id: idOf('Package: A'), size: 10, mode: FILE_MODE }] };
 const encodedTree = encodeTree(tree);
+const verifiedTree = encodeVerifiedTree(tree);
 const receipt: Receipt = {
   tool: 'airlock 0.1.0',
   writtenAt: '2026-12-01T08:00:00.000Z',
@@ -25,7 +26,7 @@ describe('receipt files', () => {
   it('are told apart from other files by their magic, and read back verified', async () => {
     const dir = tempDir();
     const path = join(dir, 'r.receipt');
-    fs.writeFileSync(path, encodeReceipt(receipt, encodedTree));
+    fs.writeFileSync(path, encodeReceipt(receipt, verifiedTree));
     fs.writeFileSync(join(dir, 'other'), 'hello');
     fs.writeFileSync(join(dir, 'short'), RECEIPT_MAGIC.subarray(0, 5));
     expect(await fileKind(path)).toBe('receipt');

@@ -7,6 +7,7 @@ import {
   describeProblems,
   hasSetIdBits,
   permissionsFor,
+  parseAccountDatabase,
   resolveAccount,
   safeMode,
   symbolicMode,
@@ -20,9 +21,12 @@ const FILE = 0o100000;
 const passwd = ['root:x:0:0:root:/root:/bin/bash', 'rstudio-pm:x:998:997::/home/rstudio-pm:/bin/sh', 'rspm:x:1001:1001::/home/rspm:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', ''].join('\n');
 const group = ['root:x:0:', 'rstudio-pm:x:997:', 'rspm:x:1001:', 'pkgdata:x:2000:rstudio-pm,alice', 'nogroup:x:65534:', ''].join('\n');
 
-const server = resolveAccount('rstudio-pm', passwd, group);
-const anyone = resolveAccount(undefined, '', '');
-const root = resolveAccount('root', passwd, group);
+/** The account as status resolves it, from the text of /etc/passwd and /etc/group. */
+const accountOf = (spec: string | undefined, passwdText: string, groupText: string) => resolveAccount(spec, parseAccountDatabase(passwdText, groupText));
+
+const server = accountOf('rstudio-pm', passwd, group);
+const anyone = accountOf(undefined, '', '');
+const root = accountOf('root', passwd, group);
 
 describe('the server account', () => {
   it('is looked up by name, with its primary and supplementary groups', () => {
@@ -30,7 +34,7 @@ describe('the server account', () => {
   });
 
   it('defaults to rstudio-pm when that account exists', () => {
-    expect(resolveAccount(undefined, passwd, group)).toMatchObject({ name: 'rstudio-pm', uid: 998 });
+    expect(accountOf(undefined, passwd, group)).toMatchObject({ name: 'rstudio-pm', uid: 998 });
   });
 
   it('is "any other user" when rstudio-pm does not exist and none was named, and says so', () => {
@@ -40,13 +44,13 @@ describe('the server account', () => {
   });
 
   it('takes UID:GID for an account without an entry, and UID alone when /etc/passwd knows it', () => {
-    expect(resolveAccount('12345:23456', passwd, group)).toMatchObject({ uid: 12345, gid: 23456, groups: [23456], ownerSpec: '12345:23456' });
-    expect(resolveAccount('1001', passwd, group)).toMatchObject({ name: 'rspm', uid: 1001, gid: 1001 });
-    expect(() => resolveAccount('12345', passwd, group)).toThrow(/group is unknown/);
+    expect(accountOf('12345:23456', passwd, group)).toMatchObject({ uid: 12345, gid: 23456, groups: [23456], ownerSpec: '12345:23456' });
+    expect(accountOf('1001', passwd, group)).toMatchObject({ name: 'rspm', uid: 1001, gid: 1001 });
+    expect(() => accountOf('12345', passwd, group)).toThrow(/group is unknown/);
   });
 
   it('refuses a name that does not exist, as a usage error', () => {
-    expect(() => resolveAccount('rstudio', passwd, group)).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => accountOf('rstudio', passwd, group)).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
 });
 

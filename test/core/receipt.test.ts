@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blake3 } from '@napi-rs/blake-hash';
 import { compressBuffer } from '../../src/core/zstd.js';
 import { encodeMsgpack, type Canonical } from '../../src/core/canonical.js';
-import { encodeTree, FILE_MODE, EXECUTABLE_MODE, treeTotals, type Tree } from '../../src/core/manifest.js';
+import { encodeTree, encodeVerifiedTree, FILE_MODE, EXECUTABLE_MODE, treeTotals, type Tree } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
 import {
   decodeReceipt,
@@ -23,6 +23,7 @@ const tree: Tree = {
   ],
 };
 const encodedTree = encodeTree(tree);
+const verifiedTree = encodeVerifiedTree(tree);
 const snapshotId = hashBytes(encodedTree);
 
 const receipt: Receipt = {
@@ -57,7 +58,7 @@ const framed = (b: Record<string, Canonical>) => frameReceipt(encodeMsgpack(b));
 
 describe('receipt encoding', () => {
   it('round-trips every field and the exact tree bytes', () => {
-    const bytes = encodeReceipt(receipt, encodedTree);
+    const bytes = encodeReceipt(receipt, verifiedTree);
     expect(startsWithReceiptMagic(bytes)).toBe(true);
     expect(bytes.subarray(0, 16).toString('latin1')).toBe('airlock-receipt\n');
     // The trailer is the BLAKE3 of everything before it.
@@ -74,18 +75,18 @@ describe('receipt encoding', () => {
   it('round-trips an empty tree, no label, no parent, no keys', () => {
     const empty = encodeTree({ entries: [] });
     const r: Receipt = { ...receipt, snapshot: { ...receipt.snapshot, id: hashBytes(empty), label: null, parent: null, files: 0, bytes: 0, sequence: 0 }, highestSequence: 0, trustedKeys: [] };
-    const { tree: t, encodedTree: _e, ...fields } = decodeReceipt(encodeReceipt(r, empty));
+    const { tree: t, encodedTree: _e, ...fields } = decodeReceipt(encodeReceipt(r, encodeVerifiedTree({ entries: [] })));
     expect(fields).toEqual(r);
     expect(t.entries).toEqual([]);
   });
 
   it('will not write a receipt whose tree is not the snapshot', () => {
-    expect(() => encodeReceipt({ ...receipt, snapshot: { ...receipt.snapshot, id: idOf('other') } }, encodedTree)).toThrow(/do not hash/);
+    expect(() => encodeReceipt({ ...receipt, snapshot: { ...receipt.snapshot, id: idOf('other') } }, verifiedTree)).toThrow(/do not hash/);
   });
 });
 
 describe('receipt decoding rejects', () => {
-  const good = encodeReceipt(receipt, encodedTree);
+  const good = encodeReceipt(receipt, verifiedTree);
 
   it('a file without the magic', () => {
     expectAirlockError(() => decodeReceipt(Buffer.from('airlock-bundle\n\n rest')), 'MANIFEST_INVALID', /not an airlock receipt/);

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { exportBundle } from '../../offline/export.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeWrittenBundle } from '../present.js';
 import { bundleWriteOptions, dataDirOption, type DataDirArgs } from './options.js';
@@ -30,7 +31,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .example('$0 export --data-dir /var/lib/rspm-offline-data --starting-snapshot 2026-11-24 --volume-size fat32 --output /media/usb/delta.airlock', 'a delta from a snapshot held here, in FAT32-sized volumes'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await exportBundle(args['data-dir'], bundleWriteOptions(args, ctx.progress));
+      const r = await withOfflineSession(args['data-dir'], 'export', (session) => exportBundle(session, bundleWriteOptions(args, ctx.progress)));
       ctx.result(
         {
           bundle: r.path,

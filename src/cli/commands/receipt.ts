@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { writeReceipt } from '../../offline/receipt.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
@@ -13,7 +14,7 @@ export const receiptCommand: CommandModule<GlobalArgs, DataDirArgs & { output: s
       .example('$0 receipt --data-dir /var/lib/rspm-offline-data --output /media/usb/offline.receipt', 'then online: bundle create --starting-snapshot /media/usb/offline.receipt'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await writeReceipt(args['data-dir'], args.output);
+      const r = await withOfflineSession(args['data-dir'], 'receipt', (session) => writeReceipt(session, args.output));
       const s = r.receipt.snapshot;
       const keys = r.receipt.trustedKeys;
       ctx.result(

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { loadAccount } from '../../deployment/serverAccess.js';
+import { loadAccount } from '../../deployment/accounts.js';
 import { readStatus } from '../../offline/status.js';
+import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
@@ -19,7 +20,7 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-us
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const server = loadAccount(args['server-user']);
-      const s = await readStatus(args['data-dir'], server);
+      const s = await withOfflineSession(args['data-dir'], 'status', (session) => readStatus(session, server), { readOnlyWhenBusy: true });
       ctx.result({ status: s }, () => [
         `data dir   ${s.dataDir} (${s.kind})`,
         `state      ${s.stateDir}`,

@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { AirlockError } from '../../errors.js';
-import { verifyDataDir, verifyRepository } from '../../offline/verify.js';
+import { verifyDataDir } from '../../offline/verify.js';
+import { withOfflineSession } from '../../offline/session.js';
+import { verifyRepository } from '../../repository/verifyObjects.js';
 import { runCommand, type GlobalArgs } from '../context.js';
-import type { DataDirArgs } from './options.js';
+import { DEFAULT_DATA_DIR, type DataDirArgs } from './options.js';
 
 interface VerifyArgs extends Omit<DataDirArgs, 'data-dir'> {
   'data-dir'?: string;
@@ -26,7 +28,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
     runCommand(args, async (ctx) => {
       const report = args.repo
         ? await verifyRepository(args.repo, args.deep, ctx.progress)
-        : await verifyDataDir(args['data-dir'] ?? '/var/lib/rspm-offline-data', args.deep, ctx.progress);
+        : await withOfflineSession(args['data-dir'] ?? DEFAULT_DATA_DIR, 'verify', (session) => verifyDataDir(session, args.deep, ctx.progress));
       ctx.progress.end();
       if (report.problems.length > 0) {
         if (!ctx.json) for (const p of report.problems) process.stderr.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
