@@ -11,8 +11,11 @@ export interface GlobalArgs {
 export interface CliContext {
   json: boolean;
   progress: Progress;
-  /** Prints the command's result: `human` lines normally, `data` as one JSON object with --json. */
-  result(data: Record<string, unknown>, human: () => string[]): void;
+  /**
+   * Prints the command's result: `human` lines normally, `data` as one JSON object with --json
+   * (on one line with `oneLine`, for a command that goes on running, such as serve).
+   */
+  result(data: Record<string, unknown>, human: () => string[], options?: { oneLine?: boolean }): void;
 }
 
 export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
@@ -39,9 +42,9 @@ export async function runCommand(args: GlobalArgs, body: (ctx: CliContext) => Pr
   const ctx: CliContext = {
     json: args.json,
     progress,
-    result(data, human) {
+    result(data, human, options) {
       progress.end();
-      if (args.json) process.stdout.write(`${JSON.stringify({ ok: true, ...data }, null, 2)}\n`);
+      if (args.json) process.stdout.write(`${JSON.stringify({ ok: true, ...data }, null, options?.oneLine ? undefined : 2)}\n`);
       else process.stdout.write(`${human().join('\n')}\n`);
     },
   };

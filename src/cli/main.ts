@@ -12,6 +12,7 @@ import { pruneSchemaCommand } from './commands/pruneSchema.js';
 import { receiptCommand } from './commands/receipt.js';
 import { trustCommand } from './commands/trust.js';
 import { rollbackCommand } from './commands/rollback.js';
+import { serveCommand } from './commands/serve.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       .command(receiptCommand)
       .command(exportCommand)
       .command(pruneSchemaCommand)
+      .command(serveCommand)
       .command(keyCommand)
       .command(trustCommand);
   } else {

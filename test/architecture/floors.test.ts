@@ -21,6 +21,7 @@ const FLOORS: Record<string, number> = {
   deployment: 4,
   online: 5,
   offline: 5,
+  serve: 5,
   cli: 6,
 };
 

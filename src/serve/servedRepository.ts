@@ -1,0 +1,154 @@
+import * as fs from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { archiveRdsValue, buildCranArchive, sourceArchivesOf, type ArchivedVersion, type SourceArchive } from '../core/cranArchive.js';
+import { newestRecord, type SnapshotId, type Tree, type TreeEntry } from '../core/manifest.js';
+import { hashBytes, isObjectId } from '../core/objectId.js';
+import { serializeR } from '../core/rds.js';
+import { keptSnapshot, orderKept, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
+import { DataDir } from '../deployment/dataDir.js';
+import { Repository } from '../repository/repository.js';
+
+/** A snapshot's tree as serve looks things up in it. */
+export interface TreeIndex {
+  entries: Map<string, TreeEntry>;
+  /** Binary configurations (`4.4-jammy`) the tree has. */
+  binaryConfigs: Set<string>;
+  tree: Tree;
+}
+
+/** CRAN's archive as of one snapshot. */
+export interface CranArchive {
+  /** `<pkg>/<pkg>_<ver>.tar.gz` -> the archived version. */
+  files: Map<string, ArchivedVersion>;
+  /** `Meta/archive.rds`, gzipped as saveRDS writes it, and its ETag. */
+  rds: Buffer;
+  rdsId: string;
+}
+
+/** Trees decoded and kept in memory at once: a CRAN tree with binaries is tens of MB decoded. */
+const TREE_CACHE = 3;
+
+/**
+ * What `airlock serve` reads of a data dir, read-only and without its lock: the snapshot the
+ * data dir shows (its symlink, read on every request, so `latest` follows an apply or a
+ * rollback at once), the kept deployments and their records (read again whenever the
+ * deployments directory or the snapshot index changes), trees (verified against their ids,
+ * a few cached), and CRAN's archive per snapshot. Files are served from the object store by
+ * id: a kept snapshot's objects stay until gc removes the snapshot, and a download already
+ * open keeps its file even then.
+ */
+export class ServedRepository {
+  private keptCache: { stamp: string; kept: KeptSnapshot[] } | undefined;
+  private readonly trees = new Map<SnapshotId, Promise<TreeIndex>>();
+  private readonly sources = new Map<SnapshotId, { current: SourceArchive[]; archived: SourceArchive[] }>();
+  private readonly archives = new Map<string, Promise<CranArchive>>();
+
+  private constructor(
+    readonly dataDir: DataDir,
+    readonly repo: Repository,
+  ) {}
+
+  static async open(path: string): Promise<ServedRepository> {
+    const dataDir = new DataDir(path);
+    dataDir.assertManaged();
+    return new ServedRepository(dataDir, await Repository.open(dataDir.stateDir));
+  }
+
+  /** The snapshot the data dir shows now. */
+  current(): SnapshotId | undefined {
+    return this.dataDir.currentDeployment();
+  }
+
+  /** The kept snapshots (complete deployments), oldest first. */
+  async kept(): Promise<KeptSnapshot[]> {
+    const stamp = [this.dataDir.deploymentsDir, this.repo.layout.indexPath].map(statStamp).join('|');
+    if (this.keptCache?.stamp === stamp) return this.keptCache.kept;
+    this.repo.snapshots.reload();
+    const records = await this.repo.snapshots.records();
+    const ids = deploymentIds(this.dataDir.deploymentsDir);
+    const kept = orderKept(ids.map((id) => keptSnapshot(id, newestRecord(records.filter((r) => r.id === id)) ?? null)));
+    this.keptCache = { stamp, kept };
+    for (const id of [...this.sources.keys()]) if (!ids.includes(id)) this.sources.delete(id);
+    return kept;
+  }
+
+  async tree(id: SnapshotId): Promise<TreeIndex> {
+    let pending = this.trees.get(id);
+    if (pending === undefined) {
+      pending = this.repo.snapshots.loadTree(id).then(indexTree);
+      pending.catch(() => this.trees.delete(id));
+      this.trees.set(id, pending);
+      while (this.trees.size > TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
+    } else {
+      // Most recently used last.
+      this.trees.delete(id);
+      this.trees.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** CRAN's archive as of kept snapshot `id`: what the kept snapshots up to it held, less what it holds now. */
+  async archive(id: SnapshotId): Promise<CranArchive> {
+    const kept = await this.kept();
+    const upTo = kept.slice(0, kept.findIndex((k) => k.id === id) + 1);
+    const key = upTo.map((k) => k.id).join(',');
+    let pending = this.archives.get(key);
+    if (pending === undefined) {
+      pending = this.buildArchive(upTo);
+      pending.catch(() => this.archives.delete(key));
+      this.archives.set(key, pending);
+      while (this.archives.size > TREE_CACHE) this.archives.delete(this.archives.keys().next().value!);
+    }
+    return pending;
+  }
+
+  private async buildArchive(upTo: KeptSnapshot[]): Promise<CranArchive> {
+    const history = [];
+    for (const k of upTo) {
+      let sources = this.sources.get(k.id);
+      if (sources === undefined) {
+        sources = sourceArchivesOf((await this.tree(k.id)).tree);
+        this.sources.set(k.id, sources);
+      }
+      const createdAt = k.record?.createdAt ?? new Date(0).toISOString();
+      history.push({ createdAt, sources });
+    }
+    const archive = buildCranArchive(history);
+    const files = new Map<string, ArchivedVersion>();
+    for (const [pkg, versions] of archive) for (const v of versions) files.set(`${pkg}/${v.file}`, v);
+    const rds = gzipSync(serializeR(archiveRdsValue(archive)));
+    return { files, rds, rdsId: hashBytes(rds) };
+  }
+}
+
+function indexTree(tree: Tree): TreeIndex {
+  const entries = new Map<string, TreeEntry>();
+  const binaryConfigs = new Set<string>();
+  for (const e of tree.entries) {
+    entries.set(e.path, e);
+    const bin = /^bin\/([^/]+)\/src\/contrib\//.exec(e.path);
+    if (bin) binaryConfigs.add(bin[1]!);
+  }
+  return { entries, binaryConfigs, tree };
+}
+
+/** Complete deployments: real directories named by a snapshot id (temp names and links are not). */
+function deploymentIds(dir: string): SnapshotId[] {
+  let dirents: fs.Dirent[];
+  try {
+    dirents = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return dirents.filter((d) => d.isDirectory() && isObjectId(d.name)).map((d) => d.name);
+}
+
+/** Changes when the file or directory is replaced or its entries change. */
+function statStamp(path: string): string {
+  try {
+    const st = fs.statSync(path);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return 'absent';
+  }
+}

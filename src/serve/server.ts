@@ -1,0 +1,164 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AirlockError } from '../errors.js';
+import { CRAN_CONTRIB } from '../core/layout/rspmLayout.js';
+import { binaryConfigName, BIOC_ROOT } from '../core/layout/rspmLayout.js';
+import { diffPackages } from '../core/packages.js';
+import { contentTypeOf } from '../core/serve/contentType.js';
+import { renderPage, type PageSnapshot } from '../core/serve/page.js';
+import { parseRUserAgent } from '../core/serve/rUserAgent.js';
+import { cranTreePath, parseRequestPath, type Route } from '../core/serve/routes.js';
+import { chooseSnapshot, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
+import { sourceArchivesOf } from '../core/cranArchive.js';
+import { hashBytes } from '../core/objectId.js';
+import { sendBytes, sendFile, sendText, type Representation } from './respond.js';
+import { ServedRepository } from './servedRepository.js';
+
+export interface ServeOptions {
+  dataDir: string;
+  /** `HOST:PORT`; port 0 picks a free one. */
+  listen: string;
+  /** One access-log line per request (common log format), or nothing. */
+  log: ((line: string) => void) | undefined;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A slow client cannot hold a connection: it has this long to send its headers, and its whole request. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_MS = 5_000;
+
+/**
+ * `airlock serve`: a read-only HTTP/1.1 server over a data dir's kept snapshots, answering
+ * Posit Package Manager's URL scheme (src/core/serve/routes.ts). It never writes to the data
+ * dir and takes no lock, so apply, rollback and gc run beside it.
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { host, port } = parseListen(options.listen);
+  const served = await ServedRepository.open(options.dataDir);
+  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
+    const started = new Date();
+    res.on('finish', () => options.log?.(accessLine(req, res, started)));
+    handle(served, req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendText(res, 500, `airlock serve: ${(err as Error).message}`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new AirlockError('USAGE', `cannot listen on ${options.listen}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message}`, {
+          hint: err.code === 'EADDRINUSE' ? 'another server holds that port: choose another with --listen HOST:PORT (port 0 picks a free one)' : 'give --listen as HOST:PORT, for example 127.0.0.1:8080',
+        }),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new AirlockError('USAGE', `--listen ${listen} is not HOST:PORT`, { hint: 'for example --listen 127.0.0.1:8080, --listen 0.0.0.0:8080 for every interface, or port 0 for a free one' });
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+async function handle(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${req.method} is not allowed: this repository is read-only`, { Allow: 'GET, HEAD' });
+  const parsed = parseRequestPath(req.url ?? '');
+  if (!parsed.ok) return sendText(res, parsed.status, parsed.message);
+  const route = parsed.route;
+  if (route.kind === 'page') return sendPage(served, req, res);
+  const kept = await served.kept();
+  const choice = chooseSnapshot(route.snapshot, kept, served.current());
+  if (!choice.found) return sendText(res, 404, choice.message);
+  const snapshot = choice.snapshot;
+  const base = { lastModified: new Date(snapshot.record?.createdAt ?? 0), immutable: choice.immutable };
+  if (route.kind === 'cran') return sendCran(served, req, res, route, snapshot, base);
+  return sendTreeFile(served, req, res, snapshot, route.path, base, undefined);
+}
+
+type Base = Pick<Representation, 'lastModified' | 'immutable'>;
+
+async function sendCran(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse, route: Extract<Route, { kind: 'cran' }>, snapshot: KeptSnapshot, base: Base): Promise<void> {
+  const vary = route.distribution === null ? undefined : 'User-Agent';
+  if (route.file === 'Meta/archive.rds') {
+    const archive = await served.archive(snapshot.id);
+    return sendBytes(req, res, { ...base, etag: archive.rdsId, size: archive.rds.length, contentType: contentTypeOf(route.file), ...(vary ? { vary } : {}) }, archive.rds);
+  }
+  const index = await served.tree(snapshot.id);
+  if (route.file.startsWith('Archive/')) {
+    // The tree's own Archive/ first (a mirror that carries one), else what earlier kept snapshots held.
+    if (index.entries.has(cranTreePath(route.file, null))) return sendTreeFile(served, req, res, snapshot, cranTreePath(route.file, null), base, vary);
+    const archived = (await served.archive(snapshot.id)).files.get(route.file.slice('Archive/'.length));
+    if (!archived) return sendText(res, 404, `${route.file} is not in the archive of snapshot ${snapshot.day ?? snapshot.id} (no kept snapshot up to it held that version, or it is the current one)`);
+    return sendFile(req, res, { ...base, etag: archived.id, size: archived.size, contentType: contentTypeOf(route.file), ...(vary ? { vary } : {}) }, served.repo.objects.path(archived.id));
+  }
+  let config: string | null = null;
+  if (route.distribution !== null) {
+    const client = parseRUserAgent(req.headers['user-agent'] ?? '');
+    const wanted = client ? binaryConfigName({ rVersion: client.rVersion, distribution: route.distribution, architecture: client.arch }) : null;
+    if (wanted !== null && index.binaryConfigs.has(wanted)) config = wanted;
+  }
+  return sendTreeFile(served, req, res, snapshot, cranTreePath(route.file, config), base, vary);
+}
+
+async function sendTreeFile(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse, snapshot: KeptSnapshot, path: string, base: Base, vary: string | undefined): Promise<void> {
+  const entry = (await served.tree(snapshot.id)).entries.get(path);
+  if (!entry) return sendText(res, 404, `snapshot ${snapshot.day ?? ''} ${snapshot.id.slice(0, 12)} has no ${path}`.replace('  ', ' '));
+  return sendFile(req, res, { ...base, etag: entry.id, size: entry.size, contentType: contentTypeOf(path), ...(vary ? { vary } : {}) }, served.repo.objects.path(entry.id));
+}
+
+async function sendPage(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const kept = await served.kept();
+  const current = served.current();
+  const snapshots: PageSnapshot[] = [];
+  let previous: Awaited<ReturnType<ServedRepository['tree']>> | null = null;
+  for (const k of kept) {
+    const index = await served.tree(k.id);
+    const cran = (t: typeof index.tree) => ({ entries: t.entries.filter((e) => e.path.startsWith(`${CRAN_CONTRIB}/`)) });
+    snapshots.push({
+      kept: k,
+      current: k.id === current,
+      cranPackages: sourceArchivesOf(index.tree).current.length,
+      changes: previous === null ? null : diffPackages(cran(previous.tree), cran(index.tree)),
+    });
+    previous = index;
+  }
+  const shown = current === undefined ? undefined : await served.tree(current);
+  const distributions = [...new Set([...(shown?.binaryConfigs ?? [])].map((c) => c.split('-')[1]!))].sort();
+  const biocVersions = [...new Set([...(shown?.entries.keys() ?? [])].filter((p) => p.startsWith(`${BIOC_ROOT}/`)).map((p) => p.split('/')[2]!).filter((v) => /^\d/.test(v)))].sort();
+  const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? req.headers.host! : 'localhost';
+  const body = Buffer.from(renderPage({ base: `http://${host}`, snapshots: snapshots.reverse(), distributions, biocVersions }), 'utf8');
+  sendBytes(req, res, { etag: hashBytes(body), size: body.length, lastModified: new Date(), contentType: 'text/html; charset=utf-8', immutable: false }, body);
+}
+
+/** `127.0.0.1 - - [06/Dec/2026:14:02:21 +0000] "GET /cran/latest/src/contrib/PACKAGES HTTP/1.1" 200 1234` */
+function accessLine(req: http.IncomingMessage, res: http.ServerResponse, at: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  const when = `${two(at.getUTCDate())}/${months[at.getUTCMonth()]}/${at.getUTCFullYear()}:${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
+  const length = res.getHeader('Content-Length');
+  const bytes = req.method === 'HEAD' || length === undefined ? '-' : String(length);
+  const target = (req.url ?? '').replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `${req.socket.remoteAddress ?? '-'} - - [${when}] "${req.method} ${target} HTTP/${req.httpVersion}" ${res.statusCode} ${bytes}`;
+}

@@ -1,0 +1,59 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { airlockBin } from './cli.js';
+
+/** `airlock serve` as an admin starts it: the real binary, its URL read from the first line it prints. */
+export interface ServeProcess {
+  url: string;
+  child: ChildProcess;
+  /** Access-log and other stderr lines so far. */
+  stderr: string[];
+  /** SIGTERM, then the exit status. */
+  stop(): Promise<number | null>;
+}
+
+export async function startServe(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [airlockBin, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`airlock serve exited ${code} before printing its URL:\n${stderr.join('\n')}`)));
+  });
+  const url = (JSON.parse(first) as { url: string }).url;
+  return {
+    url,
+    child,
+    stderr,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs an R expression with Rscript; fails with R's output when R fails. */
+export function rscript(code: string, env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('Rscript', ['--vanilla', '-e', code], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: { ...process.env, R_LIBS_USER: '', ...env } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`Rscript failed (${err.message}):\n${stderr}\n${stdout}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** An R string literal. */
+export function rString(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** The lines R printed after a marker: `cat("X", ...)` lines, marker removed. */
+export function marked(out: string, marker: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith(`${marker} `))
+    .map((l) => l.slice(marker.length + 1));
+}
