@@ -10,6 +10,7 @@ import { contentDiff, type ContentDiff } from './files.js';
 import { mb } from './format.js';
 import { StepRunner, timeAsync } from './measure.js';
 import { runPeerSuite, runTinyPeer } from './peerSuite.js';
+import { runServeSuite, type ServeResults } from './serve.js';
 import { computeRatios, downloadRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
 import { guard, StepLog } from './steps.js';
 import { ensureTinyTree, tinyParams, type TinyTree } from './tinyTree.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   log(`peak RSS: ${runner.rssMethod}`);
   log('page cache: `sync` runs (untimed) before each step; caches are not dropped, so the corpus is likely in RAM for every tool alike.');
   const steps = new StepLog();
-  if (corpus) {
+  if (corpus && config.parts.has('corpus')) {
     await guard(steps, 'airlock snapshot/bundle/verify/apply', log, () => runAirlockSuite(runner, config.airlockBin, corpus, suitePaths(config.runDir), steps, log));
     await runPeerSuite(runner, tools, corpus, config.runDir, steps, log);
   }
@@ -54,6 +55,12 @@ async function main(): Promise<void> {
     await runTinyPeer(runner, tools, tiny, config.runDir, steps, log);
   }
   const download = config.parts.has('download') ? await runDownloadSuite(runner, config, tools, steps, log) : null;
+  let serve: ServeResults | null = null;
+  if (corpus && config.parts.has('serve')) {
+    await guard(steps, 'airlock serve against nginx', log, async () => {
+      serve = await runServeSuite(config.airlockBin, corpus, config.runDir, log);
+    });
+  }
   const setupSeconds = inputSeconds + (download?.setupSeconds ?? 0);
 
   const ratios = [
@@ -63,8 +70,9 @@ async function main(): Promise<void> {
   const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rebuilt = identifyBuild(config.airlockBin).distFingerprint !== build.distFingerprint;
   printReport(corpus, tiny, diff, download, steps, ratios, tools);
+  for (const line of (serve as ServeResults | null)?.lines ?? []) log(line);
   if (rebuilt) log(`\nWARNING: airlock's dist/ changed during the run (rebuilt?): these numbers may mix two versions of the code`);
-  writeResults(config, { build, rebuilt, corpus, tiny, diff, download, steps, ratios, tools, rssMethod: runner.rssMethod, setupSeconds, totalSeconds });
+  writeResults(config, { build, rebuilt, corpus, tiny, diff, download, serve, steps, ratios, tools, rssMethod: runner.rssMethod, setupSeconds, totalSeconds });
   if (!config.keep) {
     // About 8 GB and 400,000 files (stores, bundles, deployments): worth not leaving behind.
     log(`removing this run's scratch (${config.runDir}); BENCH_KEEP=1 keeps it`);
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
 
 /** The corpus (and the really-new bytes of v2) for the corpus part, the 200k-file tree for the memory check. */
 async function prepareInputs(config: BenchConfig): Promise<{ corpus: Corpus | null; tiny: TinyTree | null; diff: ContentDiff | null; setupSeconds: number }> {
-  if (!config.parts.has('corpus')) return { corpus: null, diff: null, ...(await prepareTiny(config)) };
+  if (!config.parts.has('corpus') && !config.parts.has('serve')) return { corpus: null, diff: null, ...(await prepareTiny(config)) };
   const params = corpusParams(config.scale);
   const made = await timeAsync(() => ensureCorpus(config.workDir, params, log));
   const corpus = made.value;
@@ -139,6 +147,7 @@ interface Results {
   tiny: TinyTree | null;
   diff: ContentDiff | null;
   download: DownloadResults | null;
+  serve: ServeResults | null;
   steps: StepLog;
   ratios: Ratio[];
   tools: Map<ToolName, ToolStatus>;
@@ -158,6 +167,7 @@ function writeResults(config: BenchConfig, r: Results): void {
     corpus: r.corpus ? { params: r.corpus.params, stats: r.corpus.stats, reused: r.corpus.reused, reallyNew: r.diff } : null,
     tiny: r.tiny ? { params: r.tiny.params, stats: r.tiny.stats, reused: r.tiny.reused } : null,
     download: r.download ? { ...r.download, corpora: r.download.corpora.map(({ paths: _paths, ...c }) => c) } : null,
+    serve: r.serve ? { rows: r.serve.rows, airlockPeakRssMb: r.serve.airlockPeakRssMb, ratios: r.serve.ratios } : null,
     steps: r.steps.all(),
     failures: r.steps.failures,
     ratios: r.ratios,

@@ -68,11 +68,16 @@ function head(req: IncomingMessage, res: ServerResponse, rep: Representation): {
  * during the download does not change the open file.
  */
 export async function sendFile(req: IncomingMessage, res: ServerResponse, rep: Representation, path: string): Promise<void> {
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    throw new Error(`the store has no readable object ${rep.etag.slice(0, 12)} for this snapshot (${(err as NodeJS.ErrnoException).code ?? 'error'}): run airlock verify --deep on the data dir`);
+  }
   let handedOver = false;
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size !== rep.size) throw new Error(`${path} is not the ${rep.size}-byte file the snapshot names (the store is damaged: run airlock verify --deep)`);
+    if (!st.isFile() || st.size !== rep.size) throw new Error(`object ${rep.etag.slice(0, 12)} is not the ${rep.size}-byte file the snapshot names (the store is damaged): run airlock verify --deep on the data dir`);
     const part = head(req, res, rep);
     if (part === null || rep.size === 0) {
       if (part !== null) res.end();

@@ -3,10 +3,22 @@ import { gzipSync } from 'node:zlib';
 import { archiveRdsValue, buildCranArchive, sourceArchivesOf, type ArchivedVersion, type SourceArchive } from '../core/cranArchive.js';
 import { newestRecord, type SnapshotId, type Tree, type TreeEntry } from '../core/manifest.js';
 import { hashBytes, isObjectId } from '../core/objectId.js';
+import { BIOC_ROOT, CRAN_CONTRIB } from '../core/layout/rspmLayout.js';
+import { diffPackages, type PackageChange } from '../core/packages.js';
 import { serializeR } from '../core/rds.js';
 import { keptSnapshot, orderKept, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
 import { DataDir } from '../deployment/dataDir.js';
 import { Repository } from '../repository/repository.js';
+
+/** What the page says of one kept snapshot. */
+export interface SnapshotSummary {
+  kept: KeptSnapshot;
+  cranPackages: number;
+  changes: PackageChange[] | null;
+  /** Distributions it has Linux binaries for. */
+  distributions: string[];
+  biocVersions: string[];
+}
 
 /** A snapshot's tree as serve looks things up in it. */
 export interface TreeIndex {
@@ -42,6 +54,7 @@ export class ServedRepository {
   private readonly trees = new Map<SnapshotId, Promise<TreeIndex>>();
   private readonly sources = new Map<SnapshotId, { current: SourceArchive[]; archived: SourceArchive[] }>();
   private readonly archives = new Map<string, Promise<CranArchive>>();
+  private summaryCache: { key: string; summaries: Promise<SnapshotSummary[]> } | undefined;
 
   private constructor(
     readonly dataDir: DataDir,
@@ -100,6 +113,40 @@ export class ServedRepository {
       while (this.archives.size > TREE_CACHE) this.archives.delete(this.archives.keys().next().value!);
     }
     return pending;
+  }
+
+  /**
+   * What the page shows of each kept snapshot (oldest first): its CRAN source packages and
+   * their changes against the kept snapshot before it. Computed once per kept set.
+   */
+  async summaries(): Promise<SnapshotSummary[]> {
+    const kept = await this.kept();
+    const key = kept.map((k) => k.id).join(',');
+    if (this.summaryCache?.key !== key) {
+      const summaries = this.buildSummaries(kept);
+      summaries.catch(() => (this.summaryCache = undefined));
+      this.summaryCache = { key, summaries };
+    }
+    return this.summaryCache.summaries;
+  }
+
+  private async buildSummaries(kept: KeptSnapshot[]): Promise<SnapshotSummary[]> {
+    const out: SnapshotSummary[] = [];
+    let previous: Tree | null = null;
+    for (const k of kept) {
+      const index = await this.tree(k.id);
+      const cran: Tree = { entries: index.tree.entries.filter((e) => e.path.startsWith(`${CRAN_CONTRIB}/`)) };
+      const biocVersions = [...new Set(index.tree.entries.filter((e) => e.path.startsWith(`${BIOC_ROOT}/`)).map((e) => e.path.split('/')[2]!).filter((v) => /^\d/.test(v)))].sort();
+      out.push({
+        kept: k,
+        cranPackages: sourceArchivesOf(cran).current.length,
+        changes: previous === null ? null : diffPackages(previous, cran),
+        distributions: [...new Set([...index.binaryConfigs].map((c) => c.split('-')[1]!))].sort(),
+        biocVersions,
+      });
+      previous = cran;
+    }
+    return out;
   }
 
   private async buildArchive(upTo: KeptSnapshot[]): Promise<CranArchive> {

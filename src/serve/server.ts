@@ -1,15 +1,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AirlockError } from '../errors.js';
-import { CRAN_CONTRIB } from '../core/layout/rspmLayout.js';
-import { binaryConfigName, BIOC_ROOT } from '../core/layout/rspmLayout.js';
-import { diffPackages } from '../core/packages.js';
+import { binaryConfigName } from '../core/layout/rspmLayout.js';
 import { contentTypeOf } from '../core/serve/contentType.js';
-import { renderPage, type PageSnapshot } from '../core/serve/page.js';
+import { renderPage } from '../core/serve/page.js';
 import { parseRUserAgent } from '../core/serve/rUserAgent.js';
 import { cranTreePath, parseRequestPath, type Route } from '../core/serve/routes.js';
 import { chooseSnapshot, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
-import { sourceArchivesOf } from '../core/cranArchive.js';
 import { hashBytes } from '../core/objectId.js';
 import { sendBytes, sendFile, sendText, type Representation } from './respond.js';
 import { ServedRepository } from './servedRepository.js';
@@ -129,26 +126,19 @@ async function sendTreeFile(served: ServedRepository, req: http.IncomingMessage,
 }
 
 async function sendPage(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const kept = await served.kept();
   const current = served.current();
-  const snapshots: PageSnapshot[] = [];
-  let previous: Awaited<ReturnType<ServedRepository['tree']>> | null = null;
-  for (const k of kept) {
-    const index = await served.tree(k.id);
-    const cran = (t: typeof index.tree) => ({ entries: t.entries.filter((e) => e.path.startsWith(`${CRAN_CONTRIB}/`)) });
-    snapshots.push({
-      kept: k,
-      current: k.id === current,
-      cranPackages: sourceArchivesOf(index.tree).current.length,
-      changes: previous === null ? null : diffPackages(cran(previous.tree), cran(index.tree)),
-    });
-    previous = index;
-  }
-  const shown = current === undefined ? undefined : await served.tree(current);
-  const distributions = [...new Set([...(shown?.binaryConfigs ?? [])].map((c) => c.split('-')[1]!))].sort();
-  const biocVersions = [...new Set([...(shown?.entries.keys() ?? [])].filter((p) => p.startsWith(`${BIOC_ROOT}/`)).map((p) => p.split('/')[2]!).filter((v) => /^\d/.test(v)))].sort();
+  const summaries = await served.summaries();
+  const shown = summaries.find((s) => s.kept.id === current);
   const host = /^[A-Za-z0-9.:[\]-]+$/.test(req.headers.host ?? '') ? req.headers.host! : 'localhost';
-  const body = Buffer.from(renderPage({ base: `http://${host}`, snapshots: snapshots.reverse(), distributions, biocVersions }), 'utf8');
+  const body = Buffer.from(
+    renderPage({
+      base: `http://${host}`,
+      snapshots: [...summaries].reverse().map((s) => ({ kept: s.kept, current: s.kept.id === current, cranPackages: s.cranPackages, changes: s.changes })),
+      distributions: shown?.distributions ?? [],
+      biocVersions: shown?.biocVersions ?? [],
+    }),
+    'utf8',
+  );
   sendBytes(req, res, { etag: hashBytes(body), size: body.length, lastModified: new Date(), contentType: 'text/html; charset=utf-8', immutable: false }, body);
 }
 
