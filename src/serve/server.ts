@@ -24,10 +24,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A slow client cannot hold a connection: it has this long to send its headers, and its whole request. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A slow client cannot hold a connection: it has this long to send its headers, and its whole
+ * request (AIRLOCK_SERVE_HEADERS_TIMEOUT_MS shortens the first, for tests); the timeouts are
+ * checked every second.
+ */
+const HEADERS_TIMEOUT_MS = Number(process.env.AIRLOCK_SERVE_HEADERS_TIMEOUT_MS ?? 10_000);
+const REQUEST_TIMEOUT_MS = Math.max(30_000, HEADERS_TIMEOUT_MS);
 const KEEP_ALIVE_MS = 5_000;
+const TIMEOUT_CHECK_MS = 1_000;
 
 /**
  * `airlock serve`: a read-only HTTP/1.1 server over a data dir's kept snapshots, answering
@@ -37,7 +42,7 @@ const KEEP_ALIVE_MS = 5_000;
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = parseListen(options.listen);
   const served = await ServedRepository.open(options.dataDir);
-  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
+  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
     const started = new Date();
     res.on('finish', () => options.log?.(accessLine(req, res, started)));
     handle(served, req, res).catch((err: unknown) => {

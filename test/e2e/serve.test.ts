@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstream/server.js';
 import { generateUpstream, type SourcePackageEntry, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { airlockRun, airlockRunJson } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { fingerprint, tempDir } from '../helpers/fixtures.js';
 import { marked, rscript, rString, startServe, type ServeProcess } from '../helpers/serve.js';
 
 /**
@@ -290,6 +290,33 @@ describe('airlock serve: HTTP', () => {
     const p = changedPackage();
     expect(html).toMatch(new RegExp(`updated ${p.name.replace(/\./g, '\\.')} [^<]*&rarr;`));
     expect(html).not.toMatch(/<script|src="http|href="http/);
+  });
+
+  it('drops a client that sends its headers too slowly, and answers the others meanwhile', async () => {
+    const slow = await startServe(dataDir, ['--quiet'], { AIRLOCK_SERVE_HEADERS_TIMEOUT_MS: '1500' });
+    try {
+      const { hostname, port } = new URL(slow.url);
+      const started = Date.now();
+      const closed = new Promise<number>((resolve) => {
+        const socket = net.connect(Number(port), hostname, () => socket.write('GET /cran/latest/src/contrib/PACKAGES HTTP/1.1\r\nHost: x\r\n'));
+        socket.on('data', () => undefined);
+        socket.on('close', () => resolve(Date.now() - started));
+        socket.on('error', () => undefined);
+      });
+      expect((await fetch(`${slow.url}/cran/latest/src/contrib/PACKAGES`)).status).toBe(200);
+      const after = await closed;
+      expect(after).toBeGreaterThanOrEqual(1400);
+      expect(after).toBeLessThan(6000);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('never writes to the data dir or its state while answering', async () => {
+    const state = `${dataDir}.airlock`;
+    const before = fingerprint(state);
+    for (const path of ['/', '/cran/latest/src/contrib/PACKAGES', `/cran/${DATES[0]}/src/contrib/Meta/archive.rds`, '/bioconductor/latest/config.yaml', '/cran/nope/src/contrib/PACKAGES']) await (await fetch(`${serve.url}${path}`)).arrayBuffer();
+    expect(fingerprint(state)).toBe(before);
   });
 
   it('writes one access-log line per request in the common log format', () => {

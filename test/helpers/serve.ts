@@ -12,8 +12,8 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [airlockBin, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServe(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [airlockBin, 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
   const first = await new Promise<string>((resolve, reject) => {
