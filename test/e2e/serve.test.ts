@@ -292,6 +292,27 @@ describe('airlock serve: HTTP', () => {
     expect(html).not.toMatch(/<script|src="http|href="http/);
   });
 
+  it('the page renders in a real browser (headless Chromium) with the snapshots and the R lines', () => {
+    const profile = tempDir('airlock-chromium-');
+    try {
+      const run = spawnSync(
+        'chromium',
+        ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `${serve.url}/`],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      if (run.error) throw new Error(`chromium could not run (${run.error.message}): install Debian's chromium (.ci/run does)`);
+      const dom = run.stdout;
+      expect(dom).toContain('<table id="snapshots">');
+      for (const date of DATES.slice(0, 2)) expect(dom).toContain(`<td>${date}</td>`);
+      const rLines = /<pre id="r-lines">([\s\S]*?)<\/pre>/.exec(dom)?.[1] ?? '';
+      // As the browser shows it: the text, unescaped.
+      expect(rLines).toContain(`options(repos = c(CRAN = "${serve.url}/cran/latest"))`);
+      expect(rLines).toContain(`${serve.url}/bioconductor/latest/config.yaml`);
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
   it('drops a client that sends its headers too slowly, and answers the others meanwhile', async () => {
     const slow = await startServe(dataDir, ['--quiet'], { AIRLOCK_SERVE_HEADERS_TIMEOUT_MS: '1500' });
     try {
