@@ -104,8 +104,9 @@ type Base = Pick<Representation, 'lastModified' | 'immutable'>;
 async function sendCran(served: ServedRepository, req: http.IncomingMessage, res: http.ServerResponse, route: Extract<Route, { kind: 'cran' }>, snapshot: KeptSnapshot, base: Base): Promise<void> {
   const vary = route.distribution === null ? undefined : 'User-Agent';
   if (route.file === 'Meta/archive.rds') {
+    // The archive follows the kept set (gc thins it), so even under a dated URL it is revalidated.
     const archive = await served.archive(snapshot.id);
-    return sendBytes(req, res, { ...base, etag: archive.rdsId, size: archive.rds.length, contentType: contentTypeOf(route.file), ...(vary ? { vary } : {}) }, archive.rds);
+    return sendBytes(req, res, { ...base, immutable: false, etag: archive.rdsId, size: archive.rds.length, contentType: contentTypeOf(route.file), ...(vary ? { vary } : {}) }, archive.rds);
   }
   const index = await served.tree(snapshot.id);
   if (route.file.startsWith('Archive/')) {

@@ -222,6 +222,13 @@ describe('airlock serve: HTTP', () => {
     expect(unchanged.status).toBe(304);
     const latest = await fetch(`${serve.url}/cran/latest/src/contrib/PACKAGES`);
     expect(latest.headers.get('cache-control')).toBe('public, max-age=0, must-revalidate');
+    // A date no kept snapshot is newer than may name a newer snapshot after the next apply; the
+    // archive follows the kept set: both are revalidated. A date before the newest day is settled.
+    const cacheControl = async (path: string) => (await fetch(`${serve.url}${path}`)).headers.get('cache-control');
+    expect(await cacheControl(`/cran/${DATES[1]}/src/contrib/PACKAGES`)).toBe('public, max-age=31536000, immutable'); // a label: one tree, ever
+    expect(await cacheControl('/cran/2026-12-31/src/contrib/PACKAGES')).toBe('public, max-age=0, must-revalidate');
+    expect(await cacheControl('/cran/2026-01-20/src/contrib/PACKAGES')).toBe('public, max-age=31536000, immutable');
+    expect(await cacheControl(`/cran/${DATES[0]}/src/contrib/Meta/archive.rds`)).toBe('public, max-age=0, must-revalidate');
     expect(latest.headers.get('content-type')).toBe('text/plain; charset=utf-8');
   });
 

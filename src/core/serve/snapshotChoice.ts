@@ -36,7 +36,11 @@ export type SnapshotChoice =
   | {
       found: true;
       snapshot: KeptSnapshot;
-      /** False only for `latest`: what it names changes with the next apply or rollback. */
+      /**
+       * Whether what the URL names can never change: false for `latest` (the next apply or
+       * rollback changes it) and for a date on or after the newest kept snapshot's day (the next
+       * apply may bring a newer snapshot for that day).
+       */
       immutable: boolean;
     }
   | { found: false; message: string };
@@ -52,7 +56,8 @@ export function chooseSnapshot(ref: string, kept: KeptSnapshot[], current: Snaps
   if (labelled) return { found: true, snapshot: labelled, immutable: true };
   if (DATE.test(ref)) {
     const onOrBefore = kept.filter((k) => k.day !== null && k.day <= ref).at(-1);
-    return onOrBefore ? { found: true, snapshot: onOrBefore, immutable: true } : notFound(`no kept snapshot is from ${ref} or before`);
+    const settled = kept.some((k) => k.day !== null && k.day > ref);
+    return onOrBefore ? { found: true, snapshot: onOrBefore, immutable: settled } : notFound(`no kept snapshot is from ${ref} or before`);
   }
   if (/^[0-9a-f]{4,64}$/.test(ref)) {
     const ids = [...new Set(kept.filter((k) => k.id.startsWith(ref)).map((k) => k.id))];
