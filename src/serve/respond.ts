@@ -3,6 +3,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { parseRange } from '../core/serve/range.js';
 
+/** A refusal found while answering, with its status. */
+export class NotServed extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** What a response is about: the headers every body gets, whether from a file or from memory. */
 export interface Representation {
   /** The content's BLAKE3 (for a stored file, its object id). */
@@ -72,6 +82,8 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, rep: R
   try {
     fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (err) {
+    // gc removing this snapshot between the lookup and the open: it is no longer kept.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotServed(404, `object ${rep.etag.slice(0, 12)} is gone: its snapshot was removed by gc just now`);
     throw new Error(`the store has no readable object ${rep.etag.slice(0, 12)} for this snapshot (${(err as NodeJS.ErrnoException).code ?? 'error'}): run airlock verify --deep on the data dir`);
   }
   let handedOver = false;

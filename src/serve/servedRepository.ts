@@ -74,11 +74,13 @@ export class ServedRepository {
 
   /** The kept snapshots (complete deployments), oldest first. */
   async kept(): Promise<KeptSnapshot[]> {
-    const stamp = [this.dataDir.deploymentsDir, this.repo.layout.indexPath].map(statStamp).join('|');
+    // The listing itself, not the directory's mtime: two changes within one mtime tick (gc
+    // removing two deployments) must not leave a removed snapshot listed.
+    const ids = deploymentIds(this.dataDir.deploymentsDir);
+    const stamp = `${ids.join(',')}|${statStamp(this.repo.layout.indexPath)}`;
     if (this.keptCache?.stamp === stamp) return this.keptCache.kept;
     this.repo.snapshots.reload();
     const records = await this.repo.snapshots.records();
-    const ids = deploymentIds(this.dataDir.deploymentsDir);
     const kept = orderKept(ids.map((id) => keptSnapshot(id, newestRecord(records.filter((r) => r.id === id)) ?? null)));
     this.keptCache = { stamp, kept };
     for (const id of [...this.sources.keys()]) if (!ids.includes(id)) this.sources.delete(id);
@@ -187,10 +189,10 @@ function deploymentIds(dir: string): SnapshotId[] {
   } catch {
     return [];
   }
-  return dirents.filter((d) => d.isDirectory() && isObjectId(d.name)).map((d) => d.name);
+  return dirents.filter((d) => d.isDirectory() && isObjectId(d.name)).map((d) => d.name).sort();
 }
 
-/** Changes when the file or directory is replaced or its entries change. */
+/** Changes when the file is replaced (the index is written by rename) or rewritten. */
 function statStamp(path: string): string {
   try {
     const st = fs.statSync(path);

@@ -8,7 +8,7 @@ import { parseRUserAgent } from '../core/serve/rUserAgent.js';
 import { cranTreePath, parseRequestPath, type Route } from '../core/serve/routes.js';
 import { chooseSnapshot, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
 import { hashBytes } from '../core/objectId.js';
-import { sendBytes, sendFile, sendText, type Representation } from './respond.js';
+import { NotServed, sendBytes, sendFile, sendText, type Representation } from './respond.js';
 import { ServedRepository } from './servedRepository.js';
 
 export interface ServeOptions {
@@ -50,7 +50,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         res.destroy();
         return;
       }
-      sendText(res, 500, `airlock serve: ${(err as Error).message}`);
+      sendText(res, err instanceof NotServed ? err.status : 500, `airlock serve: ${(err as Error).message}`);
     });
   });
   await new Promise<void>((resolve, reject) => {
