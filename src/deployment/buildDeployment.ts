@@ -37,8 +37,16 @@ const DEPLOYMENT_DIR_MODE = 0o755;
 export async function buildDeployment(repo: Repository, dataDir: DataDir, id: SnapshotId, tree: Tree, owner: Owner | undefined, progress: Progress): Promise<BuildResult> {
   const final = dataDir.deploymentPath(id);
   if (await pathExists(final)) {
-    if (owner) reown(final, owner, progress);
-    return { path: final, reused: true, linked: 0, copied: 0 };
+    // Never trusted by its name: a kept deployment is reused only when it is a real directory
+    // holding exactly its tree; anything else there (a stray directory, one thinned by hand, a
+    // link) is removed, never followed, and the deployment is built again from the store.
+    const mismatch = deploymentMismatch(final, tree);
+    if (mismatch === undefined) {
+      if (owner) reown(final, owner, progress);
+      return { path: final, reused: true, linked: 0, copied: 0 };
+    }
+    progress.warn(`the kept deployment ${final} does not match its snapshot (${mismatch}); building it again from the store`);
+    await fsp.rm(final, { recursive: true, force: true });
   }
   await fsp.mkdir(dataDir.deploymentsDir, { recursive: true });
   const temp = tempName(final);
@@ -117,6 +125,32 @@ function reown(root: string, owner: Owner, progress: Progress): void {
   fix(root);
   for (const { path, dirent } of walkEntries(root)) if (dirent.isFile() || dirent.isDirectory()) fix(join(root, path));
   if (fixedModes > 0) progress.warn(`${fixedModes} files and directories of ${root} were writable by group or others or had setuid, setgid or sticky bits; those bits were removed`);
+}
+
+/**
+ * Why the directory at `root` is not the deployment of `tree`, or undefined when it is: a
+ * real directory (lstat, a link is never followed) holding every path of the tree as a
+ * regular file of its size, and nothing else. Contents are not re-hashed here (that is
+ * `verify --deep`).
+ */
+export function deploymentMismatch(root: string, tree: Tree): string | undefined {
+  const st = fs.lstatSync(root);
+  if (st.isSymbolicLink()) return 'it is a symbolic link';
+  if (!st.isDirectory()) return 'it is not a directory';
+  const sizes = new Map<string, number>();
+  for (const e of tree.entries) sizes.set(e.path, e.size);
+  let files = 0;
+  for (const { path, dirent } of walkEntries(root)) {
+    if (dirent.isDirectory()) continue;
+    const size = sizes.get(path);
+    if (!dirent.isFile()) return `${path} is not a regular file`;
+    if (size === undefined) return `${path} is not part of the snapshot`;
+    const actual = fs.lstatSync(join(root, path)).size;
+    if (actual !== size) return `${path} is ${actual} bytes, the snapshot says ${size}`;
+    files++;
+  }
+  if (files !== sizes.size) return `${sizes.size - files} of its files are missing`;
+  return undefined;
 }
 
 function tryLink(source: string, target: string): boolean {

@@ -4,6 +4,7 @@ import { AirlockError } from '../errors.js';
 import { isObjectId } from '../core/objectId.js';
 import type { SnapshotId } from '../core/manifest.js';
 import { readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
+import { REPOSITORY_MARKER } from '../repository/layout.js';
 
 /**
  * The offline side. The path the server is configured with (ManifestURL =
@@ -20,7 +21,7 @@ import { readJsonIfExists, writeJsonDurable } from '../fs/durable.js';
  *       tmp/                                            staging of a bundle being applied
  *       lock
  */
-export type DataDirKind = 'absent' | 'empty-directory' | 'plain-directory' | 'managed' | 'foreign-link';
+export type DataDirKind = 'absent' | 'empty-directory' | 'plain-directory' | 'managed' | 'foreign-link' | 'file';
 
 export interface HistoryEntry {
   snapshot: SnapshotId;
@@ -82,7 +83,7 @@ export class DataDir {
     }
     if (st.isSymbolicLink()) return this.currentDeployment() !== undefined ? 'managed' : 'foreign-link';
     if (st.isDirectory()) return fs.readdirSync(this.path).length === 0 ? 'empty-directory' : 'plain-directory';
-    return 'foreign-link';
+    return 'file';
   }
 
   /** The snapshot the data dir shows now, read from the symlink: the one source of truth. */
@@ -132,6 +133,29 @@ export class DataDir {
     }
   }
 
+  /**
+   * A data dir inside a tree airlock owns (another data dir's live deployment, a state dir,
+   * an online repository) would write into that tree: refused, whatever the path looks like.
+   * The real path of the parent is checked, so a link on the way does not hide it.
+   */
+  assertOwnPlace(): void {
+    let dir: string;
+    try {
+      dir = fs.realpathSync(this.parent);
+    } catch {
+      return; // a missing parent is assertReplaceable's to report
+    }
+    for (let at = dir; ; at = dirname(at)) {
+      if (fs.existsSync(join(at, REPOSITORY_MARKER))) {
+        throw new AirlockError('NOT_MANAGED', `${this.path} is inside ${at}, which airlock manages (a data dir's deployments and state, or a repository)`, {
+          where: this.path,
+          hint: 'give --data-dir a path of its own, outside every data dir and its .airlock state, for example /var/lib/rspm-offline-data',
+        });
+      }
+      if (at === dirname(at)) return;
+    }
+  }
+
   assertManaged(): SnapshotId {
     const current = this.currentDeployment();
     if (current !== undefined) return current;
@@ -141,7 +165,9 @@ export class DataDir {
         ? `it is a plain directory (copied by hand?); make it managed with \`airlock adopt --data-dir ${this.path}\``
         : kind === 'absent' || kind === 'empty-directory'
           ? `nothing is applied yet; apply a full bundle with \`airlock apply BUNDLE --data-dir ${this.path}\``
-          : 'it is a symlink airlock did not make; point --data-dir at the managed path';
+          : kind === 'file'
+            ? 'it is a file, not a directory: point --data-dir at the path Package Manager reads (a new path, or an empty directory), and leave this file as it is'
+            : 'it is a symlink airlock did not make; point --data-dir at the managed path (airlock leaves this link as it is)';
     throw new AirlockError('NOT_MANAGED', `${this.path} is not a data directory managed by airlock`, { where: this.path, hint });
   }
 }

@@ -67,7 +67,9 @@ const SPACE_MARGIN = 64 * 1024 * 1024;
 export async function applyBundle(session: OfflineSession, options: ApplyOptions): Promise<ApplyResult> {
   const { dataDir } = session;
   const current = dataDir.currentDeployment() ?? null;
-  if (current === null && dataDir.kind() === 'plain-directory') dataDir.assertManaged();
+  // Only nothing (or an empty directory) may become the data dir: a copy by hand is adopted, and a
+  // file or a link airlock did not make is left as it is.
+  if (current === null && !['absent', 'empty-directory'].includes(dataDir.kind())) dataDir.assertManaged();
   const trusted = await new TrustStore(dataDir.trustPath).keys();
   // Each file of the bundle is opened once: the early seal check and the full read share it.
   const input = await openBundleInput(options.bundle);

@@ -68,6 +68,9 @@ async function withServerReadableUmask<T>(body: () => Promise<T>): Promise<T> {
 async function session<T>(path: string, command: string, work: (session: OfflineSession) => Promise<T>, options: SessionOptions): Promise<T> {
   const dataDir = new DataDir(path);
   dataDir.assertReplaceable();
+  dataDir.assertOwnPlace();
+  // A file or a link airlock did not make is refused before anything is created beside it.
+  if (['file', 'foreign-link'].includes(dataDir.kind())) dataDir.assertManaged();
   if (options.create) await fsp.mkdir(dataDir.stateDir, { recursive: true });
   else if (!fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'))) dataDir.assertManaged();
   return withLock(dataDir.lockPath, command, async () => {
