@@ -15,7 +15,7 @@ import {
 import { FILE_MODE, type Tree } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
 import { serializeR } from '../../src/core/rds.js';
-import { marked, rscript, rString } from '../helpers/serve.js';
+import { marked, rscript, rString } from '../helpers/r.js';
 
 const idOf = (s: string) => hashBytes(Buffer.from(s));
 

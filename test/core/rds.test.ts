@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { r, serializeR, type RValue } from '../../src/core/rds.js';
-import { marked, rscript, rString } from '../helpers/serve.js';
+import { marked, rscript, rString } from '../helpers/r.js';
 
 /**
  * serializeR is checked against the real R: every value is written to a file, read back with

@@ -1,10 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstream/server.js';
 import { generateUpstream, type SourcePackageEntry, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { airlockRunJson } from '../helpers/cli.js';
+import { rscript, rString } from '../helpers/r.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 /**
@@ -30,21 +31,6 @@ function requireRscript(): void {
       `Rscript is not available (${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr}`}): these tests need R as the client; install r-base-core (apt-get install r-base-core) and run them again`,
     );
   }
-}
-
-/** Runs an R expression with Rscript; fails with R's output when R fails. */
-function rscript(code: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('Rscript', ['--vanilla', '-e', code], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: { ...process.env, R_LIBS_USER: '' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`Rscript failed (${err.message}):\n${stderr}\n${stdout}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** An R string literal. */
-function rString(text: string): string {
-  return JSON.stringify(text);
 }
 
 /** `name version` lines of what `available.packages` lists for `repos`. */

@@ -8,7 +8,8 @@ import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstrea
 import { generateUpstream, type SourcePackageEntry, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { airlockRun, airlockRunJson } from '../helpers/cli.js';
 import { fingerprint, tempDir } from '../helpers/fixtures.js';
-import { marked, rscript, rString, startServe, type ServeProcess } from '../helpers/serve.js';
+import { marked, rscript, rString } from '../helpers/r.js';
+import { startServe, type ServeProcess } from '../helpers/serve.js';
 
 /**
  * `airlock serve` with R itself as the client: three dated CRAN snapshots (with Linux binaries

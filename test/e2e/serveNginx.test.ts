@@ -8,7 +8,8 @@ import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstrea
 import { generateUpstream, type SourcePackageEntry, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { airlockRunJson, projectRoot } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { marked, rscript, rString, startServe, type ServeProcess } from '../helpers/serve.js';
+import { marked, rscript, rString } from '../helpers/r.js';
+import { startServe, type ServeProcess } from '../helpers/serve.js';
 
 /**
  * Several `airlock serve` nodes on shared storage behind a caching reverse proxy: two serve
