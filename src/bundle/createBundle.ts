@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
 import { AirlockError } from '../errors.js';
+import { assertOutputDirectory } from '../fs/outputPath.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
@@ -34,6 +35,7 @@ export interface CreateBundleResult extends BundleWriteResult {
  * fails in a second, not after hours.
  */
 export function assertBundleOutputFree(output: string, volumeSize: number | undefined, flag = '--output'): void {
+  assertOutputDirectory(output, flag);
   const taken = [output, ...(volumeSize === undefined ? [] : [volumeFileName(output, 1)])].find((path) => fs.existsSync(path));
   if (taken === undefined) return;
   throw new AirlockError('USAGE', `${taken} already exists`, {

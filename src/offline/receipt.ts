@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { encodeReceipt, type Receipt } from '../core/receipt.js';
 import { treeTotals, type SnapshotRecord, type VerifiedTree } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import { writeFileDurable } from '../fs/durable.js';
+import { assertOutputDirectory } from '../fs/outputPath.js';
 import { TrustStore } from '../trust/trustStore.js';
 import { TOOL_NAME } from '../version.js';
 import type { OfflineSession } from './session.js';
@@ -71,18 +72,7 @@ function assertWritable(out: string): void {
       hint: 'choose another --output name, or remove the old receipt first',
     });
   }
-  let parent: fs.Stats | undefined;
-  try {
-    parent = fs.statSync(dirname(out));
-  } catch {
-    parent = undefined;
-  }
-  if (!parent?.isDirectory()) {
-    throw new AirlockError('USAGE', `the directory of --output, ${dirname(out)}, does not exist`, {
-      where: out,
-      hint: 'mount the drive, or create the directory first',
-    });
-  }
+  assertOutputDirectory(out);
 }
 
 function damaged(message: string, where: string): AirlockError {

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { AirlockError } from '../errors.js';
+import { assertOutputDirectory } from '../fs/outputPath.js';
 import { keyIdOf } from '../core/bundle/signature.js';
 import { dirname } from 'node:path';
 import { fsyncDirSync, tempName, writeFileDurable } from '../fs/durable.js';
@@ -19,6 +20,7 @@ export interface PublicKeyFile {
 export async function generateKeyFiles(output: string): Promise<{ keyId: string; privatePath: string; publicPath: string }> {
   const privatePath = `${output}.key`;
   const publicPath = `${output}.pub`;
+  assertOutputDirectory(output);
   for (const path of [privatePath, publicPath]) {
     if (fs.existsSync(path)) throw new AirlockError('USAGE', `${path} already exists`, { where: path, hint: 'choose another --output name; airlock never overwrites a key' });
   }
