@@ -233,6 +233,19 @@ describe('airlock serve: HTTP', () => {
     expect(latest.headers.get('content-type')).toBe('text/plain; charset=utf-8');
   });
 
+  it('serves the sysreqs rules and the config.yaml of Bioconductor of a snapshot, byte for byte', async () => {
+    for (const [url, path] of [
+      [`/sysreqs/latest/systems.json`, 'sysreqs/systems.json'],
+      [`/bioconductor/${DATES[0]}/config.yaml`, 'bioc/v3/config.yaml'],
+    ] as const) {
+      const answer = await fetch(`${serve.url}${url}`);
+      expect(answer.status, url).toBe(200);
+      const body = Buffer.from(await answer.arrayBuffer());
+      expect(body.equals(fs.readFileSync(join(dataDir, path))), url).toBe(true);
+      expect(answer.headers.get('etag')).toBe(`"${blake3(body).toString('hex')}"`);
+    }
+  });
+
   it('an unknown snapshot is a 404 that names the kept ones; only GET and HEAD are allowed', async () => {
     const missing = await fetch(`${serve.url}/cran/2025-01-01/src/contrib/PACKAGES`);
     expect(missing.status).toBe(404);

@@ -35,7 +35,7 @@ interface AirlockNginxOptions {
 
 /**
  * The nginx configuration for the http context (/etc/nginx/conf.d/airlock.conf), as
- * docs/serving.md gives it (a test below checks the document shows exactly this). Caching follows what airlock serve says: dated and id URLs are
+ * docs/admin-guide.md gives it (a test below checks the guide shows exactly this). Caching follows what airlock serve says: dated and id URLs are
  * `immutable` for a year and are kept; `latest` is `max-age=0, must-revalidate`, which nginx
  * does not store, so every request for it reaches a node. Binary URLs answer by the client's
  * User-Agent and say `Vary: User-Agent`; nginx (1.7.7 and later) keeps one variant per
@@ -301,8 +301,8 @@ afterAll(async () => {
 });
 
 describe('two airlock serve nodes behind nginx', () => {
-  it('docs/serving.md shows exactly the configuration this test runs (with example addresses)', () => {
-    const doc = fs.readFileSync(join(projectRoot, 'docs', 'serving.md'), 'utf8');
+  it('docs/admin-guide.md shows exactly the configuration this test runs (with example addresses)', () => {
+    const doc = fs.readFileSync(join(projectRoot, 'docs', 'admin-guide.md'), 'utf8');
     const block = /```nginx\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block).toBe(airlockNginxConf({ listen: 80, backends: ['10.0.0.11:8080', '10.0.0.12:8080'], cacheDir: '/var/cache/nginx/airlock' }));
   });
