@@ -72,6 +72,22 @@ function head(req: IncomingMessage, res: ServerResponse, rep: Representation): {
   return part;
 }
 
+/** Bodies up to this size are read in one call and sent in one write. */
+const WHOLE_READ_LIMIT = 256 * 1024;
+/** Larger ones stream in pieces of this size: memory per download stays bounded. */
+const STREAM_CHUNK = 512 * 1024;
+
+function readPart(fd: number, start: number, length: number): Buffer {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, buffer, done, length - done, start + done);
+    if (n === 0) throw new Error('the object ended before its recorded size (the store is damaged): run airlock verify --deep on the data dir');
+    done += n;
+  }
+  return buffer;
+}
+
 /**
  * Streams a stored object. It is opened first (never following a link), and checked to be a
  * regular file of the size the tree says, so what starts is what finishes: a switch or a gc
@@ -95,8 +111,14 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, rep: R
       if (part !== null) res.end();
       return;
     }
+    const length = part.end - part.start + 1;
+    if (length <= WHOLE_READ_LIMIT) {
+      // Most files of a repository are small: one read and one write, no stream to set up.
+      res.end(readPart(fd, part.start, length));
+      return;
+    }
     handedOver = true;
-    await pipeline(fs.createReadStream('', { fd, start: part.start, end: part.end, highWaterMark: 256 * 1024 }), res);
+    await pipeline(fs.createReadStream('', { fd, start: part.start, end: part.end, highWaterMark: STREAM_CHUNK }), res);
   } finally {
     if (!handedOver) fs.closeSync(fd);
   }
