@@ -72,10 +72,10 @@ function head(req: IncomingMessage, res: ServerResponse, rep: Representation): {
   return part;
 }
 
-/** Bodies up to this size are read in one call and sent in one write. */
-const WHOLE_READ_LIMIT = 256 * 1024;
+/** Bodies up to this size (most package archives) are read in one call and sent in one write. */
+const WHOLE_READ_LIMIT = 1024 * 1024;
 /** Larger ones stream in pieces of this size: memory per download stays bounded. */
-const STREAM_CHUNK = 512 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
 
 function readPart(fd: number, start: number, length: number): Buffer {
   const buffer = Buffer.allocUnsafe(length);
