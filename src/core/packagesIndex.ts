@@ -1,8 +1,12 @@
 import { AirlockError } from '../errors.js';
 import { dcfRecordLine, type DcfRecord } from './dcf.js';
 
-/** CRAN's PACKAGES is about 12 MB; anything near this is not an index (and is not unpacked further). */
-export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+/**
+ * CRAN's PACKAGES is about 12 MB; an index past this (five times that, with room for growth)
+ * is refused, compressed or unpacked, before it can take memory: a 520 KB PACKAGES.gz can
+ * inflate to 512 MiB.
+ */
+export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 import { comparePaths, pathProblem } from './paths.js';
 
 /**

@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isAirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
 import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, MAX_INDEX_BYTES, type IndexedArchive } from '../core/packagesIndex.js';
 import { archiveUrl } from '../upstream/sources.js';
@@ -50,6 +50,13 @@ function gunzipIndex(data: Buffer, where: string): Buffer {
   try {
     return gunzipSync(data, { maxOutputLength: MAX_INDEX_BYTES });
   } catch (err) {
+    // A bomb is refused at once (fetching it again would give the same bytes); damage is retried.
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AirlockError('UPSTREAM_INDEX_INVALID', `${where} unpacks to more than the ${MAX_INDEX_BYTES} bytes an index may have`, {
+        where,
+        hint: 'this is not a CRAN-like index; check that --base-url points at a CRAN-like repository',
+      });
+    }
     throw new BodyRejected(`${where} is not a valid gzip file (${(err as Error).message})`, 'checksum');
   }
 }
