@@ -107,9 +107,9 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     const signatures = checkSignatures(read.seal!, trusted, where);
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
-    staging.accepted = true;
     await staging.commit();
-    assertComplete(repo, target.tree, header);
+    await assertComplete(repo, target.tree, header, options.bundle[0]!);
+    staging.accepted = true;
     await repo.snapshots.saveTree(target);
     await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
     const built = await buildDeployment(repo, dataDir, header.to, target.tree, options.owner, options.progress);
@@ -226,12 +226,26 @@ async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boo
   }
 }
 
-/** A delta relies on the base's objects; make sure none went missing before building on them. */
-function assertComplete(repo: Repository, tree: Tree, header: BundleHeader): void {
+/**
+ * A delta relies on the base's objects: every object of the new tree must be in the bundle or
+ * in the store. One that is missing is the bundle's fault when the base never had it (the
+ * delta was written against another base, or altered and sealed again), the store's when the
+ * base had it and it is gone.
+ */
+async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader, bundle: string): Promise<void> {
   const missing = new Set<ObjectId>();
   for (const entry of tree.entries) if (!repo.objects.hasSync(entry.id)) missing.add(entry.id);
   if (missing.size === 0) return;
-  throw new AirlockError('DATA_DIR_DAMAGED', `${missing.size} objects of snapshot ${shortId(header.to)} are neither in the bundle nor in this data dir's store`, {
+  const base = header.from === null ? null : await repo.snapshots.loadTree(header.from).catch(() => null);
+  const inBase = new Set(base?.entries.map((e) => e.id) ?? []);
+  const notCarried = [...missing].filter((id) => !inBase.has(id));
+  if (notCarried.length > 0) {
+    throw new AirlockError('BUNDLE_CORRUPT', `this bundle does not carry ${notCarried.length} objects its snapshot ${shortId(header.to)} needs, which its base ${header.from === null ? '(none)' : shortId(header.from)} does not have either (for example ${shortId(notCarried[0]!)})`, {
+      where: bundle,
+      hint: 'the bundle was written against another base, or altered; write it again on the online host (`airlock bundle create --starting-snapshot` what `airlock status` shows here) and `bundle verify` the copy. Nothing was changed',
+    });
+  }
+  throw new AirlockError('DATA_DIR_DAMAGED', `${missing.size} objects of snapshot ${shortId(header.to)} that the base ${shortId(header.from!)} holds are missing from this data dir's store`, {
     where: repo.root,
     hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
   });
