@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { AirlockError } from '../errors.js';
 import { END_OF_ARCHIVE, encodeTarHeader, paddingFor } from '../core/bundle/tarHeader.js';
@@ -17,6 +17,7 @@ import {
   volumeFileName,
 } from '../core/bundle/volume.js';
 import { fsyncDir, TempFile } from '../fs/durable.js';
+import { failpoint } from '../fs/failpoint.js';
 
 /**
  * Where a tar stream's bytes go: one file (FileSink), or a set of volumes (VolumeSink).
@@ -30,6 +31,63 @@ export interface ByteSink {
   abort(): Promise<void>;
 }
 
+/**
+ * What an interrupted writer of `output` left beside it: its temp files (a run killed before
+ * it finished; its process is gone) and volumes of a set whose first volume never appeared
+ * (VolumeSink renames F.001 last). Removed before a new bundle is written there; returns what
+ * was removed, for the command to say.
+ */
+export async function removeLeftovers(output: string): Promise<string[]> {
+  const dir = dirname(output);
+  const name = basename(output);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  const volume = new RegExp(`^${escapeRegExp(name)}\\.\\d{3,4}$`);
+  for (const entry of names) {
+    const temp = new RegExp(`^\\.tmp-${escapeRegExp(name)}(?:\\.\\d{3,4})?-(\\d+)-`).exec(entry);
+    const orphanVolume = volume.test(entry) && !names.includes(volumeFileName(name, 1)) && (await isVolume(join(dir, entry)));
+    if ((temp && !processAlive(Number(temp[1]))) || orphanVolume) {
+      await fsp.rm(join(dir, entry), { force: true });
+      removed.push(join(dir, entry));
+    }
+  }
+  return removed;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts with a volume's descriptor entry: a piece of an airlock bundle, not someone's file. */
+async function isVolume(path: string): Promise<boolean> {
+  const head = Buffer.alloc(VOLUME_ENTRY.length);
+  try {
+    const handle = await fsp.open(path, 'r');
+    try {
+      await handle.read(head, 0, head.length, 0);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+  return head.toString('latin1') === VOLUME_ENTRY;
+}
+
 /** Positioned writes into one file, under a temp name until finish() renames it. */
 export class FileSink implements ByteSink {
   private constructor(private readonly file: TempFile) {}
@@ -40,6 +98,7 @@ export class FileSink implements ByteSink {
 
   async writev(buffers: Uint8Array[], position: number): Promise<void> {
     await writeAllAt(this.file.handle, buffers, position);
+    if (position > 0) failpoint('bundle-mid-write');
   }
 
   async finish(): Promise<void> {
@@ -127,7 +186,12 @@ export class VolumeSink implements ByteSink {
       await volume.file.seal();
       offset += volume.length;
     }
-    for (const volume of this.volumes) await volume.file.rename();
+    // The first volume last: F.001 exists only once the whole set is in place, so a set a kill
+    // interrupted is never taken for a bundle, and the next run recognises and replaces it.
+    for (const volume of [...this.volumes.slice(1), this.volumes[0]!]) {
+      await volume.file.rename();
+      failpoint('volumes-between-renames');
+    }
     await fsyncDir(dirname(this.base));
   }
 

@@ -10,6 +10,7 @@ import { planBundle } from '../core/bundle/plan.js';
 import { checkStartAgainstTarget, resolveStartingPoint, type StartingPoint } from './startingPoint.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
+import { removeLeftovers } from './byteSink.js';
 
 export interface CreateBundleOptions {
   snapshot: string;
@@ -83,6 +84,7 @@ export async function bundleSnapshot(
     });
   }
   const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
+  for (const path of await removeLeftovers(output.output)) output.progress.warn(`removed ${path}, left by an interrupted bundle write`);
   const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, signer, output.volumeSize);
   return { ...written, changes: plan.changes };
 }

@@ -27,3 +27,6 @@ export const FAILPOINTS = [
   'switch-after-rename',
   'adopt-between-renames',
 ] as const;
+
+/** Failpoints outside apply, each with a crash test of its own. */
+export const OTHER_FAILPOINTS = ['volumes-between-renames', 'bundle-mid-write'] as const;
