@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import type { Progress } from '../core/progress.js';
 import { createProgress } from './progressDisplay.js';
 import { reportError } from './reportError.js';
+import { handleInterrupts } from '../fs/interrupt.js';
 
 export interface GlobalArgs {
   json: boolean;
@@ -32,13 +33,24 @@ export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
  */
 export const PARSE_ONLY_ENV = 'AIRLOCK_PARSE_ONLY';
 
-/** Runs a command body with a context, turning any failure into a message and an exit code. */
-export async function runCommand(args: GlobalArgs, body: (ctx: CliContext) => Promise<void>): Promise<void> {
+/**
+ * Runs a command body with a context, turning any failure into a message and an exit code.
+ * Ctrl-C and SIGTERM stop it the same way for every command (fs/interrupt.ts): what it holds
+ * is cleaned up, one line says what was kept, exit 130 or 143. A command that stops on these
+ * signals as its normal end (serve) handles them itself (`ownSignals`).
+ */
+export async function runCommand(args: GlobalArgs, body: (ctx: CliContext) => Promise<void>, options: { ownSignals?: boolean } = {}): Promise<void> {
   if (process.env[PARSE_ONLY_ENV] === '1') {
     process.stdout.write(`${JSON.stringify({ parsed: args })}\n`);
     return;
   }
   const progress = createProgress(args);
+  if (!options.ownSignals) {
+    handleInterrupts((signal, kept) => {
+      progress.end();
+      process.stderr.write(`airlock: stopped by ${signal}${kept.length > 0 ? `; ${kept.join('; ')}` : ''}; the live data is as \`airlock status\` shows it; run the same command again to go on\n`);
+    });
+  }
   const ctx: CliContext = {
     json: args.json,
     progress,

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
+import { onInterrupt } from './interrupt.js';
 
 /**
  * The careful write, as restic's local backend does it: temp name in the same
@@ -72,12 +73,18 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
 export class TempFile {
   private closed = false;
   private renamed = false;
+  /** Until committed or discarded, an interrupt removes the file (fs/interrupt.ts). */
+  private readonly forget: () => void;
 
   private constructor(
     readonly handle: fsp.FileHandle,
     readonly temp: string,
     readonly path: string,
-  ) {}
+  ) {
+    this.forget = onInterrupt(() => {
+      fs.rmSync(this.temp, { force: true });
+    });
+  }
 
   static async create(path: string, mode = 0o644): Promise<TempFile> {
     const temp = tempName(path);
@@ -95,6 +102,7 @@ export class TempFile {
   async rename(): Promise<void> {
     await fsp.rename(this.temp, this.path);
     this.renamed = true;
+    this.forget();
   }
 
   /** One file: seal, rename, fsync the directory. */
@@ -106,6 +114,7 @@ export class TempFile {
 
   /** Closes it and removes what was written, under whichever name it has by now. */
   async discard(): Promise<void> {
+    this.forget();
     if (!this.closed) await this.handle.close().catch(() => undefined);
     this.closed = true;
     await fsp.rm(this.renamed ? this.path : this.temp, { force: true });

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { fsyncDir, tempName } from './durable.js';
 import { cannotLink } from './links.js';
+import { onInterrupt } from './interrupt.js';
 
 /**
  * An exclusive lock file holding the owner's pid, host, command and start time.
@@ -148,9 +149,11 @@ export function isAlive(owner: LockOwner): boolean {
 
 export async function withLock<T>(path: string, command: string, work: () => Promise<T>): Promise<T> {
   const lock = await Lock.acquire(path, command);
+  const forget = onInterrupt(() => lock.release());
   try {
     return await work();
   } finally {
+    forget();
     await lock.release();
   }
 }

@@ -10,6 +10,7 @@ import type { Tree, VerifiedTree } from '../core/manifest.js';
 import { shortId, type ObjectId } from '../core/objectId.js';
 import { formatBytes } from '../core/units.js';
 import { failpoint } from '../fs/failpoint.js';
+import { onInterrupt } from '../fs/interrupt.js';
 import type { Progress } from '../core/progress.js';
 import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
@@ -87,6 +88,11 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
   const shown = current === null ? null : { id: current, sequence: (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0 };
   const staging = new Staging(repo);
+  // Stopped by Ctrl-C or SIGTERM: the objects imported so far are made durable, for the next run to resume with.
+  const forget = onInterrupt(async () => {
+    await repo.objects.flush();
+    return `kept the ${staging.committed} objects imported so far; the next apply of this bundle does not write them again`;
+  });
   let header!: BundleHeader;
   let target!: VerifiedTree;
   try {
@@ -135,6 +141,8 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   } catch (err) {
     await staging.undo();
     explainSystemError(err, 'applying the bundle', dataDir.stateDir);
+  } finally {
+    forget();
   }
 }
 

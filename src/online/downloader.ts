@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ObjectId } from '../core/objectId.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../core/progress.js';
+import { onInterrupt } from '../fs/interrupt.js';
 import type { Repository } from '../repository/repository.js';
 import { BodyRejected, checkLength, type HttpClient } from '../upstream/http.js';
 import type { DownloadLedger } from './downloadLedger.js';
@@ -54,6 +55,11 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
   }
   options.progress.phase('downloading', { files: missing.length });
   let sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
+  // Stopped by Ctrl-C or SIGTERM: what arrived is made durable and remembered, for the next run.
+  const forget = onInterrupt(async () => {
+    await ledger.checkpoint();
+    return `kept the ${summary.downloadedFiles} files downloaded so far; the next run fetches only the rest`;
+  });
   try {
     await forEachConcurrently(missing, options.concurrency, async (item) => {
       const stored = await downloadOne(repo, http, item, options.progress);
@@ -75,6 +81,8 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
     // the download's own error is the one to report, even if keeping fails too.
     await ledger.checkpoint().catch(() => undefined);
     throw err;
+  } finally {
+    forget();
   }
   await ledger.checkpoint();
   return summary;

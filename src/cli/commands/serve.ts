@@ -28,5 +28,5 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       });
       process.stderr.write(`airlock serve: ${signal}: stopping (requests under way finish first)\n`);
       await server.close();
-    }),
+    }, { ownSignals: true }),
 };
