@@ -20,6 +20,8 @@ const BATCH = 2000;
 export interface BuildResult {
   path: string;
   reused: boolean;
+  /** When the tree was complete and durable (null: a kept deployment was reused). */
+  builtAt: string | null;
   linked: number;
   copied: number;
 }
@@ -43,7 +45,7 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
     const mismatch = deploymentMismatch(final, tree);
     if (mismatch === undefined) {
       if (owner) reown(final, owner, progress);
-      return { path: final, reused: true, linked: 0, copied: 0 };
+      return { path: final, reused: true, builtAt: null, linked: 0, copied: 0 };
     }
     progress.warn(`the kept deployment ${final} does not match its snapshot (${mismatch}); building it again from the store`);
     await fsp.rm(final, { recursive: true, force: true });
@@ -55,7 +57,7 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
     failpoint('deploy-before-rename');
     await fsp.rename(temp, final);
     fsyncDirSync(dataDir.deploymentsDir);
-    return { path: final, reused: false, ...result };
+    return { path: final, reused: false, builtAt: new Date().toISOString(), ...result };
   } catch (err) {
     await fsp.rm(temp, { recursive: true, force: true });
     explainSystemError(err, 'building the new deployment', temp);

@@ -36,6 +36,11 @@ export interface DataDirState {
   /** Highest bundle sequence applied: kept for the anti-rollback check. */
   highestSequence: number;
   history: HistoryEntry[];
+  /**
+   * When each deployment was last built (ISO 8601): a file of it modified later was edited in
+   * place (which changes the stored object too), and the quick `verify` says so.
+   */
+  deployedAt?: Record<SnapshotId, string>;
 }
 
 export class DataDir {
@@ -106,6 +111,16 @@ export class DataDir {
 
   async writeState(state: DataDirState): Promise<void> {
     await writeJsonDurable(this.statePath, state);
+  }
+
+  /**
+   * After a switch: the history entry, and when the deployment switched to was built (when it
+   * was built now, rather than reused), written durably in one go.
+   */
+  async recordSwitch(state: DataDirState, entry: HistoryEntry, builtAt: string | null): Promise<void> {
+    state.history.push(entry);
+    if (builtAt !== null) state.deployedAt = { ...state.deployedAt, [entry.snapshot]: builtAt };
+    await this.writeState(state);
   }
 
   /** The server must keep reading exactly this path, so it cannot be a mount point we would have to replace. */

@@ -8,10 +8,12 @@ import type { Progress } from '../core/progress.js';
 
 /**
  * Checks a tree on disk against its manifest. Quick: every file is present, a regular
- * file and of the right size, and nothing extra is there. Deep: also re-hashes every
+ * file of the right size, not modified after the deployment was built, and nothing extra is there. Deep: also re-hashes every
  * file (an edited file keeps its size more often than not).
  */
-export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, progress: Progress): Promise<Problem[]> {
+export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, progress: Progress, deployedAt?: string): Promise<Problem[]> {
+  // A file modified after its deployment was built was edited in place: hardlinked, so the stored object changed too.
+  const builtMs = deployedAt === undefined ? Infinity : Date.parse(deployedAt);
   const problems: Problem[] = [];
   const expected = new Set<string>();
   let totalBytes = 0;
@@ -31,6 +33,8 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
       problems.push({ kind: 'not-a-file', path: entry.path, detail: 'not a regular file' });
     } else if (st.size !== entry.size) {
       problems.push({ kind: 'wrong-size', path: entry.path, detail: `${st.size} bytes, expected ${entry.size}` });
+    } else if (st.mtimeMs > builtMs) {
+      problems.push({ kind: 'altered', path: entry.path, detail: `modified at ${st.mtime.toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place` });
     } else if (deep) {
       const actual = await hashFile(path);
       if (actual !== entry.id) problems.push({ kind: 'altered', path: entry.path, detail: `content hashes to ${actual?.slice(0, 12)}, expected ${entry.id.slice(0, 12)}` });

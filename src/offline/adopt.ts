@@ -114,8 +114,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
   const { record: snapshot } = await recordSnapshot(repo, { kind: 'local', id, label, totals: treeTotals(tree), parent: null });
   const built = await buildDeployment(repo, dataDir, id, tree, owner, progress);
   await swapIn(dataDir, id);
-  session.state.history.push({ snapshot: id, action: 'adopt', at: new Date().toISOString() });
-  await dataDir.writeState(session.state);
+  await dataDir.recordSwitch(session.state, { snapshot: id, action: 'adopt', at: new Date().toISOString() }, built.builtAt);
   return { snapshot, files: entries.length, linked: built.linked, copied: built.copied, modesNormalised, executable };
 }
 

@@ -43,6 +43,8 @@ export interface ApplyResult {
   to: string;
   label: string | null;
   objectsImported: number;
+  /** With --force-full: objects the store had, damaged, replaced by the bundle's. */
+  objectsRepaired: number;
   objectsAlreadyPresent: number;
   files: number;
   linked: number;
@@ -87,7 +89,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
   const shown = current === null ? null : { id: current, sequence: (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0 };
-  const staging = new Staging(repo);
+  const staging = new Staging(repo, options.forceFull);
   // Stopped by Ctrl-C or SIGTERM: the objects imported so far are made durable, for the next run to resume with.
   const forget = onInterrupt(async () => {
     await repo.objects.flush();
@@ -123,14 +125,14 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     switchDeployment(dataDir, header.to);
     const state = session.state;
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
-    state.history.push({ snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle[0]!) });
-    await dataDir.writeState(state);
+    await dataDir.recordSwitch(state, { snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle[0]!) }, built.builtAt);
     await staging.discard();
     return {
       from: current,
       to: header.to,
       label: header.target.label,
       objectsImported: staging.committed,
+      objectsRepaired: repo.objects.repaired,
       objectsAlreadyPresent: read.objects - staging.committed,
       files: target.tree.entries.length,
       linked: built.linked,
@@ -275,16 +277,21 @@ class Staging {
   accepted = false;
   committed = 0;
 
-  constructor(private readonly repo: Repository) {}
+  constructor(
+    private readonly repo: Repository,
+    /** --force-full: objects present but damaged are replaced by the bundle's. */
+    private readonly repair: boolean,
+  ) {}
 
   open(id: ObjectId): ObjectSink | undefined {
-    const staged = this.repo.objects.stage(id);
+    const staged = this.repo.objects.stage(id, { repair: this.repair });
     if (staged === undefined) return undefined;
     return {
       write: async (chunk) => staged.write(chunk),
       finish: async () => {
         const size = await staged.finish();
-        this.imported.push(id);
+        // A repaired object stays whatever happens next: it was there before, damaged.
+        if (!staged.replaces) this.imported.push(id);
         this.committed++;
         failpoint('apply-staged-object');
         await this.checkpoint(size);

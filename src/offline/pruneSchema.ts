@@ -72,7 +72,6 @@ export async function pruneSchema(session: OfflineSession, options: PruneSchemaO
   const { record } = await recordSnapshot(repo, { kind: 'local', id, label: prunedLabel(from.label, plan.schemas), totals: treeTotals(plan.tree), parent: from });
   const built = await buildDeployment(repo, dataDir, id, plan.tree, options.owner, options.progress);
   switchDeployment(dataDir, id);
-  state.history.push({ snapshot: id, action: 'prune-schema', at: new Date().toISOString() });
-  await dataDir.writeState(state);
+  await dataDir.recordSwitch(state, { snapshot: id, action: 'prune-schema', at: new Date().toISOString() }, built.builtAt);
   return { ...result, snapshot: record, linked: built.linked, copied: built.copied };
 }

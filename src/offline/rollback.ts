@@ -37,8 +37,7 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
   }
   const built = await buildDeployment(repo, dataDir, target.id, tree, owner, progress);
   switchDeployment(dataDir, target.id);
-  state.history.push({ snapshot: target.id, action: 'rollback', at: new Date().toISOString() });
-  await dataDir.writeState(state);
+  await dataDir.recordSwitch(state, { snapshot: target.id, action: 'rollback', at: new Date().toISOString() }, built.builtAt);
   return { from: current, to: target, rebuilt: !built.reused };
 }
 

@@ -11,6 +11,8 @@ export const OBJECT_MODE = 0o444;
 
 /** An object being staged (ObjectStore.stage). */
 export interface StagedObject {
+  /** It replaces a damaged object of that id (repair), rather than adding a new one. */
+  readonly replaces: boolean;
   write(chunk: Buffer): void;
   /** The bytes checked out: queue them as the object; returns its size. */
   finish(): Promise<number>;
@@ -45,6 +47,8 @@ export class ObjectStore {
   private flushing: Promise<void> | undefined;
   private tmpReady = false;
   private readonly knownDirs = new Set<string>();
+  /** Damaged objects replaced by stage(id, { repair: true }) so far. */
+  repaired = 0;
 
   constructor(readonly layout: RepositoryLayout) {}
 
@@ -156,8 +160,11 @@ export class ObjectStore {
    * caller, having checked them against the id, calls finish(). Undefined when the store
    * has the object already: nothing needs writing.
    */
-  stage(id: ObjectId): StagedObject | undefined {
-    if (this.hasSync(id)) return undefined;
+  stage(id: ObjectId, options: { repair?: boolean } = {}): StagedObject | undefined {
+    // With `repair` (apply --force-full), an object present but no longer hashing to its id
+    // (edited in place through a deployment's hardlink) is replaced by the bundle's bytes.
+    const replace = options.repair === true && !this.pending.has(id) && !this.inFlight.has(id) && fs.existsSync(this.path(id)) && hashFileSync(this.path(id)) !== id;
+    if (!replace && this.hasSync(id)) return undefined;
     this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/${id}`);
     const fd = fs.openSync(temp, 'wx', OBJECT_MODE);
@@ -168,6 +175,7 @@ export class ObjectStore {
       open = false;
     };
     return {
+      replaces: replace,
       write: (chunk) => {
         for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
         size += chunk.length;
@@ -175,7 +183,12 @@ export class ObjectStore {
       // Not fsynced one by one: flush() syncs the whole batch before renaming it in.
       finish: async () => {
         close();
-        await this.commitTemp(temp, id);
+        if (replace) {
+          this.pending.set(id, temp); // renamed over the damaged object at the next flush
+          this.repaired++;
+        } else {
+          await this.commitTemp(temp, id);
+        }
         return size;
       },
       abort: () => {
@@ -329,6 +342,19 @@ export class ObjectStore {
       }
     }
   }
+}
+
+/** The id of a file's bytes, read in pieces without yielding (for one object at a time). */
+function hashFileSync(path: string): ObjectId {
+  const hasher = new ContentHasher();
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    for (let n = fs.readSync(fd, buffer); n > 0; n = fs.readSync(fd, buffer)) hasher.update(buffer.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hasher.digest();
 }
 
 export async function hashFile(path: string): Promise<ObjectId | undefined> {

@@ -34,7 +34,7 @@ export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
       const r = await withOfflineSession(args['data-dir'], 'apply', (session) => applyBundle(session, options), { create: true });
       ctx.result({ applied: r }, () => [
         `applied ${short(r.to)}${r.label ? ` (${r.label})` : ''} to ${args['data-dir']} (was ${r.from ? short(r.from) : 'empty'})`,
-        `  ${r.objectsImported} objects imported, ${r.objectsAlreadyPresent} already present; ${r.files} files (${r.linked} hardlinked, ${r.copied} copied)`,
+        `  ${r.objectsImported} objects imported${r.objectsRepaired > 0 ? ` (${r.objectsRepaired} of them replacing damaged ones in the store)` : ''}, ${r.objectsAlreadyPresent} already present; ${r.files} files (${r.linked} hardlinked, ${r.copied} copied)`,
         r.signedBy.length > 0 ? `  signed by trusted key ${r.signedBy.map((k) => k.slice(0, 16)).join(', ')}` : `  unsigned${r.unknownSigners.length > 0 ? ` by a trusted key (signed by ${r.unknownSigners.map((k) => k.slice(0, 16)).join(', ')}, not trusted here)` : ''}`,
       ]);
     }),

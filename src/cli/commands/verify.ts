@@ -34,7 +34,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
         if (!ctx.json) for (const p of report.problems) process.stderr.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
         throw new AirlockError('DATA_DIR_DAMAGED', `${report.problems.length} problems found in ${report.target} (${report.checked} files checked${args.deep ? ', deep' : ''})`, {
           where: report.target,
-          hint: 'the files listed above were changed or lost: `airlock rollback --to ID` to a kept snapshot and verify that; a full bundle of a newer snapshot applied with --force-full brings lost files back (a file changed in place stays damaged in the store: there is no repair command yet)',
+          hint: 'the files listed above were changed or lost: a full bundle of a newer snapshot applied with --force-full brings lost files back and replaces every stored object whose bytes differ from the bundle\'s (a file edited in place changed the stored object too); or `airlock rollback --to ID` to a kept snapshot that verifies',
         });
       }
       ctx.result({ verified: true, target: report.target, checked: report.checked, deep: args.deep }, () => [
