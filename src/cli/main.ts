@@ -58,8 +58,10 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
   await program
     .demandCommand(1, `name a command; \`${name} --help\` lists them`)
     .strict()
+    .recommendCommands()
     .version(VERSION)
     .help()
+    .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, err) => {
       if (err) throw err;

@@ -12,6 +12,8 @@ export interface RollbackResult {
   from: string;
   to: SnapshotRecord;
   rebuilt: boolean;
+  /** `back` to an older snapshot (by sequence), or `forward` again after a rollback (`--to` a newer one). */
+  direction: 'back' | 'forward';
 }
 
 /**
@@ -38,7 +40,8 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
   const built = await buildDeployment(repo, dataDir, target.id, tree, owner, progress);
   switchDeployment(dataDir, target.id);
   await dataDir.recordSwitch(state, { snapshot: target.id, action: 'rollback', at: new Date().toISOString() }, built.builtAt);
-  return { from: current, to: target, rebuilt: !built.reused };
+  const fromSequence = (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0;
+  return { from: current, to: target, rebuilt: !built.reused, direction: target.sequence > fromSequence ? 'forward' : 'back' };
 }
 
 /**

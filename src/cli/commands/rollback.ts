@@ -20,7 +20,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: str
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
       const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, owner, ctx.progress));
       ctx.result({ rolledBack: { from: r.from, to: r.to, rebuilt: r.rebuilt } }, () => [
-        `rolled back ${args['data-dir']} from ${short(r.from)} to ${short(r.to.id)}${r.to.label ? ` (${r.to.label})` : ''}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
+        `${r.direction === 'forward' ? 'switched forward' : 'rolled back'} ${args['data-dir']} from ${short(r.from)} to ${short(r.to.id)}${r.to.label ? ` (${r.to.label})` : ''}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
       ]);
     }),
 };

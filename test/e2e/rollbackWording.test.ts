@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { airlockOk } from '../helpers/cli.js';
+import { onlineScenario, type Scenario } from '../helpers/fixtures.js';
+
+/** `rollback --to` a newer snapshot goes forward, and says so. */
+let s: Scenario;
+
+beforeAll(async () => {
+  s = await onlineScenario(2);
+  airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v1', '--output', join(s.media, 'full.airlock')]);
+  airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v2', '--starting-snapshot', 'v1', '--output', join(s.media, 'delta.airlock')]);
+  airlockOk(['apply', join(s.media, 'full.airlock'), '--data-dir', s.dataDir]);
+  airlockOk(['apply', join(s.media, 'delta.airlock'), '--data-dir', s.dataDir]);
+}, 60_000);
+
+describe('rollback says which way it went', () => {
+  it('"rolled back" to an older snapshot, "switched forward" to a newer one', () => {
+    expect(airlockOk(['rollback', '--data-dir', s.dataDir]).stdout).toMatch(/^rolled back .* to [0-9a-f]{12} \(v1\)/);
+    expect(airlockOk(['rollback', '--data-dir', s.dataDir, '--to', 'v2']).stdout).toMatch(/^switched forward .* to [0-9a-f]{12} \(v2\)/);
+  });
+});
