@@ -71,17 +71,24 @@ async function session<T>(path: string, command: string, work: (session: Offline
   dataDir.assertOwnPlace();
   // A file or a link airlock did not make is refused before anything is created beside it.
   if (['file', 'foreign-link'].includes(dataDir.kind())) dataDir.assertManaged();
+  const createdHere = options.create === true && !fs.existsSync(dataDir.stateDir);
   if (options.create) await fsp.mkdir(dataDir.stateDir, { recursive: true });
   else if (!fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'))) dataDir.assertManaged();
-  return withLock(dataDir.lockPath, command, async () => {
-    const hasRepo = fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'));
-    const repo = await Repository.open(dataDir.stateDir, { create: options.create === true && !hasRepo, allowExisting: true });
-    const recovered = await recover(dataDir, repo);
-    const state = await dataDir.readState();
-    const reconciled = await reconcileHistory(dataDir, repo, state);
-    if (reconciled) recovered.push(reconciled);
-    return work({ dataDir, repo, state, recovered, busy: null });
-  });
+  try {
+    return await withLock(dataDir.lockPath, command, async () => {
+      const hasRepo = fs.existsSync(join(dataDir.stateDir, 'airlock-repository.json'));
+      const repo = await Repository.open(dataDir.stateDir, { create: options.create === true && !hasRepo, allowExisting: true });
+      const recovered = await recover(dataDir, repo);
+      const state = await dataDir.readState();
+      const reconciled = await reconcileHistory(dataDir, repo, state);
+      if (reconciled) recovered.push(reconciled);
+      return work({ dataDir, repo, state, recovered, busy: null });
+    });
+  } catch (err) {
+    // A first command refused on a new path (a delta onto nothing, say) leaves nothing behind.
+    if (createdHere && dataDir.currentDeployment() === undefined) await fsp.rm(dataDir.stateDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 async function recover(dataDir: DataDir, repo: Repository): Promise<string[]> {

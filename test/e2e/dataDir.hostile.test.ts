@@ -106,3 +106,14 @@ describe('hostile --data-dir: refused, and left as it was', () => {
     expect(airlockJson<{ status: { current: { id: string } } }>(['status', '--data-dir', s.dataDir]).status.current.id).toBe(s.ids.v1);
   });
 });
+
+describe('a refused first apply', () => {
+  it('onto a new path leaves nothing behind: no state directory beside it', () => {
+    const fresh = join(s.root, 'offline', 'fresh', 'rspm-offline-data');
+    fs.mkdirSync(join(fresh, '..'), { recursive: true });
+    const out = airlock(['apply', delta, '--data-dir', fresh]);
+    expect(out.status).toBe(4);
+    expect(out.stderr).toMatch(/BASE_MISMATCH/);
+    expect(fs.readdirSync(join(fresh, '..'))).toEqual([]);
+  });
+});
