@@ -133,6 +133,10 @@ async function dryRun(existing: Repository | null, options: GetOptions, http: Ht
   options.progress.phase('reading upstream indexes');
   const collected = await collect(http);
   const items = uniqueByPath(collected.items);
+  // Said before anything is fetched: binaries the last snapshot has that this run would drop.
+  const previous = existing ? await latestTree(existing) : null;
+  const droppedBinaries = collected.section.kind === 'cran' ? droppedBinaryConfigs(previous?.tree ?? null, { entries: [...items, ...collected.files].map((f) => ({ path: f.path, id: '', size: 0, mode: 0o644 })) }) : [];
+  for (const name of droppedBinaries) options.progress.warn(`binaries bin/${name}/ are in the last snapshot and not requested this time: a real run would drop them (give the same binary flags as last time to keep them)`);
   const missing = items.filter((item) => !ledger?.lookup(ledgerKey(item.expected)));
   const reused = items.length - missing.length;
   let bytes = 0;
@@ -151,7 +155,7 @@ async function dryRun(existing: Repository | null, options: GetOptions, http: Ht
     downloaded: { files: 0, bytes: 0 },
     reused: { files: reused, bytes: 0 },
     wouldFetch: { files: missing.length, bytes, unknownSizes },
-    droppedBinaries: [],
+    droppedBinaries,
   };
 }
 

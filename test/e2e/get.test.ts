@@ -540,6 +540,16 @@ describe('--dryrun', () => {
     expect(upToDate.wouldFetch).toEqual({ files: 0, bytes: 0, unknownSizes: 0 });
     expect(upToDate.reused.files).toBe(all.length + sysreqsFileCount());
     expect(fingerprint(dest)).toBe(before);
+
+    // Binaries requested last time and not now: said before any size is asked, nothing saved.
+    const narrower = await run(cranArgs(dest, '--include-binaries', '--r-versions', '4.4', '--distributions', 'jammy', '--architectures', 'x86_64', '--dryrun', '--json'));
+    expect(narrower.status, narrower.stderr).toBe(0);
+    expect((JSON.parse(narrower.stdout) as GetJson).droppedBinaries).toEqual(['4.5-jammy']);
+    const warning = narrower.stderr.indexOf('binaries bin/4.5-jammy/ are in the last snapshot and not requested this time: a real run would drop them');
+    expect(warning).toBeGreaterThanOrEqual(0);
+    const asking = narrower.stderr.indexOf('asking sizes');
+    expect(asking === -1 || warning < asking).toBe(true);
+    expect(fingerprint(dest)).toBe(before);
   });
 });
 

@@ -107,7 +107,8 @@ async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collec
     },
     collect,
   );
-  for (const name of result.droppedBinaries) ctx.progress.warn(`binaries bin/${name}/ were in the previous snapshot and are not in this one (not requested this time); roll back or request them again to keep them`);
+  // A dry run has said so already, before it asked for any size.
+  if (!result.wouldFetch) for (const name of result.droppedBinaries) ctx.progress.warn(`binaries bin/${name}/ were in the previous snapshot and are not in this one (not requested this time); roll back or request them again to keep them`);
   ctx.result({ ...result }, () => describeGet(result));
 }
 
