@@ -11,14 +11,16 @@ export interface GcResult {
   removedDeployments: SnapshotId[];
   removedObjects: number;
   freedBytes: number;
+  /** Nothing was removed: the numbers say what a real run would remove. */
+  dryrun: boolean;
 }
 
 /**
  * Keeps the current deployment and the N-1 most recently used others; removes the
  * rest and every object no kept deployment refers to. Explicit, never automatic: an
- * admin decides when rollback history may shrink.
+ * admin decides when rollback history may shrink; `dryrun` says what would go first.
  */
-export async function collectGarbage(session: OfflineSession, keep: number, progress: Progress): Promise<GcResult> {
+export async function collectGarbage(session: OfflineSession, keep: number, progress: Progress, dryrun = false): Promise<GcResult> {
   if (!Number.isInteger(keep) || keep < 1) {
     throw new AirlockError('USAGE', `--keep ${keep} must be a whole number of at least 1`, { hint: 'the current deployment is always kept; --keep 1 keeps only it' });
   }
@@ -29,24 +31,26 @@ export async function collectGarbage(session: OfflineSession, keep: number, prog
   const byRecency = deployments.filter((id) => id !== current).sort((a, b) => lastUsed(b) - lastUsed(a));
   const kept = [current, ...byRecency.slice(0, keep - 1)];
   const removed = byRecency.slice(keep - 1);
-  progress.phase('removing old deployments', { files: removed.length });
-  for (const id of removed) {
-    await fsp.rm(dataDir.deploymentPath(id), { recursive: true, force: true });
-    progress.advance(1, 0);
+  if (!dryrun) {
+    progress.phase('removing old deployments', { files: removed.length });
+    for (const id of removed) {
+      await fsp.rm(dataDir.deploymentPath(id), { recursive: true, force: true });
+      progress.advance(1, 0);
+    }
   }
   const referenced = new Set<string>();
   for (const id of kept) for (const entry of (await repo.snapshots.loadTree(id)).entries) referenced.add(entry.id);
   let removedObjects = 0;
   let freedBytes = 0;
-  progress.phase('removing unreferenced objects');
+  progress.phase(dryrun ? 'finding unreferenced objects' : 'removing unreferenced objects');
   for await (const id of repo.objects.list()) {
     if (referenced.has(id)) continue;
     const path = repo.objects.path(id);
     freedBytes += fs.statSync(path).size;
-    await repo.objects.remove(id);
+    if (!dryrun) await repo.objects.remove(id);
     removedObjects++;
     progress.advance(1, 0);
   }
-  await repo.objects.flush();
-  return { kept, removedDeployments: removed, removedObjects, freedBytes };
+  if (!dryrun) await repo.objects.flush();
+  return { kept, removedDeployments: removed, removedObjects, freedBytes, dryrun };
 }

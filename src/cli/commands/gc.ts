@@ -5,19 +5,22 @@ import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number }> = {
+export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number; dryrun: boolean }> = {
   command: 'gc',
   describe: 'remove old deployments beyond the newest N, and the objects only they used',
   builder: (y) =>
     dataDirOption(y)
       .option('keep', { type: 'number', demandOption: true, describe: 'deployments to keep, the current one included' })
-      .example('$0 gc --data-dir /var/lib/rspm-offline-data --keep 3', 'keep the current and two earlier snapshots'),
+      .option('dryrun', { type: 'boolean', default: false, describe: 'list what would be removed, and remove nothing' })
+      .example('$0 gc --data-dir /var/lib/rspm-offline-data --keep 3', 'keep the current and two earlier snapshots')
+      .example('$0 gc --data-dir /var/lib/rspm-offline-data --keep 1 --dryrun', 'what keeping only the current snapshot would remove'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
-      const r = await withOfflineSession(args['data-dir'], 'gc', (s) => collectGarbage(s, args.keep, ctx.progress));
+      const r = await withOfflineSession(args['data-dir'], 'gc', (s) => collectGarbage(s, args.keep, ctx.progress, args.dryrun));
+      const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
       ctx.result({ gc: r }, () => [
-        `kept ${r.kept.length} deployments: ${r.kept.map(short).join(', ')}`,
-        `removed ${r.removedDeployments.length} deployments and ${r.removedObjects} objects, freeing ${formatBytes(r.freedBytes)}`,
+        `${r.dryrun ? 'would keep' : 'kept'} ${plural(r.kept.length, 'deployment', 'deployments')}: ${r.kept.map(short).join(', ')}`,
+        `${r.dryrun ? 'would remove' : 'removed'} ${plural(r.removedDeployments.length, 'deployment', 'deployments')}${r.removedDeployments.length > 0 ? ` (${r.removedDeployments.map(short).join(', ')})` : ''} and ${plural(r.removedObjects, 'object', 'objects')}, ${r.dryrun ? 'which would free' : 'freeing'} ${formatBytes(r.freedBytes)}${r.dryrun ? '; nothing was removed' : ''}`,
       ]);
     }),
 };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { airlockOk } from '../helpers/cli.js';
-import { onlineScenario, type Scenario } from '../helpers/fixtures.js';
+import { airlockJson, airlockOk } from '../helpers/cli.js';
+import { fingerprint, onlineScenario, type Scenario } from '../helpers/fixtures.js';
 
 /** `rollback --to` a newer snapshot goes forward, and says so. */
 let s: Scenario;
@@ -18,5 +18,19 @@ describe('rollback says which way it went', () => {
   it('"rolled back" to an older snapshot, "switched forward" to a newer one', () => {
     expect(airlockOk(['rollback', '--data-dir', s.dataDir]).stdout).toMatch(/^rolled back .* to [0-9a-f]{12} \(v1\)/);
     expect(airlockOk(['rollback', '--data-dir', s.dataDir, '--to', 'v2']).stdout).toMatch(/^switched forward .* to [0-9a-f]{12} \(v2\)/);
+  });
+});
+
+describe('gc --dryrun', () => {
+  it('lists what would go and removes nothing', () => {
+    const state = `${s.dataDir}.airlock`;
+    const before = fingerprint(state);
+    const out = airlockOk(['gc', '--data-dir', s.dataDir, '--keep', '1', '--dryrun']).stdout;
+    expect(out).toMatch(/^would keep 1 deployment: [0-9a-f]{12}$/m);
+    expect(out).toMatch(/^would remove 1 deployment \([0-9a-f]{12}\) and \d+ objects?, which would free .*; nothing was removed$/m);
+    expect(fingerprint(state)).toBe(before);
+    const real = airlockJson<{ gc: { removedDeployments: string[]; dryrun: boolean } }>(['gc', '--data-dir', s.dataDir, '--keep', '1']);
+    expect(real.gc.dryrun).toBe(false);
+    expect(real.gc.removedDeployments).toHaveLength(1);
   });
 });
