@@ -110,7 +110,8 @@ export class SnapshotStore {
 
   /**
    * Resolves what an admin typed: `latest`, a full id, a unique id prefix (4+ hex
-   * digits) or a label. With several records for one tree, the newest wins.
+   * digits), a label, or a sequence number of 1 to 3 digits (`snapshot list` shows them).
+   * With several records for one tree, the newest wins.
    */
   async resolve(ref: string): Promise<SnapshotRecord> {
     const records = await this.records();
@@ -124,6 +125,11 @@ export class SnapshotStore {
     if (ref === 'latest') return newestFirst[0]!;
     const byLabel = newestFirst.find((r) => r.label === ref);
     if (byLabel) return byLabel;
+    // A sequence number, as `snapshot list` shows it (a label of digits wins, as above).
+    if (/^\d{1,3}$/.test(ref)) {
+      const bySequence = newestFirst.find((r) => r.sequence === Number(ref));
+      if (bySequence) return bySequence;
+    }
     if (/^[0-9a-f]{4,64}$/.test(ref)) {
       const ids = [...new Set(newestFirst.filter((r) => r.id.startsWith(ref)).map((r) => r.id))];
       if (ids.length === 1) return newestFirst.find((r) => r.id === ids[0])!;

@@ -34,3 +34,13 @@ describe('gc --dryrun', () => {
     expect(real.gc.removedDeployments).toHaveLength(1);
   });
 });
+
+describe('snapshot list and show', () => {
+  it('list has a header; show takes the sequence number the list shows', () => {
+    const lines = airlockOk(['snapshot', 'list', '--repo', s.repo]).stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^\s*seq\s+id\s+recorded\s+files\s+size\s+label$/);
+    expect(lines).toHaveLength(3);
+    const second = airlockJson<{ snapshot: { id: string; sequence: number } }>(['snapshot', 'show', '--repo', s.repo, '2']);
+    expect(second.snapshot).toMatchObject({ id: s.ids.v2, sequence: 2 });
+  });
+});

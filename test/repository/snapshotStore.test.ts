@@ -223,3 +223,16 @@ describe('SnapshotStore.resolve', () => {
     await rejectsWith(store.resolve('AAAA'), 'NOT_FOUND', /"AAAA"/);
   });
 });
+
+describe('SnapshotStore.resolve by sequence number', () => {
+  it('takes the sequence `snapshot list` shows; a label of digits still wins', async () => {
+    const store = newStore();
+    const first = record(idOf('first'), 1, 'one');
+    const second = record(idOf('second'), 2, '7');
+    const third = record(idOf('third'), 7, 'seven');
+    await store.writeIndex([first, second, third]);
+    expect(await store.resolve('1')).toEqual(first);
+    expect(await store.resolve('7')).toEqual(second); // the label "7", not sequence 7
+    await rejectsWith(store.resolve('99'), 'NOT_FOUND', /no snapshot matches/);
+  });
+});

@@ -43,14 +43,17 @@ const list: CommandModule<GlobalArgs, RepoArgs> = {
       ctx.result({ snapshots: records }, () =>
         records.length === 0
           ? ['no snapshots yet']
-          : records.map((r) => `${String(r.sequence).padStart(4)}  ${short(r.id)}  ${r.createdAt}  ${String(r.files).padStart(8)} files  ${formatBytes(r.bytes).padStart(10)}  ${r.label ?? ''}`),
+          : [
+              `${'seq'.padStart(4)}  ${'id'.padEnd(12)}  ${'recorded'.padEnd(24)}  ${'files'.padStart(14)}  ${'size'.padStart(10)}  label`,
+              ...records.map((r) => `${String(r.sequence).padStart(4)}  ${short(r.id)}  ${r.createdAt}  ${String(r.files).padStart(8)} files  ${formatBytes(r.bytes).padStart(10)}  ${r.label ?? ''}`),
+            ],
       );
     }),
 };
 
 const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: boolean }> = {
   command: 'show <snapshot>',
-  describe: 'describe one snapshot (by label, id, id prefix or "latest")',
+  describe: 'describe one snapshot (by label, id, id prefix, sequence number or "latest")',
   builder: (y) =>
     repoOption(y)
       .positional('snapshot', { type: 'string', demandOption: true })
