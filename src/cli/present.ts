@@ -5,39 +5,48 @@ import { basename } from 'node:path';
 import type { CreateBundleResult } from '../bundle/createBundle.js';
 import { formatBytes } from './format.js';
 
-/** Lines that show a package-level change list, grouped by repository. */
-export function describePackages(packages: PackageChange[]): string[] {
+/**
+ * A package-level change list: by default a summary (the totals over source repositories,
+ * then one line per repository, binary configurations each on their own, so a package is
+ * not counted once per configuration in the headline); with `list`, every change.
+ */
+export function describePackages(packages: PackageChange[], list = false): string[] {
   if (packages.length === 0) return ['  packages: no changes'];
-  const counts = { added: 0, updated: 0, removed: 0 };
-  for (const p of packages) counts[p.kind]++;
-  const lines = [`  packages: ${counts.added} added, ${counts.updated} updated, ${counts.removed} removed`];
-  let repository: string | undefined;
-  for (const p of packages) {
-    if (p.repository !== repository) {
-      repository = p.repository;
-      lines.push(`    ${repository || '.'}:`);
-    }
-    const what = p.kind === 'added' ? `+ ${p.name} ${p.to}` : p.kind === 'removed' ? `- ${p.name} ${p.from}` : `~ ${p.name} ${p.from} -> ${p.to}`;
-    lines.push(`      ${what}`);
+  const count = (ps: PackageChange[]) => {
+    const c = { added: 0, updated: 0, removed: 0 };
+    for (const p of ps) c[p.kind]++;
+    return `${c.added} added, ${c.updated} updated, ${c.removed} removed`;
+  };
+  const repositories = [...new Set(packages.map((p) => p.repository))];
+  const sources = packages.filter((p) => !p.repository.startsWith('bin/'));
+  const lines = [`  packages: ${count(sources)}${sources.length === packages.length ? '' : ' (sources; binaries below, per configuration)'}`];
+  for (const repository of repositories) {
+    const here = packages.filter((p) => p.repository === repository);
+    lines.push(`    ${repository || '.'}: ${count(here)}`);
+    if (!list) continue;
+    for (const p of here) lines.push(`      ${p.kind === 'added' ? `+ ${p.name} ${p.to}` : p.kind === 'removed' ? `- ${p.name} ${p.from}` : `~ ${p.name} ${p.from} -> ${p.to}`}`);
   }
+  if (!list) lines.push('  (--list shows every package; --json has everything)');
   return lines;
 }
 
-export function describeDiff(files: TreeDiff, packages: PackageChange[]): string[] {
+export function describeDiff(files: TreeDiff, packages: PackageChange[], list = false): string[] {
   const lines = [`  files: ${files.added.length} added, ${files.changed.length} changed, ${files.removed.length} removed`];
-  for (const e of files.added) lines.push(`    A ${e.path}`);
-  for (const c of files.changed) lines.push(`    M ${c.after.path}`);
-  for (const e of files.removed) lines.push(`    D ${e.path}`);
-  return [...lines, ...describePackages(packages)];
+  if (list) {
+    for (const e of files.added) lines.push(`    A ${e.path}`);
+    for (const c of files.changed) lines.push(`    M ${c.after.path}`);
+    for (const e of files.removed) lines.push(`    D ${e.path}`);
+  }
+  return [...lines, ...describePackages(packages, list)];
 }
 
-export function describeChanges(changes: BundleChanges): string[] {
+export function describeChanges(changes: BundleChanges, list = false): string[] {
   const f = changes.files;
-  return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages)];
+  return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages, list)];
 }
 
 /** What `bundle create` and `export` say about the bundle they wrote. */
-export function describeWrittenBundle(r: CreateBundleResult, headline: string, signed: boolean): string[] {
+export function describeWrittenBundle(r: CreateBundleResult, headline: string, signed: boolean, list = false): string[] {
   const size = formatBytes(r.bundleBytes);
   return [
     r.volumes.length > 0
@@ -46,6 +55,6 @@ export function describeWrittenBundle(r: CreateBundleResult, headline: string, s
     `  from ${r.header.from ?? '(nothing: full bundle)'}`,
     `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
     `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${signed ? 'signed' : 'not signed'}`,
-    ...describeChanges(r.changes),
+    ...describeChanges(r.changes, list),
   ];
 }

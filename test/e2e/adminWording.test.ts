@@ -44,3 +44,20 @@ describe('snapshot list and show', () => {
     expect(second.snapshot).toMatchObject({ id: s.ids.v2, sequence: 2 });
   });
 });
+
+describe('summaries, not floods', () => {
+  it('diff and inspect print counts per repository by default, and every file and package with --list', () => {
+    const summary = airlockOk(['snapshot', 'diff', '--repo', s.repo, 'v1', 'v2']).stdout;
+    expect(summary).toMatch(/^ {2}packages: \d+ added, \d+ updated, \d+ removed$/m);
+    expect(summary).toMatch(/^ {4}v3\/src\/contrib: \d+ added, \d+ updated, \d+ removed$/m);
+    expect(summary).not.toMatch(/^ {4}[AMD] /m);
+    expect(summary).not.toMatch(/^ {6}[+~-] /m);
+    const full = airlockOk(['snapshot', 'diff', '--repo', s.repo, 'v1', 'v2', '--list']).stdout;
+    expect(full).toMatch(/^ {4}[AMD] v3\/src\/contrib\//m);
+    expect(full).toMatch(/^ {6}~ \S+ \S+ -> \S+$/m);
+    expect(full.split('\n').length).toBeGreaterThan(summary.split('\n').length);
+    const inspect = airlockOk(['bundle', 'inspect', join(s.media, 'delta.airlock')]).stdout;
+    expect(inspect).not.toMatch(/^ {6}[+~-] /m);
+    expect(airlockOk(['bundle', 'inspect', join(s.media, 'delta.airlock'), '--list']).stdout).toMatch(/^ {6}~ /m);
+  });
+});

@@ -6,10 +6,10 @@ import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeChanges, describeWrittenBundle } from '../present.js';
-import { bundleWriteOptions } from './options.js';
+import { bundleWriteOptions, listOption, type ListArgs } from './options.js';
 import type { BundleHeader } from '../../core/bundle/format.js';
 
-interface CreateArgs extends GlobalArgs {
+interface CreateArgs extends GlobalArgs, ListArgs {
   repo: string;
   snapshot: string;
   'starting-snapshot'?: string;
@@ -22,7 +22,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create',
   describe: 'write a bundle: the whole snapshot, or only what --starting-snapshot lacks',
   builder: (y) =>
-    y
+    listOption(y)
       .option('repo', { type: 'string', demandOption: true, describe: 'the online airlock repository' })
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the snapshot to carry (label, id, prefix or "latest")' })
       .option('starting-snapshot', { type: 'string', describe: 'what the offline side holds: a snapshot (label or id), or a receipt file written there by `airlock receipt`' })
@@ -38,7 +38,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const r = await repo.locked('bundle create', () => createBundle(repo, { ...bundleWriteOptions(args, ctx.progress), snapshot: args.snapshot }));
       ctx.result(
         { bundle: r.path, volumes: r.volumes, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
-        () => describeWrittenBundle(r, `wrote ${r.header.kind} bundle ${r.path}`, args.sign !== undefined),
+        () => describeWrittenBundle(r, `wrote ${r.header.kind} bundle ${r.path}`, args.sign !== undefined, args.list),
       );
     }),
 };
@@ -55,10 +55,11 @@ function headerLines(h: BundleHeader): string[] {
   ];
 }
 
-const inspect: CommandModule<GlobalArgs, GlobalArgs & { files: string[] }> = {
+const inspect: CommandModule<GlobalArgs, GlobalArgs & ListArgs & { files: string[] }> = {
   command: 'inspect <files..>',
   describe: 'show what a bundle holds and changes, without reading its objects (volumes: give them all)',
-  builder: (y) => y.positional('files', { type: 'string', array: true, demandOption: true }).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and which packages it changes, without reading its objects')
+  builder: (y) => listOption(y.positional('files', { type: 'string', array: true, demandOption: true })).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and how many packages it changes, without reading its objects')
+      .example('$0 bundle inspect /media/usb/delta.airlock --list', 'and every package it adds, updates or removes')
       .example('$0 bundle inspect /media/usb/full.airlock.*', 'a bundle in volumes: give them all'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
@@ -68,7 +69,7 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & { files: string[] }> = {
       ctx.result({ bundle: name, header: r.header, changes, verified: false }, () => [
         `bundle ${name}`,
         ...headerLines(r.header),
-        ...describeChanges(changes),
+        ...describeChanges(changes, args.list),
         `(not verified: run \`airlock bundle verify ${name}\` to check every byte)`,
       ]);
     }),

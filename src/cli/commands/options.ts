@@ -37,3 +37,12 @@ export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): B
     volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
   };
 }
+
+export interface ListArgs {
+  list: boolean;
+}
+
+/** Summaries by default; every file and package with --list (--json always has everything). */
+export function listOption<T>(y: Argv<T>) {
+  return y.option('list', { type: 'boolean', default: false, describe: 'list every package (and file) changed, not only the counts' });
+}

@@ -4,6 +4,7 @@ import { createSnapshot } from '../../repository/createSnapshot.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
+import { listOption, type ListArgs } from './options.js';
 import { describeDiff } from '../present.js';
 
 interface RepoArgs extends GlobalArgs {
@@ -77,14 +78,15 @@ const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: bool
     }),
 };
 
-const diff: CommandModule<GlobalArgs, RepoArgs & { from: string; to: string }> = {
+const diff: CommandModule<GlobalArgs, RepoArgs & ListArgs & { from: string; to: string }> = {
   command: 'diff <from> <to>',
   describe: 'files and packages added, changed and removed between two snapshots',
   builder: (y) =>
-    repoOption(y)
+    listOption(repoOption(y))
       .positional('from', { type: 'string', demandOption: true })
       .positional('to', { type: 'string', demandOption: true })
-      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'what changed this month'),
+      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'what changed this month, in counts per repository')
+      .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest --list', 'every file and package'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const repo = await Repository.open(args.repo);
@@ -96,7 +98,7 @@ const diff: CommandModule<GlobalArgs, RepoArgs & { from: string; to: string }> =
           files: { added: d.files.added.map((e) => e.path), changed: d.files.changed.map((c) => c.after.path), removed: d.files.removed.map((e) => e.path) },
           packages: d.packages,
         },
-        () => [`from ${d.from.id}${d.from.label ? ` (${d.from.label})` : ''}`, `to   ${d.to.id}${d.to.label ? ` (${d.to.label})` : ''}`, ...describeDiff(d.files, d.packages)],
+        () => [`from ${d.from.id}${d.from.label ? ` (${d.from.label})` : ''}`, `to   ${d.to.id}${d.to.label ? ` (${d.to.label})` : ''}`, ...describeDiff(d.files, d.packages, args.list)],
       );
     }),
 };
