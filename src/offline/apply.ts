@@ -92,8 +92,9 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   const staging = new Staging(repo, options.forceFull);
   // Stopped by Ctrl-C or SIGTERM: the objects imported so far are made durable, for the next run to resume with.
   const forget = onInterrupt(async () => {
+    const kept = staging.interrupt();
     await repo.objects.flush();
-    return `kept the ${staging.committed} objects imported so far; the next apply of this bundle does not write them again`;
+    return `kept the ${kept} objects imported so far; the next apply of this bundle does not write them again`;
   });
   let header!: BundleHeader;
   let target!: VerifiedTree;
@@ -275,7 +276,15 @@ class Staging {
   private readonly imported: ObjectId[] = [];
   /** Set once the whole bundle checked out and was accepted: its objects are kept from then on. */
   accepted = false;
+  /** Set by Ctrl-C or SIGTERM: no more imports, and those made are kept for the next run. */
+  private interrupted = false;
   committed = 0;
+
+  /** Stops importing; returns how many objects were imported (the interrupt makes them durable). */
+  interrupt(): number {
+    this.interrupted = true;
+    return this.committed;
+  }
 
   constructor(
     private readonly repo: Repository,
@@ -289,6 +298,7 @@ class Staging {
     return {
       write: async (chunk) => staged.write(chunk),
       finish: async () => {
+        if (this.interrupted) return staged.abort(); // stopping: only what was imported before counts
         const size = await staged.finish();
         // A repaired object stays whatever happens next: it was there before, damaged.
         if (!staged.replaces) this.imported.push(id);
@@ -324,6 +334,7 @@ class Staging {
    * for the next run to resume with.
    */
   async undo(): Promise<void> {
+    if (this.interrupted) return; // the interrupt keeps this run's imports, for the next run to resume with
     await this.repo.objects.flush().catch(() => undefined);
     if (!this.accepted) for (const id of this.imported) await this.repo.objects.remove(id).catch(() => undefined);
     this.imported.length = 0;

@@ -57,8 +57,9 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
   let sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
   // Stopped by Ctrl-C or SIGTERM: what arrived is made durable and remembered, for the next run.
   const forget = onInterrupt(async () => {
+    const kept = summary.downloadedFiles; // each already remembered by the ledger
     await ledger.checkpoint();
-    return `kept the ${summary.downloadedFiles} files downloaded so far; the next run fetches only the rest`;
+    return `kept the ${kept} files downloaded so far; the next run fetches only the rest`;
   });
   try {
     await forEachConcurrently(missing, options.concurrency, async (item) => {

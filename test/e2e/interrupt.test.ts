@@ -18,22 +18,38 @@ interface Stopped {
   stderr: string;
 }
 
-/** Runs airlock, sends `signal` once stderr shows `when`, and waits for it to end. */
-function stopWhen(args: string[], when: RegExp, signal: NodeJS.Signals, env: Record<string, string> = {}): Promise<Stopped> {
+/**
+ * Runs airlock, sends `signal` once stderr shows `when` and `ready()` holds (polled), and waits
+ * for it to end.
+ */
+function stopWhen(args: string[], when: RegExp, signal: NodeJS.Signals, env: Record<string, string> = {}, ready: () => boolean = () => true): Promise<Stopped> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [airlockBin, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     const lines: string[] = [];
-    let sent = false;
+    let seen = false;
+    let timer: NodeJS.Timeout | undefined;
     createInterface({ input: child.stderr! }).on('line', (line) => {
       lines.push(line);
-      if (!sent && when.test(line)) {
-        sent = true;
-        setTimeout(() => child.kill(signal), 150);
-      }
+      if (seen || !when.test(line)) return;
+      seen = true;
+      timer = setInterval(() => {
+        if (!ready()) return;
+        clearInterval(timer);
+        child.kill(signal);
+      }, 10);
     });
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stderr: lines.join('\n') }));
+    child.on('close', (status) => {
+      clearInterval(timer);
+      resolve({ status, stderr: lines.join('\n') });
+    });
   });
+}
+
+/** Objects in a data dir's store. */
+function storedObjects(dataDir: string): number {
+  const store = join(`${dataDir}.airlock`, 'objects', 'v1');
+  return fs.readdirSync(store).reduce((n, fanout) => n + fs.readdirSync(join(store, fanout)).length, 0);
 }
 
 let s: Scenario;
@@ -61,7 +77,9 @@ describe('interrupted', () => {
     airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v2', '--starting-snapshot', 'v1', '--output', delta]);
     airlockOk(['apply', full, '--data-dir', s.dataDir]);
     const live = fingerprint(s.dataDir);
-    const run = await stopWhen(['apply', delta, '--data-dir', s.dataDir], /verifying bundle/, 'SIGTERM', { AIRLOCK_APPLY_CHECKPOINT_BYTES: '1000000' });
+    // Stopped once the first imports were made durable (a checkpoint every ~1 MB), well before the end.
+    const before = storedObjects(s.dataDir);
+    const run = await stopWhen(['apply', delta, '--data-dir', s.dataDir], /verifying bundle/, 'SIGTERM', { AIRLOCK_APPLY_CHECKPOINT_BYTES: '1000000' }, () => storedObjects(s.dataDir) > before + 2);
     expect(run.status, run.stderr).toBe(143);
     expect(run.stderr).toMatch(/airlock: stopped by SIGTERM; kept the \d+ objects imported so far/);
     expect(fingerprint(s.dataDir)).toBe(live);
