@@ -76,19 +76,29 @@ abstract class CountingProgress implements Progress {
   protected abstract close(): void;
 }
 
+const SPINNER = ['|', '/', '-', '\\'];
+
 class BarProgress extends CountingProgress {
   private bar: cliProgress.SingleBar | undefined;
+  private turns = 0;
 
+  /**
+   * A bar with a percentage only when the phase has a total (by bytes when it knows them, else
+   * by files); a phase without one (reading indexes) turns a spinner beside its counts instead
+   * of showing a bar stuck at 0 %.
+   */
   protected open(): void {
+    const total = this.totalBytes || this.totalFiles;
     this.bar = new cliProgress.SingleBar(
-      { format: '{bar} {percentage}% | {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr, fps: 5 },
+      { format: total ? '{bar} {percentage}% | {detail}' : '{spinner} {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr, fps: 5 },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(this.totalBytes || this.totalFiles || 1, 0, { detail: this.describe() });
+    this.bar.start(total || 1, 0, { detail: this.describe(), spinner: SPINNER[0] });
   }
 
   protected update(): void {
-    this.bar?.update(this.totalBytes ? this.bytes : this.files, { detail: this.describe() });
+    this.turns++;
+    this.bar?.update(this.totalBytes ? this.bytes : this.files, { detail: this.describe(), spinner: SPINNER[this.turns % SPINNER.length] });
   }
 
   protected close(): void {

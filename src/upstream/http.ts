@@ -22,6 +22,8 @@ export interface HttpOptions {
   retryBaseMs?: number;
   /** Told about each request and retry, for --verbose. */
   log?: (line: string) => void;
+  /** Told about each retry (the URL, and why in a few words: `HTTP 503`), so an admin sees them. */
+  onRetry?: (url: string, why: string) => void;
 }
 
 export interface RequestSpec {
@@ -52,7 +54,7 @@ export class HttpClient {
   private readonly dispatcher: Dispatcher;
   /** Named in errors: a refused connection may be the proxy's, not the source's. */
   private readonly proxy: string | undefined;
-  private readonly options: Required<Omit<HttpOptions, 'proxy' | 'log'>> & Pick<HttpOptions, 'log'>;
+  private readonly options: Required<Omit<HttpOptions, 'proxy' | 'log' | 'onRetry'>> & Pick<HttpOptions, 'log' | 'onRetry'>;
 
   constructor(options: HttpOptions) {
     this.options = { retryBaseMs: 1000, ...options };
@@ -75,6 +77,7 @@ export class HttpClient {
         if (kind === 'fatal' || attempt >= attempts) throw finalError(spec.url, err, kind, attempt, this.proxy);
         const pause = Math.max(backoffMs(attempt, this.options.retryBaseMs), retryAfter(err));
         this.options.log?.(`retry ${attempt}/${this.options.retries} in ${pause} ms: ${spec.url}: ${describeFailure(err)}`);
+        this.options.onRetry?.(spec.url, describeFailure(err));
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }

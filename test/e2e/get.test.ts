@@ -444,6 +444,8 @@ describe('persistent faults', () => {
       expect(failure.message).toContain(url);
       expect(failure.message).toMatch(mention);
       expect(failure.where).toBe(url);
+      // Retries are said without --verbose, summed up: not one line per request.
+      if (fault.kind === 'status') expect(failure.stderr).toMatch(/airlock: warning: retrying 1 file after HTTP 503/);
       expect(server.requests().filter((r) => pathOf(r).endsWith(`/${victim}`) && r.fault === fault.kind)).toHaveLength(3);
       const arrived = archiveGets({ clean: true }).map((r) => baseName(pathOf(r)));
       // The first failing run brought the other new archives; the second asked only for the victim again.

@@ -6,7 +6,7 @@ import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeChanges, describeWrittenBundle } from '../present.js';
-import { bundleWriteOptions, listOption, type ListArgs } from './options.js';
+import { bundleWriteOptions, listChangesOption, type ListArgs } from './options.js';
 import type { BundleHeader } from '../../core/bundle/format.js';
 
 interface CreateArgs extends GlobalArgs, ListArgs {
@@ -22,7 +22,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create',
   describe: 'write a bundle: the whole snapshot, or only what --starting-snapshot lacks',
   builder: (y) =>
-    listOption(y)
+    listChangesOption(y)
       .option('repo', { type: 'string', demandOption: true, describe: 'the online airlock repository' })
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the snapshot to carry (label, id, prefix or "latest")' })
       .option('starting-snapshot', { type: 'string', describe: 'what the offline side holds: a snapshot (label or id), or a receipt file written there by `airlock receipt`' })
@@ -58,7 +58,7 @@ function headerLines(h: BundleHeader): string[] {
 const inspect: CommandModule<GlobalArgs, GlobalArgs & ListArgs & { files: string[] }> = {
   command: 'inspect <files..>',
   describe: 'show what a bundle holds and changes, without reading its objects (volumes: give them all)',
-  builder: (y) => listOption(y.positional('files', { type: 'string', array: true, demandOption: true })).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and how many packages it changes, without reading its objects')
+  builder: (y) => listChangesOption(y.positional('files', { type: 'string', array: true, demandOption: true })).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and how many packages it changes, without reading its objects')
       .example('$0 bundle inspect /media/usb/delta.airlock --list', 'and every package it adds, updates or removes')
       .example('$0 bundle inspect /media/usb/full.airlock.*', 'a bundle in volumes: give them all'),
   handler: (args) =>

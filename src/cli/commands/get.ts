@@ -4,6 +4,7 @@ import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
 import { binaryConfigName, type BinaryTarget } from '../../core/layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
+import { retryReport } from '../retryReport.js';
 import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { bundleRequest, downloadOptions, httpOptionsFrom, listOption, usage, type DownloadArgs } from './getOptions.js';
@@ -96,17 +97,24 @@ function binaryTargets(args: CranArgs): BinaryTarget[] {
 async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collector): Promise<void> {
   const log = args.verbose ? (line: string) => process.stderr.write(`airlock: ${line}\n`) : undefined;
   const { runGet } = await import('../../online/get.js');
-  const result = await runGet(
-    {
-      destination: args.destination,
-      label: args.label ?? null,
-      dryrun: args.dryrun,
-      http: httpOptionsFrom(args, log),
-      bundle: bundleRequest(args),
-      progress: ctx.progress,
-    },
-    collect,
-  );
+  // Retries are said (summed up) even without --verbose, which lists each one.
+  const retries = retryReport((line) => ctx.progress.warn(line));
+  let result: GetResult;
+  try {
+    result = await runGet(
+      {
+        destination: args.destination,
+        label: args.label ?? null,
+        dryrun: args.dryrun,
+        http: httpOptionsFrom(args, log, (url, why) => retries.onRetry(url, why)),
+        bundle: bundleRequest(args),
+        progress: ctx.progress,
+      },
+      collect,
+    );
+  } finally {
+    retries.flush();
+  }
   // A dry run has said so already, before it asked for any size.
   if (!result.wouldFetch) for (const name of result.droppedBinaries) ctx.progress.warn(`binaries bin/${name}/ were in the previous snapshot and are not in this one (not requested this time); roll back or request them again to keep them`);
   ctx.result({ ...result }, () => describeGet(result));

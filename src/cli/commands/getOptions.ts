@@ -44,7 +44,7 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' });
 }
 
-export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined): HttpOptions {
+export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined, onRetry?: (url: string, why: string) => void): HttpOptions {
   positiveInteger('--concurrency', args.concurrency);
   positiveInteger('--timeout', args.timeout);
   if (!Number.isInteger(args.retries) || args.retries < 0) usage(`--retries must be 0 or more, not ${args.retries}`, 'for example --retries 5');
@@ -59,6 +59,7 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
     // 1 s, 2 s, 4 s...: about 30 s of patience with the default 5 retries. Tests shorten it.
     retryBaseMs: Number(process.env.AIRLOCK_RETRY_BASE_MS ?? 1000),
     ...(log ? { log } : {}),
+    ...(onRetry ? { onRetry } : {}),
   };
 }
 

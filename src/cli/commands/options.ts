@@ -43,6 +43,6 @@ export interface ListArgs {
 }
 
 /** Summaries by default; every file and package with --list (--json always has everything). */
-export function listOption<T>(y: Argv<T>) {
+export function listChangesOption<T>(y: Argv<T>) {
   return y.option('list', { type: 'boolean', default: false, describe: 'list every package (and file) changed, not only the counts' });
 }

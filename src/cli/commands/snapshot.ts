@@ -4,7 +4,7 @@ import { createSnapshot } from '../../repository/createSnapshot.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
-import { listOption, type ListArgs } from './options.js';
+import { listChangesOption, type ListArgs } from './options.js';
 import { describeDiff } from '../present.js';
 
 interface RepoArgs extends GlobalArgs {
@@ -82,7 +82,7 @@ const diff: CommandModule<GlobalArgs, RepoArgs & ListArgs & { from: string; to: 
   command: 'diff <from> <to>',
   describe: 'files and packages added, changed and removed between two snapshots',
   builder: (y) =>
-    listOption(repoOption(y))
+    listChangesOption(repoOption(y))
       .positional('from', { type: 'string', demandOption: true })
       .positional('to', { type: 'string', demandOption: true })
       .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'what changed this month, in counts per repository')
