@@ -16,7 +16,7 @@ import {
   VOLUME_MAGIC,
   volumeFileName,
 } from '../core/bundle/volume.js';
-import { fsyncDir, TempFile } from '../fs/durable.js';
+import { fsyncDir, parseTempName, processAlive, TempFile } from '../fs/durable.js';
 import { failpoint } from '../fs/failpoint.js';
 
 /**
@@ -47,29 +47,18 @@ export async function removeLeftovers(output: string): Promise<string[]> {
     return [];
   }
   const removed: string[] = [];
-  const volume = new RegExp(`^${escapeRegExp(name)}\\.\\d{3,4}$`);
+  // `name` itself, or one of its volumes `name.001`...
+  const ofThisOutput = (file: string) => file === name || (file.startsWith(`${name}.`) && /^\d{3,4}$/.test(file.slice(name.length + 1)));
   for (const entry of names) {
-    const temp = new RegExp(`^\\.tmp-${escapeRegExp(name)}(?:\\.\\d{3,4})?-(\\d+)-`).exec(entry);
-    const orphanVolume = volume.test(entry) && !names.includes(volumeFileName(name, 1)) && (await isVolume(join(dir, entry)));
-    if ((temp && !processAlive(Number(temp[1]))) || orphanVolume) {
+    const temp = parseTempName(entry);
+    const leftoverTemp = temp !== undefined && ofThisOutput(temp.final) && !processAlive(temp.pid);
+    const orphanVolume = entry !== name && ofThisOutput(entry) && !names.includes(volumeFileName(name, 1)) && (await isVolume(join(dir, entry)));
+    if (leftoverTemp || orphanVolume) {
       await fsp.rm(join(dir, entry), { force: true });
       removed.push(join(dir, entry));
     }
   }
   return removed;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Starts with a volume's descriptor entry: a piece of an airlock bundle, not someone's file. */

@@ -29,7 +29,9 @@ export async function resolveStartingPoint(repo: Repository | null, ref: string,
     const receipt = await readReceipt(ref);
     return { ref, base: receipt.snapshot, baseTree: receipt.tree, receipt };
   }
-  if (repo === null) throw noRepository?.() ?? new AirlockError('NOT_FOUND', `--starting-snapshot ${ref}: there is no repository to find it in`, { where: ref });
+  if (repo === null) {
+    throw noRepository?.() ?? new AirlockError('NOT_FOUND', `--starting-snapshot ${ref}: there is no repository to find it in`, { where: ref, hint: 'give a receipt file written by `airlock receipt`, or drop --starting-snapshot for a full bundle' });
+  }
   let base: SnapshotRecord;
   try {
     base = await repo.snapshots.resolve(ref);

@@ -29,6 +29,26 @@ export function tempName(finalPath: string): string {
   return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`);
 }
 
+/**
+ * What `tempName` made a name from: the final file name and the writer's pid (so a leftover of
+ * a process that is gone can be told from a file another process is still writing). Undefined
+ * for any other name.
+ */
+export function parseTempName(name: string): { final: string; pid: number } | undefined {
+  const m = /^\.tmp-(.+)-(\d+)-[0-9a-f]{8}-\d+$/.exec(name);
+  return m ? { final: m[1]!, pid: Number(m[2]) } : undefined;
+}
+
+/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function isTempName(name: string): boolean {
   return name.startsWith('.tmp-');
 }

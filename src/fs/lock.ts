@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
-import { fsyncDir, tempName } from './durable.js';
+import { fsyncDir, processAlive, tempName } from './durable.js';
 import { cannotLink } from './links.js';
 import { onInterrupt } from './interrupt.js';
 
@@ -139,12 +139,7 @@ export async function readLockOwner(path: string): Promise<LockOwner | undefined
 
 export function isAlive(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return true; // cannot tell; assume it is
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
+  return processAlive(owner.pid);
 }
 
 export async function withLock<T>(path: string, command: string, work: () => Promise<T>): Promise<T> {

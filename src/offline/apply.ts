@@ -109,7 +109,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
       onTree: (verified) => {
         target = verified;
       },
-      openObject: async (id) => staging.open(id),
+      openObject: (id) => staging.open(id),
       progress: options.progress,
     });
     const where = options.bundle[0]!;
@@ -292,8 +292,8 @@ class Staging {
     private readonly repair: boolean,
   ) {}
 
-  open(id: ObjectId): ObjectSink | undefined {
-    const staged = this.repo.objects.stage(id, { repair: this.repair });
+  async open(id: ObjectId): Promise<ObjectSink | undefined> {
+    const staged = await this.repo.objects.stage(id, { repair: this.repair });
     if (staged === undefined) return undefined;
     return {
       write: async (chunk) => staged.write(chunk),

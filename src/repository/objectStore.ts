@@ -160,10 +160,11 @@ export class ObjectStore {
    * caller, having checked them against the id, calls finish(). Undefined when the store
    * has the object already: nothing needs writing.
    */
-  stage(id: ObjectId, options: { repair?: boolean } = {}): StagedObject | undefined {
+  async stage(id: ObjectId, options: { repair?: boolean } = {}): Promise<StagedObject | undefined> {
     // With `repair` (apply --force-full), an object present but no longer hashing to its id
     // (edited in place through a deployment's hardlink) is replaced by the bundle's bytes.
-    const replace = options.repair === true && !this.pending.has(id) && !this.inFlight.has(id) && fs.existsSync(this.path(id)) && hashFileSync(this.path(id)) !== id;
+    const stored = options.repair === true && !this.pending.has(id) && !this.inFlight.has(id) ? await hashFile(this.path(id)) : undefined;
+    const replace = stored !== undefined && stored !== id;
     if (!replace && this.hasSync(id)) return undefined;
     this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/${id}`);
@@ -342,19 +343,6 @@ export class ObjectStore {
       }
     }
   }
-}
-
-/** The id of a file's bytes, read in pieces without yielding (for one object at a time). */
-function hashFileSync(path: string): ObjectId {
-  const hasher = new ContentHasher();
-  const fd = fs.openSync(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    for (let n = fs.readSync(fd, buffer); n > 0; n = fs.readSync(fd, buffer)) hasher.update(buffer.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hasher.digest();
 }
 
 export async function hashFile(path: string): Promise<ObjectId | undefined> {
