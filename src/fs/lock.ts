@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -16,6 +17,12 @@ import { onInterrupt } from './interrupt.js';
  * (killed, power loss) is stale and taken over, so a crash never leaves an admin locked
  * out at 2 a.m.; the takeover renames it aside and checks that what it moved is the
  * stale lock it judged, not a fresh one another process made meanwhile.
+ *
+ * On a full disk the owner cannot be written (the lock would be refused, and with it
+ * `gc`, the cure). The lock is then a symbolic link whose target is the owner itself:
+ * symlink(2) is exclusive like link(2), and a short target is kept in the inode (ext4's
+ * and xfs's fast symlinks, tmpfs's inline ones), so it takes no data block. It is only
+ * ever read with readlink, never followed.
  */
 export interface LockOwner {
   pid: number;
@@ -60,7 +67,14 @@ export class Lock {
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   const temp = tempName(path);
   try {
-    await writeOwner(temp, owner, 'wx');
+    try {
+      await writeOwner(temp, owner, 'wx');
+    } catch (err) {
+      if (!isOutOfSpace(err)) throw err;
+      await fsp.symlink(encodeOwnerLink(owner), path);
+      await fsyncDir(dirname(path));
+      return true;
+    }
     try {
       await fsp.link(temp, path);
     } catch (err) {
@@ -77,6 +91,24 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   } finally {
     await fsp.rm(temp, { force: true });
   }
+}
+
+function isOutOfSpace(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** `airlock-lock:<pid>:<ms since epoch>:<command>:<host>`; short enough for a fast symlink. */
+const LINK_PREFIX = 'airlock-lock:';
+
+function encodeOwnerLink(owner: LockOwner): string {
+  return `${LINK_PREFIX}${owner.pid}:${Date.parse(owner.since)}:${owner.command.split(' ')[0]?.replaceAll(':', '') ?? ''}:${owner.host}`;
+}
+
+function decodeOwnerLink(target: string): LockOwner | undefined {
+  const match = /^airlock-lock:(\d+):(\d+):([^:]*):(.+)$/.exec(target);
+  if (!match) return undefined;
+  return { pid: Number(match[1]), since: new Date(Number(match[2])).toISOString(), command: match[3] || 'unknown', host: match[4]! };
 }
 
 async function writeOwner(path: string, owner: LockOwner, flag: string): Promise<void> {
@@ -106,7 +138,7 @@ async function takeOver(path: string, judged: LockOwner | undefined): Promise<vo
 
 async function isBrokenLock(path: string): Promise<boolean> {
   try {
-    return Date.now() - (await fsp.stat(path)).mtimeMs > UNREADABLE_GRACE_MS;
+    return Date.now() - (await fsp.lstat(path)).mtimeMs > UNREADABLE_GRACE_MS;
   } catch {
     return false;
   }
@@ -129,7 +161,15 @@ function pause(ms: number): Promise<void> {
 
 export async function readLockOwner(path: string): Promise<LockOwner | undefined> {
   try {
-    const value = JSON.parse(await fsp.readFile(path, 'utf8')) as Partial<LockOwner>;
+    if ((await fsp.lstat(path)).isSymbolicLink()) return decodeOwnerLink(await fsp.readlink(path));
+    const handle = await fsp.open(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    let text: string;
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+    const value = JSON.parse(text) as Partial<LockOwner>;
     if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.since !== 'string') return undefined;
     return { pid: value.pid, host: value.host, since: value.since, command: typeof value.command === 'string' ? value.command : 'unknown' };
   } catch {

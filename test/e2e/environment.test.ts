@@ -65,6 +65,32 @@ describe.runIf(isRoot)('environment failures, on real filesystems', () => {
     airlockOk(['verify', '--data-dir', dataDir, '--deep']);
   });
 
+  it('on a full disk, status and verify still answer and gc frees space (the lock takes no data block)', () => {
+    const mnt = join(tempDir(), 'var-lib');
+    mountTmpfs(mnt, 'size=256m');
+    mounts.push({ dir: mnt });
+    const dataDir = join(mnt, 'rspm-offline-data');
+    airlockOk(['apply', full, '--data-dir', dataDir]);
+    airlockOk(['apply', delta, '--data-dir', dataDir]);
+    const before = liveView(dataDir);
+    const liveFiles = readTree(dataDir);
+    fillDisk(join(mnt, 'filler'));
+    expect(freeBytes(mnt)).toBe(0);
+    const status = airlock(['status', '--data-dir', dataDir]);
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toContain(s.ids.v2.slice(0, 12));
+    const verify = airlock(['verify', '--data-dir', dataDir]);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(liveView(dataDir)).toBe(before);
+    const gc = airlock(['gc', '--data-dir', dataDir, '--keep', '1']);
+    expect(gc.status, gc.stderr).toBe(0);
+    expect(gc.stdout).toMatch(/removed 1 deployment .* freeing [1-9]/);
+    expect(freeBytes(mnt)).toBeGreaterThan(0);
+    expect(readTree(dataDir)).toEqual(liveFiles);
+    expect(fs.readdirSync(join(dataDir + '.airlock')).filter((n) => n === 'lock' || n.startsWith('lock.'))).toEqual([]);
+    airlockOk(['verify', '--data-dir', dataDir, '--deep']);
+  });
+
   it.runIf(hasTool('mount.exfat-fuse') && hasTool('mkfs.exfat'))('a data dir on exFAT (no hardlinks, no symlinks) is refused with the reason; bundles can still be carried on it', () => {
     const root = tempDir();
     const usb = join(root, 'usb');
@@ -97,3 +123,22 @@ describe.runIf(isRoot)('environment failures, on real filesystems', () => {
     expect(readTree(dataDir).size).toBeGreaterThan(0);
   });
 });
+
+/** Writes until the filesystem refuses: ENOSPC is the point. */
+function fillDisk(path: string): void {
+  const fd = fs.openSync(path, 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
+      for (;;) {
+        try {
+          fs.writeSync(fd, chunk, 0, size);
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -89,6 +89,33 @@ describe('Lock.acquire', () => {
   });
 });
 
+describe('the lock as a symbolic link (what a full disk leaves room for)', () => {
+  it('is read with readlink, never followed: a live holder is LOCKED, a dead one is taken over', async () => {
+    const path = lockPath();
+    fs.symlinkSync(`airlock-lock:${process.pid}:${Date.parse('2026-12-06T02:00:00.000Z')}:gc:${hostname()}`, path);
+    expect(await readLockOwner(path)).toEqual({ pid: process.pid, host: hostname(), command: 'gc', since: '2026-12-06T02:00:00.000Z' });
+    await rejectsWith(Lock.acquire(path, 'apply'), 'LOCKED', re(`gc, pid ${process.pid}`));
+    fs.rmSync(path);
+    fs.symlinkSync(`airlock-lock:${DEAD_PID}:0:gc:${hostname()}`, path);
+    const lock = await Lock.acquire(path, 'apply');
+    expect(readOwner(path).command).toBe('apply');
+    await lock.release();
+  });
+
+  it("a symlink to someone's file is not read as a lock, and never written through", async () => {
+    const path = lockPath();
+    const victim = join(tempDir(), 'victim.json');
+    fs.writeFileSync(victim, JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'apply' }));
+    fs.symlinkSync(victim, path);
+    expect(await readLockOwner(path)).toBeUndefined();
+    const old = new Date(Date.now() - 60_000);
+    fs.lutimesSync(path, old, old);
+    const lock = await Lock.acquire(path, 'gc');
+    await lock.release();
+    expect(JSON.parse(fs.readFileSync(victim, 'utf8')).command).toBe('apply');
+  });
+});
+
 describe('isAlive', () => {
   it('is true for this process and for other hosts, false for a dead pid here', () => {
     expect(isAlive({ pid: process.pid, host: hostname(), command: 'x', since: '' })).toBe(true);
