@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { explainSystemError } from '../errors.js';
+import { AirlockError, explainSystemError } from '../errors.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
 import { parentDirectories } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
@@ -24,6 +24,34 @@ export interface BuildResult {
   builtAt: string | null;
   linked: number;
   copied: number;
+}
+
+/** Linux's PATH_MAX (4096) counts the terminating NUL. */
+const MAX_FILESYSTEM_PATH_BYTES = 4095;
+
+/**
+ * Refuses a tree that cannot be laid out under this data dir because one of its paths, put
+ * below the deployment being built, is longer than Linux allows in a path. Called before
+ * anything is recorded, so the refusal leaves the repository and the live data as they were.
+ */
+export function assertTreeFits(dataDir: DataDir, tree: Tree): void {
+  let longest = '';
+  let longestBytes = 0;
+  for (const entry of tree.entries) {
+    const bytes = Buffer.byteLength(entry.path);
+    if (bytes > longestBytes) [longest, longestBytes] = [entry.path, bytes];
+  }
+  // The deployment is built under a temp name of the same length for every snapshot id; 8 digits spare for its counter.
+  const base = Buffer.byteLength(tempName(dataDir.deploymentPath('0'.repeat(64)))) + 8 + 1;
+  const excess = base + longestBytes - MAX_FILESYSTEM_PATH_BYTES;
+  if (excess <= 0) return;
+  throw new AirlockError('FILESYSTEM', `the snapshot holds a path of ${longestBytes} bytes, too long to be laid out under ${dataDir.deploymentsDir}: Linux allows ${MAX_FILESYSTEM_PATH_BYTES} bytes in a path`, {
+    where: longestBytes > 120 ? `${longest.slice(0, 120)}…` : longest,
+    hint:
+      excess < Buffer.byteLength(dataDir.path) - 2
+        ? `use a data dir whose path is at least ${excess} bytes shorter than ${dataDir.path}, or leave that file out of the snapshot; nothing was recorded`
+        : `no data dir path is short enough for it: leave that file out of the snapshot where it is made; nothing was recorded`,
+  });
 }
 
 /** Directories of a deployment: searchable and listable by every account, writable only by their owner. */

@@ -16,7 +16,7 @@ import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
-import { buildDeployment } from '../deployment/buildDeployment.js';
+import { assertTreeFits, buildDeployment } from '../deployment/buildDeployment.js';
 import type { DataDir } from '../deployment/dataDir.js';
 import type { Owner } from '../deployment/accounts.js';
 import { probeFilesystem } from '../deployment/probeFilesystem.js';
@@ -107,6 +107,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (verified) => {
+        assertTreeFits(dataDir, verified.tree);
         target = verified;
       },
       openObject: (id) => staging.open(id),

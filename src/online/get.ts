@@ -14,7 +14,8 @@ import type { Collected } from './collect.js';
 import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
 import { ledgerKey, type FetchItem } from './fetchItem.js';
-import { publishView } from './publishView.js';
+import { publishView, repositoryView } from './publishView.js';
+import { assertTreeFits } from '../deployment/buildDeployment.js';
 
 /**
  * `get cran|bioconductor`: read the upstream's indexes, download what the repository
@@ -104,6 +105,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const stored = new Map([...summary.stored, ...fixed]);
   const parent = await latestTree(repo);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored);
+  assertTreeFits(repositoryView(repo), tree);
   const id = await repo.snapshots.saveTree(tree);
   // From a receipt, count on from what the offline side has applied: a repository started
   // afresh would otherwise begin again at 1, and the offline side refuse that as a downgrade.

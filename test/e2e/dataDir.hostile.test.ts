@@ -117,3 +117,48 @@ describe('a refused first apply', () => {
     expect(fs.readdirSync(join(fresh, '..'))).toEqual([]);
   });
 });
+
+describe('a tree path longer than the filesystem allows under the data dir', () => {
+  /** A snapshot whose one file sits 3,900 bytes deep: valid in a tree, too deep below a long data dir path. */
+  function deepBundle(): string {
+    const root = tempDir();
+    const source = join(root, 'deep');
+    const rel = [...Array.from({ length: 15 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(248)}`), 'f'.repeat(135)].join('/');
+    expect(Buffer.byteLength(rel)).toBe(3900);
+    fs.mkdirSync(join(source, rel, '..'), { recursive: true });
+    fs.writeFileSync(join(source, rel), 'deep');
+    airlockOk(['snapshot', 'create', '--repo', join(root, 'repo'), '--from', source, '--label', 'deep']);
+    const bundle = join(root, 'deep.airlock');
+    airlockOk(['bundle', 'create', '--repo', join(root, 'repo'), '--snapshot', 'deep', '--output', bundle]);
+    return bundle;
+  }
+
+  it('is refused before anything is recorded, with how much shorter the data dir must be; a short data dir takes it', () => {
+    const bundle = deepBundle();
+    const longDir = join(tempDir(), 'x'.repeat(100), 'rspm-offline-data');
+    fs.mkdirSync(join(longDir, '..'));
+    airlockOk(['apply', full, '--data-dir', longDir]);
+    const before = fingerprint(`${longDir}.airlock`);
+    const live = readTree(longDir);
+    const refused = airlock(['apply', bundle, '--data-dir', longDir, '--allow-downgrade', '--force-full']);
+    expect(refused.status, refused.stderr).toBe(5);
+    expect(refused.stderr).toContain('[FILESYSTEM]');
+    expect(refused.stderr).toMatch(/holds a path of 3900 bytes, too long to be laid out under/);
+    expect(refused.stderr).toMatch(/at least \d+ bytes shorter than/);
+    expect(refused.stderr).not.toMatch(/internal error/);
+    expect(fingerprint(`${longDir}.airlock`)).toBe(before);
+    expect(readTree(longDir)).toEqual(live);
+    // A fresh data dir there is refused too, and leaves nothing behind.
+    const fresh = join(longDir, '..', 'fresh');
+    expect(airlock(['apply', bundle, '--data-dir', fresh]).status).toBe(5);
+    expect(fs.existsSync(`${fresh}.airlock`)).toBe(false);
+    // Near the root it fits.
+    const short = join(fs.mkdtempSync('/tmp/d'), 'd');
+    try {
+      airlockOk(['apply', bundle, '--data-dir', short]);
+      expect([...readTree(short).values()].map(String)).toEqual(['deep']);
+    } finally {
+      fs.rmSync(join(short, '..'), { recursive: true, force: true });
+    }
+  });
+});
