@@ -1,3 +1,4 @@
+import { count } from '../core/units.js';
 import * as fsp from 'node:fs/promises';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { AirlockError, errnoCode } from '../errors.js';
@@ -83,7 +84,7 @@ function assemble(heads: (OpenFile & { descriptor: VolumeDescriptor | null })[],
   }
   const volumes = orderVolumes(heads as Volume[]);
   const last = volumes[volumes.length - 1]!;
-  const label = volumes.length === 1 ? volumes[0]!.path : `${volumes[0]!.path} (+${volumes.length - 1} volumes)`;
+  const label = volumes.length === 1 ? volumes[0]!.path : `${volumes[0]!.path} (+${count(volumes.length - 1, 'volume')})`;
   const locate = (offset: number) => {
     const v = volumes.find((x) => offset < x.descriptor.offset + x.descriptor.length) ?? last;
     return `volume ${v.descriptor.volume} of ${v.descriptor.volumes}, ${v.path}`;
@@ -112,7 +113,7 @@ function orderVolumes(volumes: Volume[]): Volume[] {
   for (const v of volumes) {
     const d = v.descriptor;
     if (d.bundle !== first.bundle || d.volumes !== first.volumes) {
-      throw new AirlockError('USAGE', `${v.path} belongs to another bundle than ${volumes[0]!.path} (bundle ${d.bundle.slice(0, 8)} of ${d.volumes} volumes, not ${first.bundle.slice(0, 8)} of ${first.volumes})`, {
+      throw new AirlockError('USAGE', `${v.path} belongs to another bundle than ${volumes[0]!.path} (bundle ${d.bundle.slice(0, 8)} of ${count(d.volumes, 'volume')}, not ${first.bundle.slice(0, 8)} of ${first.volumes})`, {
         where: v.path,
         hint: 'give the volumes of one bundle only',
       });
@@ -126,7 +127,7 @@ function orderVolumes(volumes: Volume[]): Volume[] {
   if (missing.length > 0) {
     throw new AirlockError('BUNDLE_TRUNCATED', `volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${first.volumes} ${missing.length > 1 ? 'are' : 'is'} missing`, {
       where: volumes[0]!.path,
-      hint: `give all ${first.volumes} volumes (for example F.*); copy the missing ones from the online host`,
+      hint: `give all ${count(first.volumes, 'volume')} (for example F.*); copy the missing ones from the online host`,
     });
   }
   const ordered = [...byNumber.values()].sort((a, b) => a.descriptor.volume - b.descriptor.volume);

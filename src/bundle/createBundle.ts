@@ -1,3 +1,4 @@
+import { largestChanges, type SizedChange } from '../core/packages.js';
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
@@ -28,6 +29,8 @@ export type BundleWriteOptions = Omit<CreateBundleOptions, 'snapshot'> & { snaps
 
 export interface CreateBundleResult extends BundleWriteResult {
   changes: ReturnType<typeof planBundle>['changes'];
+  /** The ten added or updated packages with the largest new archives. */
+  largest: SizedChange[];
 }
 
 /**
@@ -86,5 +89,5 @@ export async function bundleSnapshot(
   const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
   for (const path of await removeLeftovers(output.output)) output.progress.warn(`removed ${path}, left by an interrupted bundle write`);
   const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, signer, output.volumeSize);
-  return { ...written, changes: plan.changes };
+  return { ...written, changes: plan.changes, largest: largestChanges(plan.changes.packages, target.tree) };
 }

@@ -1,6 +1,6 @@
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { SnapshotRecord, Tree } from '../core/manifest.js';
-import { shortId } from '../core/objectId.js';
+import { shortId, namedSnapshot } from '../core/objectId.js';
 import type { Repository } from '../repository/repository.js';
 import type { DecodedReceipt } from '../core/receipt.js';
 import { fileKind, readReceipt } from './receiptFile.js';
@@ -56,7 +56,7 @@ export function checkStartAgainstTarget(start: StartingPoint, target: SnapshotRe
 }
 
 function describe(record: SnapshotRecord): string {
-  return `${shortId(record.id)}${record.label ? ` (${record.label})` : ''}, sequence ${record.sequence}`;
+  return `${namedSnapshot(shortId(record.id), record.label)}, sequence ${record.sequence}`;
 }
 
 /**

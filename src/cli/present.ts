@@ -1,5 +1,7 @@
+import { count } from '../core/units.js';
+import { namedSnapshot } from '../core/objectId.js';
 import type { TreeDiff } from '../core/diff.js';
-import type { PackageChange } from '../core/packages.js';
+import type { PackageChange, SizedChange } from '../core/packages.js';
 import type { BundleChanges } from '../core/bundle/changes.js';
 import { basename } from 'node:path';
 import type { CreateBundleResult } from '../bundle/createBundle.js';
@@ -10,7 +12,7 @@ import { formatBytes } from './format.js';
  * then one line per repository, binary configurations each on their own, so a package is
  * not counted once per configuration in the headline); with `list`, every change.
  */
-export function describePackages(packages: PackageChange[], list = false): string[] {
+export function describePackages(packages: PackageChange[], largest: readonly SizedChange[], list = false): string[] {
   if (packages.length === 0) return ['  packages: no changes'];
   const count = (ps: PackageChange[]) => {
     const c = { added: 0, updated: 0, removed: 0 };
@@ -26,23 +28,29 @@ export function describePackages(packages: PackageChange[], list = false): strin
     if (!list) continue;
     for (const p of here) lines.push(`      ${p.kind === 'added' ? `+ ${p.name} ${p.to}` : p.kind === 'removed' ? `- ${p.name} ${p.from}` : `~ ${p.name} ${p.from} -> ${p.to}`}`);
   }
+  if (!list && largest.length > 0) {
+    lines.push('  largest changes (new archive sizes):');
+    for (const { change: p, bytes } of largest) {
+      lines.push(`    ${formatBytes(bytes).padStart(10)}  ${p.repository}/${p.name} ${p.kind === 'added' ? `${p.to} (added)` : `${p.from} -> ${p.to}`}`);
+    }
+  }
   if (!list) lines.push('  (--list shows every package; --json has everything)');
   return lines;
 }
 
-export function describeDiff(files: TreeDiff, packages: PackageChange[], list = false): string[] {
+export function describeDiff(files: TreeDiff, packages: PackageChange[], largest: readonly SizedChange[], list = false): string[] {
   const lines = [`  files: ${files.added.length} added, ${files.changed.length} changed, ${files.removed.length} removed`];
   if (list) {
     for (const e of files.added) lines.push(`    A ${e.path}`);
     for (const c of files.changed) lines.push(`    M ${c.after.path}`);
     for (const e of files.removed) lines.push(`    D ${e.path}`);
   }
-  return [...lines, ...describePackages(packages, list)];
+  return [...lines, ...describePackages(packages, largest, list)];
 }
 
-export function describeChanges(changes: BundleChanges, list = false): string[] {
+export function describeChanges(changes: BundleChanges, largest: readonly SizedChange[], list = false): string[] {
   const f = changes.files;
-  return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages, list)];
+  return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages, largest, list)];
 }
 
 /** What `bundle create` and `export` say about the bundle they wrote. */
@@ -50,11 +58,11 @@ export function describeWrittenBundle(r: CreateBundleResult, headline: string, s
   const size = formatBytes(r.bundleBytes);
   return [
     r.volumes.length > 0
-      ? `${headline} in ${r.volumes.length} volumes (${size}): ${r.volumes.map((v) => basename(v)).join(' ')}`
+      ? `${headline} in ${count(r.volumes.length, 'volume')} (${size}): ${r.volumes.map((v) => basename(v)).join(' ')}`
       : `${headline} (${size})`,
     `  from ${r.header.from ?? '(nothing: full bundle)'}`,
-    `  to   ${r.header.to}${r.header.target.label ? ` (${r.header.target.label})` : ''}, sequence ${r.header.target.sequence}`,
-    `  ${r.header.objects.count} objects (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${signed ? 'signed' : 'not signed'}`,
-    ...describeChanges(r.changes, list),
+    `  to   ${namedSnapshot(r.header.to, r.header.target.label)}, sequence ${r.header.target.sequence}`,
+    `  ${count(r.header.objects.count, 'object')} (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${signed ? 'signed' : 'not signed'}`,
+    ...describeChanges(r.changes, r.largest, list),
   ];
 }

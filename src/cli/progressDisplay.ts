@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Progress } from '../core/progress.js';
+import type { PhaseTotals, Progress } from '../core/progress.js';
 import { formatBytes, formatDuration } from './format.js';
 
 /**
@@ -29,15 +29,18 @@ abstract class CountingProgress implements Progress {
   protected bytes = 0;
   protected totalFiles: number | undefined;
   protected totalBytes: number | undefined;
+  /** The byte total is a guess: shown with '~', and never past 99 % before the files are done. */
+  protected estimated = false;
   protected started = Date.now();
 
-  phase(name: string, totals: { files?: number; bytes?: number } = {}): void {
+  phase(name: string, totals: PhaseTotals = {}): void {
     this.close();
     this.name = name;
     this.files = 0;
     this.bytes = 0;
     this.totalFiles = totals.files;
     this.totalBytes = totals.bytes;
+    this.estimated = totals.estimated === true;
     this.started = Date.now();
     this.open();
   }
@@ -60,9 +63,10 @@ abstract class CountingProgress implements Progress {
     const seconds = Math.max((Date.now() - this.started) / 1000, 0.001);
     const rate = this.bytes / seconds;
     const parts = [`${this.files}${this.totalFiles !== undefined ? `/${this.totalFiles}` : ''} files`];
-    if (this.totalBytes) {
-      parts.push(`${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`, `${formatBytes(rate)}/s`);
-      if (rate > 0) parts.push(`ETA ${formatDuration((this.totalBytes - this.bytes) / rate)}`);
+    const guess = this.estimated ? '~' : '';
+    if (this.totalBytes && this.bytes < this.totalBytes) {
+      parts.push(`${formatBytes(this.bytes)}/${guess}${formatBytes(this.totalBytes)}`, `${formatBytes(rate)}/s`);
+      if (rate > 0) parts.push(`ETA ${guess}${formatDuration((this.totalBytes - this.bytes) / rate)}`);
     } else {
       // Downloads learn sizes only as bodies arrive: show what came and how fast, and estimate by files.
       if (this.bytes > 0) parts.push(formatBytes(this.bytes), `${formatBytes(rate)}/s`);
@@ -98,7 +102,14 @@ class BarProgress extends CountingProgress {
 
   protected update(): void {
     this.turns++;
-    this.bar?.update(this.totalBytes ? this.bytes : this.files, { detail: this.describe(), spinner: SPINNER[this.turns % SPINNER.length] });
+    this.bar?.update(this.totalBytes ? this.barBytes() : this.files, { detail: this.describe(), spinner: SPINNER[this.turns % SPINNER.length] });
+  }
+
+  /** An estimated total can be passed: hold at 99 % until every file is in. */
+  private barBytes(): number {
+    if (!this.estimated || this.totalBytes === undefined) return this.bytes;
+    const done = this.totalFiles !== undefined && this.files >= this.totalFiles;
+    return done ? this.totalBytes : Math.min(this.bytes, Math.floor(this.totalBytes * 0.99));
   }
 
   protected close(): void {

@@ -34,3 +34,8 @@ export class ContentHasher {
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }
+
+/** A snapshot as people read it: its id (as given, full or short) and its label when it has one. */
+export function namedSnapshot(id: string, label: string | null | undefined): string {
+  return label ? `${id} (${label})` : id;
+}

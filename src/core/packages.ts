@@ -76,3 +76,65 @@ export function diffPackages(before: Tree | null, after: Tree): PackageChange[] 
   }
   return changes.sort((x, y) => (x.repository === y.repository ? (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) : x.repository < y.repository ? -1 : 1));
 }
+
+export interface SizedChange {
+  change: PackageChange;
+  /** Bytes of the package's new archive in the target tree. */
+  bytes: number;
+}
+
+/**
+ * The added and updated packages whose new archives are largest in the target tree, largest
+ * first: what an admin looks at to see where a bundle's bytes go.
+ */
+export function largestChanges(packages: readonly PackageChange[], target: Tree, count = 10): SizedChange[] {
+  const wanted = new Map<string, PackageChange>();
+  for (const p of packages) if (p.kind !== 'removed' && p.to !== null) wanted.set(`${p.repository}\0${p.name}`, p);
+  if (wanted.size === 0) return [];
+  const bytes = new Map<PackageChange, number>();
+  for (const entry of target.entries) {
+    const ref = parsePackagePath(entry.path);
+    if (!ref) continue;
+    const change = wanted.get(`${ref.repository}\0${ref.name}`);
+    if (change) bytes.set(change, (bytes.get(change) ?? 0) + entry.size);
+  }
+  return [...bytes].map(([change, size]) => ({ change, bytes: size })).sort((a, b) => b.bytes - a.bytes).slice(0, count);
+}
+
+/**
+ * What a file about to be downloaded probably weighs, from the last snapshot: the same path,
+ * else the same package's archive there (an update is usually close to its last version).
+ * Undefined when the last snapshot knows nothing of it.
+ */
+export function sizeGuesser(previous: Tree | null): (path: string) => number | undefined {
+  const byPath = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  for (const entry of previous?.entries ?? []) {
+    byPath.set(entry.path, entry.size);
+    const ref = parsePackagePath(entry.path);
+    if (ref) byPackage.set(`${ref.repository}\0${ref.name}`, entry.size);
+  }
+  return (path) => {
+    const exact = byPath.get(path);
+    if (exact !== undefined) return exact;
+    const ref = parsePackagePath(path);
+    return ref ? byPackage.get(`${ref.repository}\0${ref.name}`) : undefined;
+  };
+}
+
+/**
+ * The bytes a list of downloads will probably take: known sizes, guesses, and for the rest the
+ * mean of those. Undefined when too little is known (under half the files) to say anything
+ * honest; the progress then goes by files.
+ */
+export function estimateTotalBytes(sizes: readonly (number | undefined)[]): number | undefined {
+  let known = 0;
+  let sum = 0;
+  for (const size of sizes) {
+    if (size === undefined) continue;
+    known++;
+    sum += size;
+  }
+  if (sizes.length === 0 || known * 2 < sizes.length) return undefined;
+  return Math.round(sum + (sum / known) * (sizes.length - known));
+}

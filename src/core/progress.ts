@@ -5,12 +5,19 @@
  */
 export interface Progress {
   /** Starts a named phase; totals are known up front when possible. */
-  phase(name: string, totals?: { files?: number; bytes?: number }): void;
+  phase(name: string, totals?: PhaseTotals): void;
   /** Adds work done in the current phase. */
   advance(files: number, bytes: number): void;
   /** Something the admin should notice, printed even when progress is quiet. */
   warn(message: string): void;
   end(): void;
+}
+
+export interface PhaseTotals {
+  files?: number;
+  bytes?: number;
+  /** The byte total is an estimate (sizes guessed from the last snapshot), shown as such. */
+  estimated?: boolean;
 }
 
 export const silentProgress: Progress = {

@@ -9,3 +9,8 @@ export function formatBytes(n: number): string {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+
+/** `1 file`, `2 files`: a count with its noun in the right number (regular plurals, or the one given). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,3 +1,4 @@
+import { count } from '../core/units.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,7 +98,7 @@ export async function adopt(session: OfflineSession, label: string | null, owner
     entries.push({ path: file.path, id, size: file.size, mode: modeFromStat(file.mode) });
     progress.advance(1, file.size);
   }
-  if (copiedIntoStore > 0) progress.warn(`${copiedIntoStore} files could not be hardlinked into the store and were copied`);
+  if (copiedIntoStore > 0) progress.warn(`${count(copiedIntoStore, 'file')} could not be hardlinked into the store and were copied`);
   if (executable.count > 0) {
     progress.warn(
       `${executable.count} ${executable.count === 1 ? 'file' : 'files'} of the hand copy ${executable.count === 1 ? 'is' : 'are'} executable (${executable.examples.join(', ')}${executable.count > SAMPLE ? ', ...' : ''}): ` +

@@ -6,9 +6,12 @@ import * as fsp from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import type { BundleHeader } from '../core/bundle/format.js';
+import { summariseChanges, type BundleChanges } from '../core/bundle/changes.js';
+import { diffTrees } from '../core/diff.js';
+import { diffPackages, largestChanges, type SizedChange } from '../core/packages.js';
 import type { Tree, VerifiedTree } from '../core/manifest.js';
-import { shortId, type ObjectId } from '../core/objectId.js';
-import { formatBytes } from '../core/units.js';
+import { shortId, type ObjectId, namedSnapshot } from '../core/objectId.js';
+import { formatBytes, count } from '../core/units.js';
 import { failpoint } from '../fs/failpoint.js';
 import { onInterrupt } from '../fs/interrupt.js';
 import type { Progress } from '../core/progress.js';
@@ -40,6 +43,10 @@ export interface ApplyOptions {
 
 export interface ApplyResult {
   from: string | null;
+  fromLabel: string | null;
+  /** What the switch changed in the served tree, against what was shown before. */
+  changes: BundleChanges;
+  largest: SizedChange[];
   to: string;
   label: string | null;
   objectsImported: number;
@@ -88,13 +95,14 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   const { dataDir, repo } = session;
   const abilities = probeFilesystem(repo.layout.tmpDir);
   if (!abilities.hardlinks) options.progress.warn(`the filesystem of ${dataDir.stateDir} refuses hardlinks; deployments will be full copies`);
-  const shown = current === null ? null : { id: current, sequence: (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0 };
+  const currentRecord = current === null ? undefined : await repo.snapshots.newestRecordOf(current);
+  const shown = current === null ? null : { id: current, sequence: currentRecord?.sequence ?? 0 };
   const staging = new Staging(repo, options.forceFull);
   // Stopped by Ctrl-C or SIGTERM: the objects imported so far are made durable, for the next run to resume with.
   const forget = onInterrupt(async () => {
     const kept = staging.interrupt();
     await repo.objects.flush();
-    return `kept the ${kept} objects imported so far; the next apply of this bundle does not write them again`;
+    return `kept the ${count(kept, 'object')} imported so far; the next apply of this bundle does not write them again`;
   });
   let header!: BundleHeader;
   let target!: VerifiedTree;
@@ -103,7 +111,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
       onHeader: async (h) => {
         header = h;
         if (h.to !== current) checkSequence(h, shown, session.state.highestSequence, options, dataDir);
-        await checkBase(h, current, options, dataDir, repo);
+        await checkBase(h, current, currentRecord?.label ?? null, options, dataDir, repo);
         await checkSpace(dataDir, h, abilities.hardlinks);
       },
       onTree: (verified) => {
@@ -129,8 +137,13 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
     await dataDir.recordSwitch(state, { snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle[0]!) }, built.builtAt);
     await staging.discard();
+    const before = current === null ? null : await repo.snapshots.loadTree(current);
+    const packages = diffPackages(before, target.tree);
     return {
       from: current,
+      fromLabel: currentRecord?.label ?? null,
+      changes: summariseChanges(diffTrees(before ?? { entries: [] }, target.tree), packages),
+      largest: largestChanges(packages, target.tree),
       to: header.to,
       label: header.target.label,
       objectsImported: staging.committed,
@@ -150,16 +163,16 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   }
 }
 
-async function checkBase(header: BundleHeader, current: string | null, options: ApplyOptions, dataDir: DataDir, repo: Repository): Promise<void> {
+async function checkBase(header: BundleHeader, current: string | null, currentLabel: string | null, options: ApplyOptions, dataDir: DataDir, repo: Repository): Promise<void> {
   if (header.to === current) {
-    throw new AirlockError('ALREADY_APPLIED', `snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} is already the current one`, {
+    throw new AirlockError('ALREADY_APPLIED', `snapshot ${namedSnapshot(shortId(header.to), header.target.label)} is already the current one`, {
       where: dataDir.path,
       hint: 'nothing to do; `airlock status` shows what is applied',
     });
   }
   if (header.from === null) {
     if (current === null || options.forceFull) return;
-    throw new AirlockError('BASE_MISMATCH', `this is a full bundle, but the data dir already holds snapshot ${shortId(current)}`, {
+    throw new AirlockError('BASE_MISMATCH', `this is a full bundle, but the data dir already holds snapshot ${namedSnapshot(shortId(current), currentLabel)}`, {
       where: dataDir.path,
       hint: 'apply it anyway with --force-full (objects already present are not copied again), or ask for a delta: `airlock bundle create --snapshot ' +
         `${shortId(header.to)} --starting-snapshot ${current}\``,
@@ -171,15 +184,14 @@ async function checkBase(header: BundleHeader, current: string | null, options: 
   // needs, so it applies, and the bundle's target replaces what is shown now.
   const base = current === null ? undefined : await holding(repo, header.from);
   if (base?.complete) {
-    const shown = await repo.snapshots.newestRecordOf(current!);
     options.progress.warn(
       `this bundle updates snapshot ${shortId(header.from)}, which this data dir holds but does not show; ` +
-        `once it checks out, the current snapshot ${shortId(current!)}${shown?.label ? ` (${shown.label})` : ''} is replaced by ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''} ` +
+        `once it checks out, the current snapshot ${namedSnapshot(shortId(current!), currentLabel)} is replaced by ${namedSnapshot(shortId(header.to), header.target.label)} ` +
         `(\`airlock rollback --to ${shortId(current!)}\` returns to it)`,
     );
     return;
   }
-  const have = current === null ? 'nothing (an empty data dir)' : `snapshot ${current}`;
+  const have = current === null ? 'nothing (an empty data dir)' : `snapshot ${namedSnapshot(current, currentLabel)}`;
   const lost = base?.recorded ? `; it held ${shortId(header.from)} once, but ${base.missing} of its files were garbage-collected` : '';
   throw new AirlockError('BASE_MISMATCH', `this bundle updates snapshot ${header.from}, but the data dir holds ${have}${lost}`, {
     where: dataDir.path,
@@ -214,7 +226,7 @@ async function refuseEarlyWithoutTrustedSigner(input: BundleInput, options: Appl
  */
 function checkSequence(header: BundleHeader, shown: ShownSnapshot | null, highest: number, options: ApplyOptions, dataDir: DataDir): void {
   if (judgeSequence(header.target.sequence, header.from, shown, highest) !== 'not-newer') return;
-  const what = `this bundle carries snapshot ${shortId(header.to)}${header.target.label ? ` (${header.target.label})` : ''}, sequence ${header.target.sequence}, but sequence ${highest} was already applied here`;
+  const what = `this bundle carries snapshot ${namedSnapshot(shortId(header.to), header.target.label)}, sequence ${header.target.sequence}, but sequence ${highest} was already applied here`;
   if (options.allowDowngrade) {
     options.progress.warn(`${what}; applying it anyway because --allow-downgrade was given`);
     return;
@@ -252,12 +264,12 @@ async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader
   const inBase = new Set(base?.entries.map((e) => e.id) ?? []);
   const notCarried = [...missing].filter((id) => !inBase.has(id));
   if (notCarried.length > 0) {
-    throw new AirlockError('BUNDLE_CORRUPT', `this bundle does not carry ${notCarried.length} objects its snapshot ${shortId(header.to)} needs, which its base ${header.from === null ? '(none)' : shortId(header.from)} does not have either (for example ${shortId(notCarried[0]!)})`, {
+    throw new AirlockError('BUNDLE_CORRUPT', `this bundle does not carry ${count(notCarried.length, 'object')} its snapshot ${shortId(header.to)} needs, which its base ${header.from === null ? '(none)' : shortId(header.from)} does not have either (for example ${shortId(notCarried[0]!)})`, {
       where: bundle,
       hint: 'the bundle was written against another base, or altered; write it again on the online host (`airlock bundle create --starting-snapshot` what `airlock status` shows here) and `bundle verify` the copy. Nothing was changed',
     });
   }
-  throw new AirlockError('DATA_DIR_DAMAGED', `${missing.size} objects of snapshot ${shortId(header.to)} that the base ${shortId(header.from!)} holds are missing from this data dir's store`, {
+  throw new AirlockError('DATA_DIR_DAMAGED', `${count(missing.size, 'object')} of snapshot ${shortId(header.to)} that the base ${shortId(header.from!)} holds are missing from this data dir's store`, {
     where: repo.root,
     hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
   });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
-import { shortId } from '../core/objectId.js';
+import { shortId, namedSnapshot } from '../core/objectId.js';
 import { assertBundleOutputFree, bundleSnapshot, loadSigner, type BundleWriteOptions, type CreateBundleResult } from '../bundle/createBundle.js';
 import { resolveStartingPoint } from '../bundle/startingPoint.js';
 import { holding } from '../repository/holding.js';
@@ -36,7 +36,7 @@ export async function exportBundle(session: OfflineSession, options: ExportOptio
   // Checked before anything is written: a snapshot gc has thinned cannot be carried.
   const held = await holding(repo, target.id);
   if (!held.complete) {
-    throw new AirlockError('NOT_FOUND', `snapshot ${shortId(target.id)}${target.label ? ` (${target.label})` : ''} can no longer be exported from ${dataDir.path}: ${held.recorded ? `${held.missing} of its files were garbage-collected` : 'its tree is not held here'}`, {
+    throw new AirlockError('NOT_FOUND', `snapshot ${namedSnapshot(shortId(target.id), target.label)} can no longer be exported from ${dataDir.path}: ${held.recorded ? `${held.missing} of its files were garbage-collected` : 'its tree is not held here'}`, {
       where: repo.root,
       hint: '`airlock status` lists the deployments kept here; export one of those, or the current snapshot (no --snapshot)',
     });

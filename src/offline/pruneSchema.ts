@@ -1,3 +1,4 @@
+import { count } from '../core/units.js';
 import { AirlockError } from '../errors.js';
 import { treeTotals, type SnapshotRecord } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
@@ -63,7 +64,7 @@ export async function pruneSchema(session: OfflineSession, options: PruneSchemaO
   if (plan.removed.length === 0 || options.dryrun) return result;
   const missing = missingFiles(repo, plan.tree);
   if (missing > 0) {
-    throw new AirlockError('DATA_DIR_DAMAGED', `${missing} files of the current snapshot ${shortId(current)} have no object in the store`, {
+    throw new AirlockError('DATA_DIR_DAMAGED', `${count(missing, 'file')} of the current snapshot ${shortId(current)} have no object in the store`, {
       where: repo.root,
       hint: 'run `airlock verify --deep` to see which; a full bundle of a newer snapshot, applied with --force-full, brings them back. Nothing was changed',
     });

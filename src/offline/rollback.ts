@@ -10,6 +10,7 @@ import { switchDeployment } from '../deployment/switchDeployment.js';
 
 export interface RollbackResult {
   from: string;
+  fromLabel: string | null;
   to: SnapshotRecord;
   rebuilt: boolean;
   /** `back` to an older snapshot (by sequence), or `forward` again after a rollback (`--to` a newer one). */
@@ -40,8 +41,9 @@ export async function rollback(session: OfflineSession, to: string | undefined, 
   const built = await buildDeployment(repo, dataDir, target.id, tree, owner, progress);
   switchDeployment(dataDir, target.id);
   await dataDir.recordSwitch(state, { snapshot: target.id, action: 'rollback', at: new Date().toISOString() }, built.builtAt);
-  const fromSequence = (await repo.snapshots.newestRecordOf(current))?.sequence ?? 0;
-  return { from: current, to: target, rebuilt: !built.reused, direction: target.sequence > fromSequence ? 'forward' : 'back' };
+  const fromRecord = await repo.snapshots.newestRecordOf(current);
+  const fromSequence = fromRecord?.sequence ?? 0;
+  return { from: current, fromLabel: fromRecord?.label ?? null, to: target, rebuilt: !built.reused, direction: target.sequence > fromSequence ? 'forward' : 'back' };
 }
 
 /**

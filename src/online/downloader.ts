@@ -1,7 +1,9 @@
+import { count } from '../core/units.js';
 import { createHash, type Hash } from 'node:crypto';
 import type { ObjectId } from '../core/objectId.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../core/progress.js';
+import { estimateTotalBytes } from '../core/packages.js';
 import { onInterrupt } from '../fs/interrupt.js';
 import type { Repository } from '../repository/repository.js';
 import { BodyRejected, checkLength, type HttpClient } from '../upstream/http.js';
@@ -32,6 +34,8 @@ export interface DownloadSummary {
 export interface DownloadOptions {
   concurrency: number;
   progress: Progress;
+  /** What a file probably weighs (the last snapshot's size of it or of its package), for percent and ETA by bytes. */
+  guessSize?: (path: string) => number | undefined;
 }
 
 /** Make downloads durable after this many files, bytes or milliseconds, whichever comes first. */
@@ -53,13 +57,14 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
     summary.reusedFiles++;
     summary.reusedBytes += known.size;
   }
-  options.progress.phase('downloading', { files: missing.length });
+  const bytes = estimateTotalBytes(missing.map((item) => item.expected.size ?? options.guessSize?.(item.path)));
+  options.progress.phase('downloading', { files: missing.length, ...(bytes === undefined ? {} : { bytes, estimated: true }) });
   let sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
   // Stopped by Ctrl-C or SIGTERM: what arrived is made durable and remembered, for the next run.
   const forget = onInterrupt(async () => {
     const kept = summary.downloadedFiles; // each already remembered by the ledger
     await ledger.checkpoint();
-    return `kept the ${kept} files downloaded so far; the next run fetches only the rest`;
+    return `kept the ${count(kept, 'file')} downloaded so far; the next run fetches only the rest`;
   });
   try {
     await forEachConcurrently(missing, options.concurrency, async (item) => {

@@ -7,6 +7,7 @@ import { assertBundleOutputFree, bundleSnapshot, loadSigner, type CreateBundleRe
 import { resolveStartingPoint, type StartingPoint } from '../bundle/startingPoint.js';
 import { sectionOwns, type Section } from '../core/layout/rspmLayout.js';
 import type { Progress } from '../core/progress.js';
+import { sizeGuesser } from '../core/packages.js';
 import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repository/recordSnapshot.js';
 import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
@@ -101,9 +102,9 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   // The small files go in first: the download's final checkpoint then makes everything durable in one flush.
   const fixed = new Map<string, StoredFile>();
   for (const file of collected.files) fixed.set(file.path, await repo.objects.addBuffer(file.data, file.path));
-  const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress });
-  const stored = new Map([...summary.stored, ...fixed]);
   const parent = await latestTree(repo);
+  const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress, guessSize: sizeGuesser(parent?.tree ?? null) });
+  const stored = new Map([...summary.stored, ...fixed]);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored);
   assertTreeFits(repositoryView(repo), tree);
   const id = await repo.snapshots.saveTree(tree);

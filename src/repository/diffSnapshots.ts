@@ -1,6 +1,6 @@
 import { diffTrees, type TreeDiff } from '../core/diff.js';
 import type { SnapshotRecord } from '../core/manifest.js';
-import { diffPackages, type PackageChange } from '../core/packages.js';
+import { diffPackages, largestChanges, type PackageChange, type SizedChange } from '../core/packages.js';
 import type { Repository } from './repository.js';
 
 export interface SnapshotDiff {
@@ -8,6 +8,7 @@ export interface SnapshotDiff {
   to: SnapshotRecord;
   files: TreeDiff;
   packages: PackageChange[];
+  largest: SizedChange[];
 }
 
 export async function diffSnapshots(repo: Repository, fromRef: string, toRef: string): Promise<SnapshotDiff> {
@@ -15,5 +16,6 @@ export async function diffSnapshots(repo: Repository, fromRef: string, toRef: st
   const to = await repo.snapshots.resolve(toRef);
   const before = await repo.snapshots.loadTree(from.id);
   const after = await repo.snapshots.loadTree(to.id);
-  return { from, to, files: diffTrees(before, after), packages: diffPackages(before, after) };
+  const packages = diffPackages(before, after);
+  return { from, to, files: diffTrees(before, after), packages, largest: largestChanges(packages, after) };
 }

@@ -1,3 +1,4 @@
+import { count } from '../core/units.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode } from '../errors.js';
@@ -134,7 +135,7 @@ export class SnapshotStore {
       const ids = [...new Set(newestFirst.filter((r) => r.id.startsWith(ref)).map((r) => r.id))];
       if (ids.length === 1) return newestFirst.find((r) => r.id === ids[0])!;
       if (ids.length > 1) {
-        throw new AirlockError('AMBIGUOUS_REF', `${ref} matches ${ids.length} snapshots: ${ids.map(shortId).join(', ')}`, {
+        throw new AirlockError('AMBIGUOUS_REF', `${ref} matches ${count(ids.length, 'snapshot')}: ${ids.map(shortId).join(', ')}`, {
           hint: 'type more digits of the id',
         });
       }

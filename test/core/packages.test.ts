@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { countPackages, diffPackages, parsePackagePath, type PackageChange } from '../../src/core/packages.js';
-import { FILE_MODE, type Tree } from '../../src/core/manifest.js';
+import { countPackages, diffPackages, estimateTotalBytes, largestChanges, parsePackagePath, sizeGuesser, type PackageChange } from '../../src/core/packages.js';
+import { FILE_MODE, type Tree, type TreeEntry } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
 
 /** A sorted tree holding the given paths (content is the path itself). */
@@ -134,5 +134,50 @@ describe('diffPackages', () => {
     const before = treeOf('src/contrib/PACKAGES', 'src/contrib/abc_1.0.tar.gz');
     const after = treeOf('src/contrib/PACKAGES.gz', 'src/contrib/abc_1.0.tar.gz', 'src/contrib/Archive/abc/abc_0.9.tar.gz');
     expect(diffPackages(before, after)).toEqual([]);
+  });
+});
+
+describe('largestChanges', () => {
+  it('ranks added and updated packages by the size of their new archive, largest first, at most N', () => {
+    const sized = (path: string, size: number): TreeEntry => ({ path, id: hashBytes(Buffer.from(path)), size, mode: FILE_MODE });
+    const before: Tree = { entries: [sized('src/contrib/big_1.0.tar.gz', 10), sized('src/contrib/gone_1.0.tar.gz', 999_999), sized('src/contrib/same_1.0.tar.gz', 5_000_000)] };
+    const after: Tree = {
+      entries: [
+        sized('bin/x/contrib/big_2.0.tar.gz', 700),
+        sized('src/contrib/PACKAGES', 9_000_000),
+        sized('src/contrib/big_2.0.tar.gz', 3_000),
+        sized('src/contrib/new_0.1.tar.gz', 2_000),
+        sized('src/contrib/same_1.0.tar.gz', 5_000_000),
+        sized('src/contrib/tiny_0.1.tar.gz', 1),
+      ],
+    };
+    const changes = diffPackages(before, after);
+    const top = largestChanges(changes, after, 3);
+    expect(top.map((t) => [t.change.repository, t.change.name, t.change.kind, t.bytes])).toEqual([
+      ['src/contrib', 'big', 'updated', 3_000],
+      ['src/contrib', 'new', 'added', 2_000],
+      ['bin/x/contrib', 'big', 'added', 700],
+    ]);
+    expect(largestChanges(changes, after)).toHaveLength(4);
+    expect(largestChanges(changes.filter((c) => c.kind === 'removed'), after)).toEqual([]);
+  });
+});
+
+describe('download size estimates', () => {
+  const entry = (path: string, size: number): TreeEntry => ({ path, id: hashBytes(Buffer.from(path)), size, mode: FILE_MODE });
+  it('guesses a file by its path in the last snapshot, else by the same package there, else not at all', () => {
+    const guess = sizeGuesser({ entries: [entry('src/contrib/PACKAGES.gz', 50), entry('src/contrib/cli_3.6.1.tar.gz', 1_000), entry('bin/x/cli_3.6.1.tar.gz', 900)] });
+    expect(guess('src/contrib/PACKAGES.gz')).toBe(50);
+    expect(guess('src/contrib/cli_3.6.2.tar.gz')).toBe(1_000);
+    expect(guess('bin/x/cli_3.7.0.tar.gz')).toBe(900);
+    expect(guess('src/contrib/glue_1.0.tar.gz')).toBeUndefined();
+    expect(sizeGuesser(null)('src/contrib/cli_3.6.2.tar.gz')).toBeUndefined();
+  });
+
+  it('sums what is known and fills the rest with its mean, or says nothing when under half is known', () => {
+    expect(estimateTotalBytes([100, 300, undefined])).toBe(600);
+    expect(estimateTotalBytes([100, undefined, undefined])).toBeUndefined();
+    expect(estimateTotalBytes([])).toBeUndefined();
+    expect(estimateTotalBytes([7])).toBe(7);
   });
 });

@@ -60,4 +60,29 @@ describe('summaries, not floods', () => {
     expect(inspect).not.toMatch(/^ {6}[+~-] /m);
     expect(airlockOk(['bundle', 'inspect', join(s.media, 'delta.airlock'), '--list']).stdout).toMatch(/^ {6}~ /m);
   });
+
+  it('the largest changes by size, in diff, inspect and apply; apply also counts what changed and names both labels', () => {
+    for (const out of [airlockOk(['snapshot', 'diff', '--repo', s.repo, 'v1', 'v2']).stdout, airlockOk(['bundle', 'inspect', join(s.media, 'delta.airlock')]).stdout]) {
+      const sizes = [...out.matchAll(/^ {4}\s*([\d.]+) (B|KiB|MiB)  \S+\/\S+ \S+/gm)].map((m) => Number(m[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2 }[m[2] as 'B']);
+      expect(out).toMatch(/^ {2}largest changes \(new archive sizes\):$/m);
+      expect(sizes.length).toBeGreaterThan(0);
+      expect(sizes.length).toBeLessThanOrEqual(10);
+      expect([...sizes].sort((a, b) => b - a)).toEqual(sizes);
+    }
+    const dataDir = join(s.root, 'labels-data');
+    airlockOk(['apply', join(s.media, 'full.airlock'), '--data-dir', dataDir]);
+    const json = airlockJson<{ applied: { changes: { packages: unknown[] }; fromLabel: string } }>(['apply', join(s.media, 'delta.airlock'), '--data-dir', dataDir]);
+    const diff = airlockJson<{ packages: unknown[] }>(['snapshot', 'diff', '--repo', s.repo, 'v1', 'v2']);
+    expect(json.applied.fromLabel).toBe('v1');
+    expect(json.applied.changes.packages).toEqual(diff.packages);
+    const textDir = join(s.root, 'labels-text');
+    airlockOk(['apply', join(s.media, 'full.airlock'), '--data-dir', textDir]);
+    const applied = airlockOk(['apply', join(s.media, 'delta.airlock'), '--data-dir', textDir]).stdout;
+    expect(applied).toMatch(/^applied [0-9a-f]{12} \(v2\) to .* \(was [0-9a-f]{12} \(v1\)\)$/m);
+    expect(applied).toMatch(/^ {2}files: \d+ added, \d+ changed, \d+ removed/m);
+    expect(applied).toMatch(/^ {4}v3\/src\/contrib: \d+ added, \d+ updated, \d+ removed$/m);
+    expect(applied).toMatch(/^ {2}largest changes/m);
+    airlockOk(['rollback', '--data-dir', dataDir]);
+    expect(airlockOk(['rollback', '--data-dir', dataDir, '--to', 'v2']).stdout).toMatch(/from [0-9a-f]{12} \(v1\) to [0-9a-f]{12} \(v2\)/);
+  });
 });

@@ -58,7 +58,7 @@ describe('a delta that lacks an object its tree needs', () => {
     const run = airlock(['apply', crafted, '--data-dir', dataDir]);
     expect(run.status, run.stderr).toBe(3);
     expect(run.stderr).toMatch(/BUNDLE_CORRUPT/);
-    expect(run.stderr).toMatch(/does not carry 1 objects/);
+    expect(run.stderr).toMatch(/does not carry 1 object /);
     expect(run.stderr).not.toMatch(/store lost/);
     expect(objectsIn(dataDir)).toBe(objects);
     expect(fingerprint(`${dataDir}.airlock`)).toBe(before);

@@ -1,3 +1,5 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { adopt } from '../../offline/adopt.js';
 import { parseOwner } from '../../deployment/accounts.js';
@@ -19,8 +21,8 @@ export const adoptCommand: CommandModule<GlobalArgs, DataDirArgs & { label?: str
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
       const r = await withOfflineSession(args['data-dir'], 'adopt', (s) => adopt(s, args.label ?? null, owner, ctx.progress), { create: true });
       ctx.result({ adopted: r }, () => [
-        `adopted ${args['data-dir']} as snapshot ${r.snapshot.id}${r.snapshot.label ? ` (${r.snapshot.label})` : ''}`,
-        `  ${r.files} files hashed in place; deployment of ${r.linked} hardlinks and ${r.copied} copies; nothing was copied twice`,
+        `adopted ${args['data-dir']} as snapshot ${namedSnapshot(r.snapshot.id, r.snapshot.label)}`,
+        `  ${count(r.files, 'file')} hashed in place; deployment of ${r.linked} hardlinks and ${r.copied} copies; nothing was copied twice`,
         ...(r.modesNormalised.count > 0
           ? [
               `  modes normalised: ${r.modesNormalised.count} ${r.modesNormalised.count === 1 ? 'file' : 'files'} of the hand copy ${r.modesNormalised.count === 1 ? 'was' : 'were'} writable by group or others or had setuid, setgid or sticky bits ` +

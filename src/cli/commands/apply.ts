@@ -1,12 +1,15 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { applyBundle } from '../../offline/apply.js';
 import { parseOwner } from '../../deployment/accounts.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { short } from '../format.js';
-import { dataDirOption, type DataDirArgs } from './options.js';
+import { describeChanges } from '../present.js';
+import { dataDirOption, listChangesOption, type DataDirArgs, type ListArgs } from './options.js';
 
-interface ApplyArgs extends DataDirArgs {
+interface ApplyArgs extends DataDirArgs, ListArgs {
   bundle: string[];
   owner?: string;
   'force-full': boolean;
@@ -18,7 +21,7 @@ export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
   command: 'apply <bundle..>',
   describe: 'verify a bundle completely, then switch the data dir to its snapshot in one atomic step',
   builder: (y) =>
-    dataDirOption(y)
+    listChangesOption(dataDirOption(y))
       .positional('bundle', { type: 'string', array: true, demandOption: true, describe: 'the bundle file, or all its volumes (F.001 F.002 ... in any order)' })
       .option('owner', { type: 'string', describe: 'user:group to own the new files, e.g. rstudio-pm:rstudio-pm' })
       .option('force-full', { type: 'boolean', default: false, describe: 'apply a full bundle over a data dir that already holds a snapshot' })
@@ -33,9 +36,10 @@ export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
       const options = { bundle: args.bundle, forceFull: args['force-full'], owner, progress: ctx.progress, allowUnsigned: args['allow-unsigned'], allowDowngrade: args['allow-downgrade'] };
       const r = await withOfflineSession(args['data-dir'], 'apply', (session) => applyBundle(session, options), { create: true });
       ctx.result({ applied: r }, () => [
-        `applied ${short(r.to)}${r.label ? ` (${r.label})` : ''} to ${args['data-dir']} (was ${r.from ? short(r.from) : 'empty'})`,
-        `  ${r.objectsImported} objects imported${r.objectsRepaired > 0 ? ` (${r.objectsRepaired} of them replacing damaged ones in the store)` : ''}, ${r.objectsAlreadyPresent} already present; ${r.files} files (${r.linked} hardlinked, ${r.copied} copied)`,
+        `applied ${namedSnapshot(short(r.to), r.label)} to ${args['data-dir']} (was ${r.from ? namedSnapshot(short(r.from), r.fromLabel) : 'empty'})`,
+        `  ${count(r.objectsImported, 'object')} imported${r.objectsRepaired > 0 ? ` (${r.objectsRepaired} of them replacing damaged ones in the store)` : ''}, ${r.objectsAlreadyPresent} already present; ${count(r.files, 'file')} (${r.linked} hardlinked, ${r.copied} copied)`,
         r.signedBy.length > 0 ? `  signed by trusted key ${r.signedBy.map((k) => k.slice(0, 16)).join(', ')}` : `  unsigned${r.unknownSigners.length > 0 ? ` by a trusted key (signed by ${r.unknownSigners.map((k) => k.slice(0, 16)).join(', ')}, not trusted here)` : ''}`,
+        ...describeChanges(r.changes, r.largest, args.list),
       ]);
     }),
 };

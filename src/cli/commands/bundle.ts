@@ -1,3 +1,6 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
+import { largestChanges } from '../../core/packages.js';
 import type { CommandModule } from 'yargs';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
@@ -47,11 +50,11 @@ function headerLines(h: BundleHeader): string[] {
   return [
     `  kind      ${h.kind}`,
     `  from      ${h.from ?? '(nothing: full bundle)'}`,
-    `  to        ${h.to}${h.target.label ? ` (${h.target.label})` : ''}`,
+    `  to        ${namedSnapshot(h.to, h.target.label)}`,
     `  sequence  ${h.target.sequence}, snapshot made ${h.target.createdAt}`,
     `  created   ${h.createdAt} by ${h.tool}`,
-    `  target    ${h.target.files} files, ${formatBytes(h.target.bytes)}`,
-    `  carries   ${h.objects.count} objects, ${formatBytes(h.objects.bytes)} uncompressed`,
+    `  target    ${count(h.target.files, 'file')}, ${formatBytes(h.target.bytes)}`,
+    `  carries   ${count(h.objects.count, 'object')}, ${formatBytes(h.objects.bytes)} uncompressed`,
   ];
 }
 
@@ -66,10 +69,11 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & ListArgs & { files: string
       const r = await readBundle(args.files, { stopAfterChanges: true });
       const name = args.files.join(' ');
       const changes = { files: r.changes.files, packages: r.packages ?? [] };
-      ctx.result({ bundle: name, header: r.header, changes, verified: false }, () => [
+      const largest = largestChanges(changes.packages, r.tree);
+      ctx.result({ bundle: name, header: r.header, changes, largest, verified: false }, () => [
         `bundle ${name}`,
         ...headerLines(r.header),
-        ...describeChanges(changes, args.list),
+        ...describeChanges(changes, largest, args.list),
         `(not verified: run \`airlock bundle verify ${name}\` to check every byte)`,
       ]);
     }),
@@ -100,8 +104,8 @@ const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: st
       const { read: r, signatures, signers } = verified;
       const file = args.files.join(' ');
       ctx.result({ bundle: file, verified: true, header: r.header, objects: r.objects, bundleBytes: r.bundleBytes, signers, signedBy: signatures.validBy }, () => [
-        `OK ${file}: sealed, ${r.objects} objects verified, ${formatBytes(r.bundleBytes)} read${r.volumes > 0 ? ` from ${r.volumes} volumes` : ''}`,
-        `  ${r.header.kind} bundle to ${short(r.header.to)}${r.header.target.label ? ` (${r.header.target.label})` : ''}${r.header.from ? ` from ${short(r.header.from)}` : ''}, sequence ${r.header.target.sequence}`,
+        `OK ${file}: sealed, ${count(r.objects, 'object')} verified, ${formatBytes(r.bundleBytes)} read${r.volumes > 0 ? ` from ${count(r.volumes, 'volume')}` : ''}`,
+        `  ${r.header.kind} bundle to ${namedSnapshot(short(r.header.to), r.header.target.label)}${r.header.from ? ` from ${short(r.header.from)}` : ''}, sequence ${r.header.target.sequence}`,
         signatures.validBy.length > 0
           ? `  signature valid: key ${signatures.validBy.map((k) => k.slice(0, 16)).join(', ')}`
           : signers.length > 0

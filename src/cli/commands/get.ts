@@ -1,3 +1,5 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import type { Collector, GetResult } from '../../online/get.js';
 import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
@@ -123,17 +125,17 @@ async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collec
 function describeGet(r: GetResult): string[] {
   const lines: string[] = [];
   if (r.wouldFetch) {
-    lines.push(`dry run: would fetch ${r.wouldFetch.files} of the ${r.files} files this download lists (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
+    lines.push(`dry run: would fetch ${r.wouldFetch.files} of the ${count(r.files, 'file')} this download lists (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
   } else if (r.snapshot) {
     const s = r.snapshot;
-    lines.push(`${r.recorded ? 'recorded' : 'unchanged:'} snapshot ${s.id}${s.label ? ` (${s.label})` : ''}, sequence ${s.sequence}: ${s.files} files, ${formatBytes(s.bytes)}`);
-    lines.push(`  downloaded ${r.downloaded.files} files (${formatBytes(r.downloaded.bytes)}); ${r.reused.files} already in the repository (${formatBytes(r.reused.bytes)})`);
+    lines.push(`${r.recorded ? 'recorded' : 'unchanged:'} snapshot ${namedSnapshot(s.id, s.label)}, sequence ${s.sequence}: ${count(s.files, 'file')}, ${formatBytes(s.bytes)}`);
+    lines.push(`  downloaded ${count(r.downloaded.files, 'file')} (${formatBytes(r.downloaded.bytes)}); ${r.reused.files} already in the repository (${formatBytes(r.reused.bytes)})`);
     lines.push(`  the tree is at ${r.view}`);
   }
   lines.push(`  source: ${describeSource(r.source)}`);
   if (r.bundle) {
     const b = r.bundle;
-    lines.push(`  wrote ${b.output}: ${b.startingSnapshot ? `delta from ${short(b.startingSnapshot)}` : 'full bundle'}, ${b.rawObjects + b.compressedObjects} objects, ${formatBytes(b.bundleBytes)}`);
+    lines.push(`  wrote ${b.output}: ${b.startingSnapshot ? `delta from ${short(b.startingSnapshot)}` : 'full bundle'}, ${count(b.rawObjects + b.compressedObjects, 'object')}, ${formatBytes(b.bundleBytes)}`);
   }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   return lines;

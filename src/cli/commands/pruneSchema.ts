@@ -1,3 +1,4 @@
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { parseOwner } from '../../deployment/accounts.js';
 import { pruneSchema } from '../../offline/pruneSchema.js';
@@ -27,7 +28,7 @@ export const pruneSchemaCommand: CommandModule<GlobalArgs, PruneSchemaArgs> = {
     runCommand(args, async (ctx) => {
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
       const r = await withOfflineSession(args['data-dir'], 'prune-schema', (s) => pruneSchema(s, { keep: args.keep, dryrun: args.dryrun, owner, progress: ctx.progress }));
-      const from = `${short(r.from.id)}${r.from.label ? ` (${r.from.label})` : ''}`;
+      const from = `${namedSnapshot(short(r.from.id), r.from.label)}`;
       ctx.result({ pruned: r }, () => {
         if (r.removed.length === 0) return [`nothing to remove: snapshot ${from} holds no schema older than ${args.keep}; nothing was changed`];
         const width = Math.max(...r.removed.map((d) => d.path.length + 1));
@@ -37,7 +38,7 @@ export const pruneSchemaCommand: CommandModule<GlobalArgs, PruneSchemaArgs> = {
           `  ${'total'.padEnd(width)}  ${files(r.files)}  ${formatBytes(r.bytes).padStart(10)} (${formatBytes(r.unsharedBytes)} of it not shared with what stays)`,
           ...(r.snapshot
             ? [
-                `${args['data-dir']} now shows snapshot ${short(r.snapshot.id)}${r.snapshot.label ? ` (${r.snapshot.label})` : ''}, sequence ${r.snapshot.sequence}`,
+                `${args['data-dir']} now shows snapshot ${namedSnapshot(short(r.snapshot.id), r.snapshot.label)}, sequence ${r.snapshot.sequence}`,
                 `  bring them back: airlock rollback --data-dir ${args['data-dir']}`,
                 `  the space is freed once the old deployment goes: airlock gc --data-dir ${args['data-dir']} --keep N`,
               ]

@@ -1,3 +1,5 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { writeReceipt } from '../../offline/receipt.js';
 import { withOfflineSession } from '../../offline/session.js';
@@ -29,7 +31,7 @@ export const receiptCommand: CommandModule<GlobalArgs, DataDirArgs & { output: s
         },
         () => [
           `wrote receipt ${r.output} (${formatBytes(r.bytes)})`,
-          `  snapshot  ${s.id}${s.label ? ` (${s.label})` : ''}, sequence ${s.sequence}, ${s.files} files, ${formatBytes(s.bytes)}`,
+          `  snapshot  ${namedSnapshot(s.id, s.label)}, sequence ${s.sequence}, ${count(s.files, 'file')}, ${formatBytes(s.bytes)}`,
           `  highest sequence applied: ${r.receipt.highestSequence}`,
           keys.length === 0 ? '  trusted keys: none (apply takes unsigned bundles)' : `  trusted keys: ${keys.map((k) => `${k.id.slice(0, 16)} (${k.name})`).join(', ')}`,
           ...r.recovered.map((note) => `recovered: ${note}`),

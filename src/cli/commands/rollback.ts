@@ -1,3 +1,4 @@
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { parseOwner } from '../../deployment/accounts.js';
 import { rollback } from '../../offline/rollback.js';
@@ -20,7 +21,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: str
       const owner = args.owner === undefined ? undefined : parseOwner(args.owner);
       const r = await withOfflineSession(args['data-dir'], 'rollback', (s) => rollback(s, args.to, owner, ctx.progress));
       ctx.result({ rolledBack: { from: r.from, to: r.to, rebuilt: r.rebuilt } }, () => [
-        `${r.direction === 'forward' ? 'switched forward' : 'rolled back'} ${args['data-dir']} from ${short(r.from)} to ${short(r.to.id)}${r.to.label ? ` (${r.to.label})` : ''}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
+        `${r.direction === 'forward' ? 'switched forward' : 'rolled back'} ${args['data-dir']} from ${namedSnapshot(short(r.from), r.fromLabel)} to ${namedSnapshot(short(r.to.id), r.to.label)}${r.rebuilt ? ' (deployment rebuilt from the store)' : ''}`,
       ]);
     }),
 };

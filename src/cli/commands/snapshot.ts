@@ -1,3 +1,5 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { Argv, CommandModule } from 'yargs';
 import { diffSnapshots } from '../../repository/diffSnapshots.js';
 import { createSnapshot } from '../../repository/createSnapshot.js';
@@ -27,8 +29,8 @@ const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: strin
       const result = await repo.locked('snapshot create', () => createSnapshot(repo, { from: args.from, label: args.label ?? null, progress: ctx.progress }));
       const r = result.record;
       ctx.result({ snapshot: r, recorded: result.recorded, hashedFiles: result.hashedFiles, hashedBytes: result.hashedBytes, cachedFiles: result.cachedFiles }, () => [
-        `${result.recorded ? 'recorded' : 'unchanged:'} snapshot ${r.id}${r.label ? ` (${r.label})` : ''}, sequence ${r.sequence}`,
-        `  ${r.files} files, ${formatBytes(r.bytes)}; read ${result.hashedFiles} files (${formatBytes(result.hashedBytes)}), ${result.cachedFiles} unchanged since the last scan`,
+        `${result.recorded ? 'recorded' : 'unchanged:'} snapshot ${namedSnapshot(r.id, r.label)}, sequence ${r.sequence}`,
+        `  ${count(r.files, 'file')}, ${formatBytes(r.bytes)}; read ${count(result.hashedFiles, 'file')} (${formatBytes(result.hashedBytes)}), ${result.cachedFiles} unchanged since the last scan`,
       ]);
     }),
 };
@@ -97,8 +99,9 @@ const diff: CommandModule<GlobalArgs, RepoArgs & ListArgs & { from: string; to: 
           to: d.to.id,
           files: { added: d.files.added.map((e) => e.path), changed: d.files.changed.map((c) => c.after.path), removed: d.files.removed.map((e) => e.path) },
           packages: d.packages,
+          largest: d.largest,
         },
-        () => [`from ${d.from.id}${d.from.label ? ` (${d.from.label})` : ''}`, `to   ${d.to.id}${d.to.label ? ` (${d.to.label})` : ''}`, ...describeDiff(d.files, d.packages, args.list)],
+        () => [`from ${namedSnapshot(d.from.id, d.from.label)}`, `to   ${namedSnapshot(d.to.id, d.to.label)}`, ...describeDiff(d.files, d.packages, d.largest, args.list)],
       );
     }),
 };

@@ -1,3 +1,5 @@
+import { count } from '../../core/units.js';
+import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import { loadAccount } from '../../deployment/accounts.js';
 import { readStatus } from '../../offline/status.js';
@@ -25,12 +27,12 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-us
         `data dir   ${s.dataDir} (${s.kind})`,
         `state      ${s.stateDir}`,
         s.current
-          ? `current    ${s.current.id}${s.current.label ? ` (${s.current.label})` : ''}, sequence ${s.current.sequence}, ${s.current.files} files, ${formatBytes(s.current.bytes)}`
+          ? `current    ${namedSnapshot(s.current.id, s.current.label)}, sequence ${s.current.sequence}, ${count(s.current.files, 'file')}, ${formatBytes(s.current.bytes)}`
           : 'current    (none)',
         `highest sequence applied: ${s.highestSequence}`,
         `deployments kept (${s.deployments.length}):`,
         ...s.deployments.map((d) => `  ${d.current ? '*' : ' '} ${short(d.snapshot.id)} ${'label' in d.snapshot && d.snapshot.label ? d.snapshot.label : ''}`),
-        ...(s.access ? [`server     ${s.access.account.description}: ${s.warnings.length === 0 ? `can read all ${s.access.files} files` : `${s.warnings.length} ${s.warnings.length === 1 ? 'problem' : 'problems'} (below)`}`] : []),
+        ...(s.access ? [`server     ${s.access.account.description}: ${s.warnings.length === 0 ? `can read all ${count(s.access.files, 'file')}` : `${s.warnings.length} ${s.warnings.length === 1 ? 'problem' : 'problems'} (below)`}`] : []),
         ...s.recovered.map((note) => `recovered: ${note}`),
         ...(s.busy ? [`busy: ${s.busy.command} (pid ${s.busy.pid} on ${s.busy.host}) has been running since ${s.busy.since}; shown read-only`] : []),
         ...s.warnings.map((w) => `warning: ${w}`),

@@ -1,3 +1,4 @@
+import { count } from '../../core/units.js';
 import type { CommandModule } from 'yargs';
 import type { ValidateKind } from '../../online/validateLayout.js';
 import { runCommand, type GlobalArgs } from '../context.js';
@@ -26,7 +27,7 @@ function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArg
         const report = await validateLayout({ root, kind, packages: args.packages, progress: ctx.progress });
         assertValid(report, kind);
         ctx.result({ valid: true, ...report }, () => [
-          `OK ${root}: ${kind} layout complete, ${report.indexes} package indexes${args.packages ? `, ${report.archivesChecked} archives match their MD5sum` : ' (add --packages to check every archive)'}`,
+          `OK ${root}: ${kind} layout complete, ${report.indexes} package indexes${args.packages ? `, ${count(report.archivesChecked, 'archive')} match their MD5sum` : ' (add --packages to check every archive)'}`,
         ]);
       }),
   };

@@ -1,3 +1,4 @@
+import { count } from '../../core/units.js';
 import type { CommandModule } from 'yargs';
 import { AirlockError } from '../../errors.js';
 import { verifyDataDir } from '../../offline/verify.js';
@@ -32,13 +33,13 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       ctx.progress.end();
       if (report.problems.length > 0) {
         if (!ctx.json) for (const p of report.problems) process.stderr.write(`  ${p.kind.padEnd(10)} ${p.path}: ${p.detail}\n`);
-        throw new AirlockError('DATA_DIR_DAMAGED', `${report.problems.length} problems found in ${report.target} (${report.checked} files checked${args.deep ? ', deep' : ''})`, {
+        throw new AirlockError('DATA_DIR_DAMAGED', `${count(report.problems.length, 'problem')} found in ${report.target} (${count(report.checked, 'file')} checked${args.deep ? ', deep' : ''})`, {
           where: report.target,
           hint: 'the files listed above were changed or lost: a full bundle of a newer snapshot applied with --force-full brings lost files back and replaces every stored object whose bytes differ from the bundle\'s (a file edited in place changed the stored object too); or `airlock rollback --to ID` to a kept snapshot that verifies',
         });
       }
       ctx.result({ verified: true, target: report.target, checked: report.checked, deep: args.deep }, () => [
-        `OK ${report.target}: ${report.checked} files ${args.deep ? 're-hashed' : 'present with the right sizes'}`,
+        `OK ${report.target}: ${count(report.checked, 'file')} ${args.deep ? 're-hashed' : 'present with the right sizes'}`,
       ]);
     }),
 };
