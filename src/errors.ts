@@ -39,6 +39,7 @@ const codeClasses = {
   MANIFEST_INVALID: 'integrity',
   FORMAT_UNSUPPORTED: 'integrity',
   UPSTREAM_INDEX_INVALID: 'integrity',
+  DEPENDENCY_UNSATISFIED: 'integrity',
   UPSTREAM_CHECKSUM: 'integrity',
   LAYOUT_INVALID: 'integrity',
   SIGNATURE_INVALID: 'integrity',

@@ -119,3 +119,23 @@ export function archivesInIndex(records: DcfRecord[], where: string, extension =
   });
   return [...byPath.values()].map((entry) => entry.archive).sort((a, b) => comparePaths(a.path, b.path));
 }
+
+/**
+ * The index cut down to some of its packages, each kept record copied byte for byte (so its
+ * MD5sum and every other field still hold, and R reads exactly the subset). Records are found
+ * by the lines parseDcf says they start on; a record's trailing blank lines are dropped.
+ */
+export function subsetIndex(text: string, records: readonly DcfRecord[], keep: (record: DcfRecord) => boolean): string {
+  const lines = text.split(/\r\n|\n|\r/);
+  const starts = records.map((r) => dcfRecordLine(r));
+  const kept: string[] = [];
+  records.forEach((record, i) => {
+    if (!keep(record)) return;
+    const start = starts[i];
+    if (start === undefined) throw new Error('subsetIndex needs the records parseDcf returned for this text');
+    let end = i + 1 < starts.length ? starts[i + 1]! - 1 : lines.length;
+    while (end > start && lines[end - 1]!.trim() === '') end--;
+    kept.push(lines.slice(start - 1, end).join('\n'));
+  });
+  return kept.length === 0 ? '' : `${kept.join('\n\n')}\n`;
+}

@@ -1,3 +1,4 @@
+import type { SelectionReport } from './subsetCran.js';
 import type { LayoutFile, Section } from '../core/layout/rspmLayout.js';
 import type { FetchItem } from './fetchItem.js';
 
@@ -14,4 +15,6 @@ export interface Collected {
   source: Record<string, unknown>;
   /** Things the admin should read (a repository the source does not publish...). */
   notes: string[];
+  /** With --file-in: what was selected and why. */
+  selection?: SelectionReport;
 }

@@ -7,6 +7,8 @@ import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/source
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
 import { sysreqsItems } from './sysreqs.js';
+import { subsetCran } from './subsetCran.js';
+import type { Wanted } from './wantedFiles.js';
 
 export interface CranRequest {
   baseUrl: string;
@@ -15,6 +17,8 @@ export interface CranRequest {
   binaries: BinaryTarget[];
   sysreqsUrl: string;
   userAgent: string;
+  /** With --file-in: only these packages and what they need. */
+  wanted: Wanted | null;
 }
 
 /** Reads every index a CRAN download needs: source packages, each binary configuration, sysreqs. */
@@ -29,7 +33,10 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   for (const target of request.binaries) {
     indexes.push(fetchContribIndex(http, binaryContribUrl(source, target.distribution), binaryContrib(target), rUserAgent(target)));
   }
-  const [sourceIndex, ...binaryIndexes] = await Promise.all(indexes);
+  const [fullSource, ...fullBinaries] = await Promise.all(indexes);
+  const subset = request.wanted ? subsetCran(request.wanted, fullSource!, request.binaries.map((target, i) => ({ target, index: fullBinaries[i]! }))) : null;
+  const sourceIndex = subset?.source ?? fullSource;
+  const binaryIndexes = subset?.binaries ?? fullBinaries;
   const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);
   const all = [sourceIndex!, ...binaryIndexes];
   const files = [
@@ -42,8 +49,9 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   return {
     section: { kind: 'cran' },
     files,
-    items: [...all.flatMap(indexItems), ...sysreqs],
+    items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...sysreqs],
     source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries },
-    notes: [],
+    notes: subset?.notes ?? [],
+    ...(subset ? { selection: subset.report } : {}),
   };
 }

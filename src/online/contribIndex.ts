@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { AirlockError, isAirlockError } from '../errors.js';
-import { parseDcf } from '../core/dcf.js';
-import { archivesInIndex, MAX_INDEX_BYTES, type IndexedArchive } from '../core/packagesIndex.js';
+import { parseDcf, type DcfRecord } from '../core/dcf.js';
+import { archivesInIndex, MAX_INDEX_BYTES, subsetIndex, type IndexedArchive } from '../core/packagesIndex.js';
 import { archiveUrl } from '../upstream/sources.js';
 import { BodyRejected, type HttpClient } from '../upstream/http.js';
 import type { LayoutFile } from '../core/layout/rspmLayout.js';
@@ -20,6 +20,8 @@ export interface ContribIndex {
   packages: Buffer;
   packagesGz: Buffer;
   archives: IndexedArchive[];
+  /** The parsed records, in file order, for selecting a subset. */
+  records: DcfRecord[];
 }
 
 
@@ -27,8 +29,18 @@ export async function fetchContribIndex(http: HttpClient, contribUrl: string, la
   const { packages, packagesGz } = await fetchPackagesFile(http, contribUrl, userAgent);
   const where = `${contribUrl}/PACKAGES`;
   // latin1 never fails to decode; every field airlock reads (names, versions, checksums, paths) is ASCII.
-  const archives = archivesInIndex(parseDcf(packages.toString('latin1'), where), where);
-  return { layoutDir, contribUrl, userAgent, packages, packagesGz, archives };
+  const records = parseDcf(packages.toString('latin1'), where);
+  const archives = archivesInIndex(records, where);
+  return { layoutDir, contribUrl, userAgent, packages, packagesGz, archives, records };
+}
+
+/** The index cut down to the packages `keep` accepts, records verbatim, PACKAGES.gz made from it. */
+export function restrictContribIndex(index: ContribIndex, keep: (name: string) => boolean): ContribIndex {
+  const where = `${index.contribUrl}/PACKAGES`;
+  const text = subsetIndex(index.packages.toString('latin1'), index.records, (record) => keep(record.get('Package') ?? ''));
+  const packages = Buffer.from(text, 'latin1');
+  const records = parseDcf(text, where);
+  return { ...index, packages, packagesGz: gzipSync(packages, { level: 9 }), archives: archivesInIndex(records, where), records };
 }
 
 async function fetchPackagesFile(http: HttpClient, contribUrl: string, userAgent: string): Promise<{ packages: Buffer; packagesGz: Buffer }> {

@@ -4,6 +4,7 @@ import type { ObjectId } from '../core/objectId.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../core/progress.js';
 import { estimateTotalBytes } from '../core/packages.js';
+import { RPackageCheck } from './rPackageCheck.js';
 import { onInterrupt } from '../fs/interrupt.js';
 import type { Repository } from '../repository/repository.js';
 import { BodyRejected, checkLength, type HttpClient } from '../upstream/http.js';
@@ -97,14 +98,17 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
 async function downloadOne(repo: Repository, http: HttpClient, item: FetchItem, progress: Progress): Promise<StoredFile> {
   return http.fetch({ url: item.url, userAgent: item.userAgent }, async (response) => {
     const check = new PromiseCheck(item.url, item.expected);
+    const described = item.expected.rPackage ? new RPackageCheck(item.url, item.expected.rPackage) : null;
     let received = 0;
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of response.body) {
         received += chunk.length;
         check.update(chunk);
+        await described?.update(chunk);
         progress.advance(0, chunk.length);
         yield chunk;
       }
+      await described?.verify();
     }
     return repo.objects.addStream(counted(), item.url, () => {
       checkLength(item.url, response.length, received);

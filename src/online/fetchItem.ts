@@ -9,6 +9,11 @@ export interface Expected {
   /** A `Size` field, where the index has one. */
   size: number | null;
   gitBlob: { sha: string; size: number } | null;
+  /**
+   * For a file the upstream lists with no checksum (CRAN's archive): a gzip tar whose
+   * DESCRIPTION names this package and version.
+   */
+  rPackage?: { name: string; version: string };
 }
 
 export interface FetchItem {
@@ -21,5 +26,7 @@ export interface FetchItem {
 export function ledgerKey(expected: Expected): string | null {
   if (expected.md5 !== null) return `md5:${expected.md5}`;
   if (expected.gitBlob !== null) return `git:${expected.gitBlob.sha}`;
+  // Archived versions never change upstream: one that arrived and checked out is kept.
+  if (expected.rPackage) return `rpkg:${expected.rPackage.name}_${expected.rPackage.version}`;
   return null;
 }

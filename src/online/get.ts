@@ -12,6 +12,7 @@ import { assertLabelAvailable, assertUsableLabel, recordSnapshot } from '../repo
 import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
 import type { Collected } from './collect.js';
+import type { SelectionReport } from './subsetCran.js';
 import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
 import { ledgerKey, type FetchItem } from './fetchItem.js';
@@ -57,6 +58,8 @@ export interface GetResult {
   bundle?: CreateBundleResult & { output: string; startingSnapshot: string | null };
   /** Binary configurations the previous snapshot had and this one does not. */
   droppedBinaries: string[];
+  /** With --file-in: the packages selected and why. */
+  selection?: SelectionReport;
 }
 
 export type Collector = (http: HttpClient) => Promise<Collected>;
@@ -116,6 +119,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const result: GetResult = {
     source: collected.source,
     notes: collected.notes,
+    ...(collected.selection ? { selection: collected.selection } : {}),
     files: tree.entries.length,
     snapshot: record,
     recorded,
@@ -154,6 +158,7 @@ async function dryRun(existing: Repository | null, options: GetOptions, http: Ht
   return {
     source: collected.source,
     notes: collected.notes,
+    ...(collected.selection ? { selection: collected.selection } : {}),
     files: items.length + collected.files.length,
     downloaded: { files: 0, bytes: 0 },
     reused: { files: reused, bytes: 0 },

@@ -18,6 +18,8 @@ interface CranArgs extends DownloadArgs {
   'r-versions'?: string | string[];
   distributions?: string | string[];
   architectures?: string | string[];
+  'file-in'?: string[];
+  suggests: boolean;
 }
 
 interface BiocArgs extends DownloadArgs {
@@ -39,13 +41,20 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .option('r-versions', { type: 'string', describe: 'R versions for binaries, e.g. 4.4,4.5' })
       .option('distributions', { type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9' })
       .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')})` })
+      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION (repeatable)' })
+      .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages, as install.packages(dependencies = TRUE)' })
       .example('$0 get cran --destination /srv/airlock', 'the newest CRAN, with sysreqs')
       .example('$0 get cran --destination /srv/airlock --snapshot 2026-11-24 --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9 --architectures=x86_64', 'a dated snapshot with binaries for two R versions on two distributions')
       .example('$0 get cran --destination /srv/airlock --label 2026-11-24 --starting-snapshot 2026-11-01 --bundle /media/usb/cran-2026-11-24.airlock', 'download, then write the delta for the drive in one step')
-      .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch'),
+      .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch')
+      .example('$0 get cran --destination /srv/airlock --file-in packages.txt', 'only the packages listed (one per line) and their dependencies')
+      .example('$0 get cran --destination /srv/airlock --file-in project/renv.lock --file-in pkg/DESCRIPTION --suggests', 'what a lockfile and a package need, with the Suggests of the listed packages'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const binaries = binaryTargets(args);
+      if (args.suggests && args['file-in'] === undefined) usage('--suggests only makes sense with --file-in', 'add --file-in FILE, the packages whose Suggests you want');
+      const { readWanted } = await import('../../online/wantedFiles.js');
+      const wanted = args['file-in'] === undefined ? null : await readWanted(args['file-in'], args.suggests);
       const { collectCran } = await import('../../online/collectCran.js');
       const collect: Collector = (http) =>
         collectCran(http, {
@@ -55,6 +64,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
           binaries,
           sysreqsUrl: args['sysreqs-url'] ?? defaultBaseUrl('sysreqs', process.env),
           userAgent: USER_AGENT,
+          wanted,
         });
       await getAndReport(ctx, args, collect);
     }),
@@ -119,11 +129,18 @@ async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collec
   }
   // A dry run has said so already, before it asked for any size.
   if (!result.wouldFetch) for (const name of result.droppedBinaries) ctx.progress.warn(`binaries bin/${name}/ were in the previous snapshot and are not in this one (not requested this time); roll back or request them again to keep them`);
-  ctx.result({ ...result }, () => describeGet(result));
+  ctx.result({ ...result }, () => describeGet(result, args.verbose));
 }
 
-function describeGet(r: GetResult): string[] {
+function describeGet(r: GetResult, verbose: boolean): string[] {
   const lines: string[] = [];
+  if (r.selection) {
+    const listed = r.selection.packages.filter((p) => p.reason === 'listed').length;
+    const archived = r.selection.packages.filter((p) => p.archived).length;
+    const files = r.selection.files.map((f) => `${f.path} (${f.kind}, ${count(f.packages, 'package')})`).join(', ');
+    lines.push(`selected ${count(r.selection.packages.length, 'package')} from ${files}: ${listed} listed, ${r.selection.packages.length - listed} needed by them${archived > 0 ? `; ${archived} pinned to an archived version` : ''}`);
+    if (verbose) for (const p of r.selection.packages) lines.push(`  ${p.name} ${p.version}${p.archived ? ' (archive)' : ''}: ${p.reason}`);
+  }
   if (r.wouldFetch) {
     lines.push(`dry run: would fetch ${r.wouldFetch.files} of the ${count(r.files, 'file')} this download lists (${formatBytes(r.wouldFetch.bytes)}${r.wouldFetch.unknownSizes ? `, plus ${r.wouldFetch.unknownSizes} of unknown size` : ''}); ${r.reused.files} already in the repository; nothing was saved`);
   } else if (r.snapshot) {

@@ -1,0 +1,59 @@
+import { binaryConfigName, type BinaryTarget } from '../core/layout/rspmLayout.js';
+import { indexByName, selectPackages, type SelectedPackage } from '../core/packageSelection.js';
+import type { Wanted } from './wantedFiles.js';
+import { restrictContribIndex, type ContribIndex } from './contribIndex.js';
+import type { FetchItem } from './fetchItem.js';
+
+/** What `--file-in` selected, for the summary and `--dryrun --verbose`. */
+export interface SelectionReport {
+  files: Wanted['files'];
+  packages: SelectedPackage[];
+}
+
+export interface CranSubset {
+  source: ContribIndex;
+  binaries: ContribIndex[];
+  /** Versions an renv.lock pins that are no longer current: fetched from the upstream's archive. */
+  archived: FetchItem[];
+  notes: string[];
+  report: SelectionReport;
+}
+
+/**
+ * Cuts a CRAN download down to what the `--file-in` files need: the selection is made on
+ * the source index (R resolves dependencies there), and the same packages are kept in every
+ * binary configuration, where a package without a binary is a note (R installs it from source).
+ */
+export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { target: BinaryTarget; index: ContribIndex }[]): CranSubset {
+  const notes = [...wanted.notes];
+  const cranWants = wanted.wants.filter((w) => {
+    if (w.bioconductor) notes.push(`${w.name} is a Bioconductor package: \`get bioconductor --file-in\` downloads it`);
+    return !w.bioconductor;
+  });
+  const selection = selectPackages(indexByName(source.records), cranWants, `${source.contribUrl}/PACKAGES`);
+  notes.push(...selection.notes);
+  const current = (name: string) => selection.packages.get(name)?.archived === false;
+  const archived = [...selection.packages.values()].filter((p) => p.archived);
+  const subsetBinaries = binaries.map(({ target, index }) => {
+    const kept = restrictContribIndex(index, current);
+    const have = new Set(kept.archives.map((a) => a.name));
+    const lacking = [...selection.packages.values()].filter((p) => !p.archived && !have.has(p.name)).map((p) => p.name);
+    if (lacking.length > 0) notes.push(`no ${binaryConfigName(target)} binary for ${lacking.length} selected package${lacking.length === 1 ? '' : 's'} (${lacking.slice(0, 10).join(', ')}${lacking.length > 10 ? ', ...' : ''}): R installs ${lacking.length === 1 ? 'it' : 'them'} from source`);
+    return kept;
+  });
+  return {
+    source: restrictContribIndex(source, current),
+    binaries: subsetBinaries,
+    archived: archived.map((p) => {
+      const file = `Archive/${p.name}/${p.name}_${p.version}.tar.gz`;
+      return {
+        path: `${source.layoutDir}/${file}`,
+        url: `${source.contribUrl}/${file}`,
+        userAgent: source.userAgent,
+        expected: { md5: null, size: null, gitBlob: null, rPackage: { name: p.name, version: p.version } },
+      };
+    }),
+    notes,
+    report: { files: wanted.files, packages: [...selection.packages.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) },
+  };
+}

@@ -1,0 +1,211 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstream/server.js';
+import { generateUpstream, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
+import { parseDcf } from '../../src/core/dcf.js';
+import { airlockRun, airlockRunJson } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { marked, rscript, rString } from '../helpers/r.js';
+
+/**
+ * `get cran --file-in` (issue "Mirror what you need", section 1): the snapshot holds the
+ * listed packages and exactly the dependencies R's own tools::package_dependencies finds,
+ * their index records verbatim, on the fixture and on a real index written by
+ * tools::write_PACKAGES from the DESCRIPTION files of packages installed on this machine.
+ */
+let root: string;
+let fixture: UpstreamServer;
+let manifest: UpstreamManifest;
+let real: http.Server;
+let realUrl: string;
+
+const SITE_LIBRARY = '/usr/lib/R/site-library';
+
+beforeAll(async () => {
+  root = tempDir('airlock-file-in-');
+  manifest = await generateUpstream(join(root, 'fixture'), { packages: 14 });
+  fixture = await startUpstreamServer({ root: join(root, 'fixture') });
+  // Serve the newest snapshot: it has an archive of superseded versions.
+  fixture.setToday(manifest.snapshots.at(-1)!.date);
+  // A real index: each installed package's DESCRIPTION in <pkg>/DESCRIPTION of a tarball, then R's write_PACKAGES.
+  const contrib = join(root, 'real', 'src', 'contrib');
+  fs.mkdirSync(contrib, { recursive: true });
+  for (const name of fs.readdirSync(SITE_LIBRARY)) {
+    const description = join(SITE_LIBRARY, name, 'DESCRIPTION');
+    if (!fs.existsSync(description)) continue;
+    const version = parseDcf(fs.readFileSync(description, 'latin1'), description)[0]?.get('Version');
+    const stage = join(root, 'stage', name);
+    fs.mkdirSync(stage, { recursive: true });
+    fs.copyFileSync(description, join(stage, 'DESCRIPTION'));
+    execFileSync('tar', ['-czf', join(contrib, `${name}_${version}.tar.gz`), '-C', join(root, 'stage'), name]);
+  }
+  await rscript(`tools::write_PACKAGES(${rString(contrib)}, type = "source")`);
+  real = http.createServer((req, res) => {
+    const file = join(root, 'real', decodeURIComponent((req.url ?? '/').replace(/^\/cran/, '')));
+    if (!file.startsWith(join(root, 'real')) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('Content-Length', fs.statSync(file).size);
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => real.listen(0, '127.0.0.1', resolve));
+  realUrl = `http://127.0.0.1:${(real.address() as AddressInfo).port}/cran`;
+}, 120_000);
+
+afterAll(async () => {
+  await fixture?.close();
+  await new Promise((resolve) => real?.close(resolve));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function mirrorArgs(dest: string, base: string): string[] {
+  return ['get', 'cran', '--destination', dest, '--base-url', base, '--source-type', 'cran-mirror', '--sysreqs-url', `${fixture.url}/sysreqs`];
+}
+
+/** What R installs for `wanted`: the packages and their recursive hard dependencies that the index has. */
+async function rClosure(contribUrl: string, wanted: string[]): Promise<string[]> {
+  const out = await rscript(`
+    db <- available.packages(contriburl = ${rString(contribUrl)})
+    wanted <- c(${wanted.map(rString).join(', ')})
+    deps <- tools::package_dependencies(wanted, db = db, recursive = TRUE, which = c("Depends", "Imports", "LinkingTo"))
+    for (p in sort(intersect(unique(c(wanted, unlist(deps))), rownames(db)))) cat("PKG", p, "\\n")
+  `);
+  return marked(out, 'PKG').map((l) => l.trim());
+}
+
+function indexIn(dest: string): { names: string[]; text: string } {
+  const text = fs.readFileSync(join(dest, 'current', 'v3', 'src', 'contrib', 'PACKAGES'), 'latin1');
+  return { names: parseDcf(text, 'PACKAGES').map((r) => r.get('Package')!).sort(), text };
+}
+
+function recordsOf(text: string): string[] {
+  return text.split(/\n\s*\n/).map((r) => r.trim()).filter((r) => r !== '');
+}
+
+describe('get cran --file-in', () => {
+  it('selects the listed packages and exactly the dependencies R finds, records verbatim, on the fixture', async () => {
+    const latest = manifest.snapshots.at(-1)!;
+    const hub = [...latest.packages].sort((a, b) => b.imports.length - a.imports.length)[0]!;
+    const leaf = latest.packages.find((p) => p.imports.length === 0 && p.depends.every((d) => d.startsWith('R ')) && p.name !== hub.name)!;
+    const list = join(root, 'fixture-list.txt');
+    fs.writeFileSync(list, `# what our projects use\n${hub.name}\n\n${leaf.name}  # and this\n`);
+    const dest = join(root, 'fixture-repo');
+    const run = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--file-in', list]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`selected \\d+ packages from ${list} \\(package list, 2 packages\\): 2 listed`));
+    const expected = await rClosure(`${fixture.url}/cran/src/contrib`, [hub.name, leaf.name]);
+    expect(expected.length).toBeGreaterThan(2);
+    expect(expected.length).toBeLessThan(latest.packages.length);
+    const { names, text } = indexIn(dest);
+    expect(names).toEqual(expected);
+    const upstream = recordsOf(await (await fetch(`${fixture.url}/cran/src/contrib/PACKAGES`)).text());
+    for (const record of recordsOf(text)) expect(upstream).toContain(record);
+    const archives = fs.readdirSync(join(dest, 'current', 'v3', 'src', 'contrib')).filter((f) => f.endsWith('.tar.gz'));
+    expect(archives.map((f) => f.split('_')[0]).sort()).toEqual(expected);
+    // R sees exactly the subset, and installs from it with nothing else reachable (a package
+    // with the fewest imports: compiling the whole closure would only make the test slow).
+    const small = latest.packages.filter((p) => p.imports.length > 0 && expected.includes(p.name)).sort((a, b) => a.imports.length - b.imports.length)[0]!;
+    const lib = join(root, 'lib-fixture');
+    fs.mkdirSync(lib);
+    const repos = `file://${join(dest, 'current', 'v3')}`;
+    const out = await rscript(`
+      ap <- available.packages(repos = ${rString(repos)}, type = "source")
+      cat("SEEN", sort(rownames(ap)), "\\n")
+      install.packages(${rString(small.name)}, lib = ${rString(lib)}, repos = ${rString(repos)}, type = "source", quiet = TRUE)
+      cat("LOADED", requireNamespace(${rString(small.name)}, lib.loc = ${rString(lib)}, quietly = TRUE), "\\n")
+    `);
+    expect(marked(out, 'SEEN')[0]!.trim().split(' ')).toEqual(expected);
+    expect(marked(out, 'LOADED')[0]!.trim()).toBe('TRUE');
+  });
+
+  it('on a real index written by tools::write_PACKAGES: desc and futile.logger, as R resolves them; --dryrun --verbose says why', async () => {
+    const list = join(root, 'real-list.txt');
+    fs.writeFileSync(list, 'desc\nfutile.logger\n');
+    const dest = join(root, 'real-repo');
+    const dry = await airlockRun([...mirrorArgs(dest, realUrl), '--file-in', list, '--dryrun', '--verbose']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^ {2}desc \S+: listed$/m);
+    expect(dry.stdout).toMatch(/^ {2}R6 \S+: needed by desc$/m);
+    expect(dry.stdout).toMatch(/^ {2}lambda\.r \S+: needed by futile\.logger$/m);
+    expect(dry.stdout).toMatch(/dry run: would fetch/);
+    expect(fs.existsSync(join(dest, 'snapshots'))).toBe(false);
+    const json = await airlockRunJson<{ selection: { packages: { name: string }[] } }>([...mirrorArgs(dest, realUrl), '--file-in', list, '--json']);
+    const expected = await rClosure(`${realUrl}/src/contrib`, ['desc', 'futile.logger']);
+    expect(expected).toEqual(expect.arrayContaining(['desc', 'cli', 'R6', 'rprojroot', 'futile.logger', 'lambda.r', 'futile.options']));
+    expect(json.selection.packages.map((p) => p.name).sort()).toEqual([...expected].sort());
+    expect(indexIn(dest).names).toEqual([...expected].sort());
+  });
+
+  it('a dependency no index satisfies stops the run before anything is recorded, naming the chain (exit 3)', async () => {
+    const description = join(root, 'DESCRIPTION');
+    fs.writeFileSync(description, 'Package: ourtool\nVersion: 0.1\nImports: futile.logger, desc (>= 99.0)\n');
+    const dest = join(root, 'refused-repo');
+    const run = await airlockRun([...mirrorArgs(dest, realUrl), '--file-in', description]);
+    expect(run.status, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/\[DEPENDENCY_UNSATISFIED\]: desc \(>= 99\.0\): .*PACKAGES has \d/);
+    expect(fs.existsSync(join(dest, 'snapshots'))).toBe(false);
+    fs.writeFileSync(description, 'Package: ourtool\nVersion: 0.1\nImports: futile.logger,\n  nosuchpkg (>= 1.0)\n');
+    const missing = await airlockRun([...mirrorArgs(dest, realUrl), '--file-in', description]);
+    expect(missing.status).toBe(3);
+    expect(missing.stderr).toMatch(/nosuchpkg \(>= 1\.0\): not in /);
+    expect(missing.stdout).toBe('');
+  });
+
+  it('an renv.lock pins versions: one no longer current comes from the CRAN archive, checked by its DESCRIPTION', async () => {
+    const latest = manifest.snapshots.at(-1)!;
+    const archived = latest.archived[0]!;
+    const current = latest.packages.find((p) => p.name === archived.name);
+    const plain = latest.packages.find((p) => p.imports.length === 0 && p.name !== archived.name)!;
+    const lock = join(root, 'renv.lock');
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({
+        R: { Version: '4.4.1', Repositories: [{ Name: 'CRAN', URL: 'https://cran.example' }] },
+        Packages: {
+          [archived.name]: { Package: archived.name, Version: archived.version, Source: 'Repository', Repository: 'CRAN' },
+          [plain.name]: { Package: plain.name, Version: plain.version, Source: 'Repository', Repository: 'CRAN' },
+          mytool: { Package: 'mytool', Version: '1.0.0', Source: 'GitHub', RemoteUsername: 'someone' },
+        },
+      }),
+    );
+    const dest = join(root, 'renv-repo');
+    const run = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--file-in', lock]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`(renv.lock, 2 packages)`);
+    expect(run.stdout).toMatch(/mytool 1\.0\.0 comes from GitHub/);
+    const file = join(dest, 'current', 'v3', 'src', 'contrib', 'Archive', archived.name, `${archived.name}_${archived.version}.tar.gz`);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(fs.statSync(file).size).toBe(archived.size);
+    // The archived version is not in the index (R finds it in the archive); the current one is not fetched.
+    expect(indexIn(dest).names).not.toContain(archived.name);
+    if (current) expect(fs.existsSync(join(dest, 'current', 'v3', 'src', 'contrib', `${current.name}_${current.version}.tar.gz`))).toBe(false);
+  });
+
+  it('hostile: an archived file whose DESCRIPTION names another version, or that is not a tarball, is refused and nothing is recorded', async () => {
+    const archive = join(root, 'real', 'src', 'contrib', 'Archive', 'desc');
+    fs.mkdirSync(archive, { recursive: true });
+    const stage = join(root, 'liar');
+    fs.mkdirSync(join(stage, 'desc'), { recursive: true });
+    fs.writeFileSync(join(stage, 'desc', 'DESCRIPTION'), 'Package: desc\nVersion: 9.9.9\n');
+    execFileSync('tar', ['-czf', join(archive, 'desc_1.0.0.tar.gz'), '-C', stage, 'desc']);
+    fs.writeFileSync(join(archive, 'desc_1.0.1.tar.gz'), '<html>not found</html>');
+    for (const [version, why] of [['1.0.0', /is desc 9\.9\.9 by its DESCRIPTION, not desc 1\.0\.0/], ['1.0.1', /is not a gzip tar archive/]] as const) {
+      const lock = join(root, `liar-${version}.lock`);
+      fs.writeFileSync(lock, JSON.stringify({ R: { Version: '4.4.1' }, Packages: { desc: { Package: 'desc', Version: version, Source: 'Repository' } } }));
+      const dest = join(root, `liar-repo-${version}`);
+      const run = await airlockRun([...mirrorArgs(dest, realUrl), '--file-in', lock, '--retries', '0']);
+      expect(run.status, run.stderr).toBe(3);
+      expect(run.stderr).toMatch(why);
+      // The repository was made for the download, but holds no snapshot and no tree.
+      const list = await airlockRunJson<{ snapshots: unknown[] }>(['snapshot', 'list', '--repo', dest, '--json']);
+      expect(list.snapshots).toEqual([]);
+      expect(fs.existsSync(join(dest, 'current'))).toBe(false);
+    }
+  });
+});
