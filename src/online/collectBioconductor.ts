@@ -6,13 +6,16 @@ import type { HttpClient } from '../upstream/http.js';
 import { biocConfigUrl, biocContribUrl, trimBase } from '../upstream/sources.js';
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
-import { sysreqsItems } from './sysreqs.js';
+import { sysreqsPart } from './sysreqs.js';
 
 export interface BioconductorRequest {
   baseUrl: string;
   /** As given: `release`, `devel`, `3.19`... */
   versions: string[];
-  sysreqsUrl: string;
+  /** null: --sysreqs-url none. */
+  sysreqsUrl: string | null;
+  /** --rspm-version: accepted, no effect here. */
+  rspmVersion: string | null;
   userAgent: string;
 }
 
@@ -44,13 +47,13 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
     });
     files.push(biocVersionFile(v.version, v.rVersion, present));
   }
-  const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);
+  const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   return {
-    section: { kind: 'bioconductor', versions: versions.map((v) => v.version) },
+    section: { kind: 'bioconductor', versions: versions.map((v) => v.version), sysreqs: sysreqs.fetched },
     files: [...files, ...indexes.flatMap(indexFiles)],
-    items: [...indexes.flatMap(indexItems), ...sysreqs],
+    items: [...indexes.flatMap(indexItems), ...sysreqs.items],
     source: { kind: 'bioconductor', base, versions },
-    notes,
+    notes: [...notes, ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} has no effect on a Bioconductor download`])],
   };
 }
 

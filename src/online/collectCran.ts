@@ -6,7 +6,7 @@ import type { HttpClient } from '../upstream/http.js';
 import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/sources.js';
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
-import { sysreqsItems } from './sysreqs.js';
+import { sysreqsPart } from './sysreqs.js';
 import { subsetCran } from './subsetCran.js';
 import type { Wanted } from './wantedFiles.js';
 
@@ -15,10 +15,13 @@ export interface CranRequest {
   sourceType: SourceTypeChoice;
   snapshot: string;
   binaries: BinaryTarget[];
-  sysreqsUrl: string;
+  /** null: --sysreqs-url none. */
+  sysreqsUrl: string | null;
   userAgent: string;
   /** With --file-in: only these packages and what they need. */
   wanted: Wanted | null;
+  /** --rspm-version: recorded, no other effect. */
+  rspmVersion: string | null;
 }
 
 /** Reads every index a CRAN download needs: source packages, each binary configuration, sysreqs. */
@@ -37,21 +40,21 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   const subset = request.wanted ? subsetCran(request.wanted, fullSource!, request.binaries.map((target, i) => ({ target, index: fullBinaries[i]! }))) : null;
   const sourceIndex = subset?.source ?? fullSource;
   const binaryIndexes = subset?.binaries ?? fullBinaries;
-  const sysreqs = await sysreqsItems(http, request.sysreqsUrl, request.userAgent);
+  const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   const all = [sourceIndex!, ...binaryIndexes];
   const files = [
     schemaMarker(),
-    cranSnapshotFile(source, sourceIndex!.archives.length),
+    cranSnapshotFile(source, sourceIndex!.archives.length, request.rspmVersion),
     ...all.flatMap(indexFiles),
     ...request.binaries.map((target, i) => bindexFile(target, source.snapshot, binaryIndexes[i]!.archives.length)),
     ...(request.binaries.length > 0 ? [distrosFile(request.binaries)] : []),
   ];
   return {
-    section: { kind: 'cran' },
+    section: { kind: 'cran', sysreqs: sysreqs.fetched },
     files,
-    items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...sysreqs],
+    items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...sysreqs.items],
     source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries },
-    notes: subset?.notes ?? [],
+    notes: [...(subset?.notes ?? []), ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} is recorded in v3/snapshot.json; it changes nothing else (airlock writes one layout for every Package Manager version that reads rspm-offline-data)`])],
     ...(subset ? { selection: subset.report } : {}),
   };
 }

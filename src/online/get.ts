@@ -1,5 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
@@ -41,6 +43,8 @@ export interface BundleRequest {
   startingSnapshot: string | undefined;
   signWith?: string | undefined;
   volumeSize?: number | undefined;
+  /** Written into the destination's bundles/ (no --bundle given): the directory is made when the bundle is. */
+  inDestination?: boolean;
 }
 
 export interface GetResult {
@@ -66,7 +70,7 @@ export type Collector = (http: HttpClient) => Promise<Collected>;
 
 export async function runGet(options: GetOptions, collect: Collector): Promise<GetResult> {
   if (options.label !== null) assertUsableLabel(options.label);
-  if (options.bundle) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
+  if (options.bundle && !(options.bundle.inDestination && !fs.existsSync(dirname(options.bundle.output)))) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
   // A key that cannot be used should fail before hours of downloading; it is read once.
   const signer = loadSigner(options.bundle?.signWith);
   const http = new HttpClient(options.http);
@@ -129,6 +133,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
     droppedBinaries: droppedBinaryConfigs(parent?.tree ?? null, tree),
   };
   if (options.bundle) {
+    if (options.bundle.inDestination) await fsp.mkdir(dirname(options.bundle.output), { recursive: true });
     const bundle = await bundleSnapshot(repo, { record, tree }, start, { ...options.bundle, progress: options.progress }, signer);
     result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: start?.base.id ?? null };
   }

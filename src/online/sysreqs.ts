@@ -20,6 +20,25 @@ interface ContentEntry {
 
 const MAX_LISTING_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The sysreqs part of a download: nothing when `base` is null (--sysreqs-url none: the snapshot
+ * keeps the last one's sysreqs/). A failure names the flag: a site mirror inside a network with
+ * no route to GitHub has no other way round it.
+ */
+export async function sysreqsPart(http: HttpClient, base: string | null, userAgent: string): Promise<{ items: FetchItem[]; notes: string[]; fetched: boolean }> {
+  if (base === null) return { items: [], notes: ['system requirements were not downloaded (--sysreqs-url none); sysreqs/ stays as the last snapshot had it'], fetched: false };
+  try {
+    return { items: await sysreqsItems(http, base, userAgent), notes: [], fetched: true };
+  } catch (err) {
+    if (!(err instanceof AirlockError)) throw err;
+    throw new AirlockError(err.code, `${err.message} (system requirements, from ${base})`, {
+      ...(err.where === undefined ? {} : { where: err.where }),
+      hint: `${err.hint ?? 'check the URL'}; to download without them, pass --sysreqs-url none (or point --sysreqs-url at a reachable copy)`,
+      cause: err,
+    });
+  }
+}
+
 export async function sysreqsItems(http: HttpClient, base: string, userAgent: string): Promise<FetchItem[]> {
   const listingUrl = sysreqsListingUrl(base);
   const listing = await fetchJson(http, listingUrl, userAgent);

@@ -39,8 +39,8 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .option('source-type', { choices: ['auto', 'cran-mirror', 'package-manager'] as const, default: 'auto' as const, describe: 'what --base-url is; auto asks it' })
       .option('include-binaries', { type: 'boolean', default: false, describe: 'also download Linux binaries (needs --r-versions and --distributions)' })
       .option('r-versions', { type: 'string', describe: 'R versions for binaries, e.g. 4.4,4.5' })
-      .option('distributions', { type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9' })
-      .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')})` })
+      .option('distributions', { alias: 'linux-distros', type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9 (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
+      .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')}; arm64 is aarch64)` })
       .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION (repeatable)' })
       .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages, as install.packages(dependencies = TRUE)' })
       .example('$0 get cran --destination /srv/airlock', 'the newest CRAN, with sysreqs')
@@ -62,9 +62,10 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
           sourceType: args['source-type'],
           snapshot: args.snapshot,
           binaries,
-          sysreqsUrl: args['sysreqs-url'] ?? defaultBaseUrl('sysreqs', process.env),
+          sysreqsUrl: sysreqsUrl(args),
           userAgent: USER_AGENT,
           wanted,
+          rspmVersion: args['rspm-version'] ?? null,
         });
       await getAndReport(ctx, args, collect);
     }),
@@ -86,12 +87,20 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
         collectBioconductor(http, {
           baseUrl: args['base-url'] ?? defaultBaseUrl('bioconductor', process.env),
           versions,
-          sysreqsUrl: args['sysreqs-url'] ?? defaultBaseUrl('sysreqs', process.env),
+          sysreqsUrl: sysreqsUrl(args),
           userAgent: USER_AGENT,
+          rspmVersion: args['rspm-version'] ?? null,
         });
       await getAndReport(ctx, args, collect);
     }),
 };
+
+/** `--sysreqs-url none` skips the system requirements (a site mirror with no route to GitHub). */
+function sysreqsUrl(args: DownloadArgs): string | null {
+  const given = args['sysreqs-url'];
+  if (given !== undefined && given.trim().toLowerCase() === 'none') return null;
+  return given ?? defaultBaseUrl('sysreqs', process.env);
+}
 
 function binaryTargets(args: CranArgs): BinaryTarget[] {
   const rVersions = listOption('--r-versions', args['r-versions'], /^\d+\.\d+$/, '4.4,4.5');
@@ -102,7 +111,8 @@ function binaryTargets(args: CranArgs): BinaryTarget[] {
     return [];
   }
   if (rVersions.length === 0 || distributions.length === 0) usage('--include-binaries needs --r-versions and --distributions', 'for example --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9');
-  const archs = architectures.length > 0 ? architectures : [...DEFAULT_ARCHITECTURES];
+  // Posit writes arm64 where R says aarch64: one architecture, one directory name.
+  const archs = architectures.length > 0 ? [...new Set(architectures.map((a) => (a === 'arm64' ? 'aarch64' : a)))] : [...DEFAULT_ARCHITECTURES];
   return distributions.flatMap((distribution) => rVersions.flatMap((rVersion) => archs.map((architecture) => ({ rVersion, distribution, architecture }))));
 }
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { AirlockError } from '../../errors.js';
 import type { HttpOptions } from '../../upstream/http.js';
@@ -24,13 +25,14 @@ export interface DownloadArgs extends GlobalArgs {
   'starting-snapshot'?: string;
   sign?: string;
   'volume-size'?: string;
+  'rspm-version'?: string;
 }
 
 export function downloadOptions<T>(y: Argv<T>) {
   return y
     .option('destination', { type: 'string', demandOption: true, describe: 'the airlock repository to download into (created if new); the newest download is visible as DESTINATION/current' })
     .option('base-url', { type: 'string', describe: 'the upstream to download from (see docs/sources.md)' })
-    .option('sysreqs-url', { type: 'string', describe: 'the r-system-requirements repository, in GitHub contents-API form' })
+    .option('sysreqs-url', { type: 'string', describe: 'the r-system-requirements repository, in GitHub contents-API form; none to skip them (sysreqs/ stays as the last snapshot had it)' })
     .option('concurrency', { type: 'number', default: 8, describe: 'downloads at once (connections per host)' })
     .option('dryrun', { type: 'boolean', default: false, describe: 'only report what would be fetched (files and bytes); nothing is saved' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print every request and retry' })
@@ -39,18 +41,16 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'number', default: 5, describe: 'retries per file for 5xx, resets, timeouts and bad bodies' })
     .option('label', { type: 'string', describe: 'a name for the new snapshot, e.g. 2026-11-24' })
     .option('bundle', { type: 'string', describe: 'after downloading, write the bundle of the new snapshot to this file' })
-    .option('starting-snapshot', { type: 'string', describe: 'with --bundle: make it a delta from what the offline side holds: a snapshot, or a receipt file from `airlock receipt`' })
+    .option('starting-snapshot', { type: 'string', describe: 'make the bundle a delta from what the offline side holds: a snapshot, or a receipt file from `airlock receipt`; without --bundle it is written to DESTINATION/bundles/' })
     .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' })
-    .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' });
+    .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' })
+    .option('rspm-version', { type: 'string', describe: 'accepted as Posit\'s downloader takes it (the Package Manager version the data is for); recorded in v3/snapshot.json, no other effect' });
 }
 
 export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void) | undefined, onRetry?: (url: string, why: string) => void): HttpOptions {
   positiveInteger('--concurrency', args.concurrency);
   positiveInteger('--timeout', args.timeout);
   if (!Number.isInteger(args.retries) || args.retries < 0) usage(`--retries must be 0 or more, not ${args.retries}`, 'for example --retries 5');
-  if (args['starting-snapshot'] !== undefined && args.bundle === undefined) {
-    usage('--starting-snapshot only makes sense with --bundle', 'add --bundle FILE to write the delta from that snapshot to FILE');
-  }
   return {
     connections: args.concurrency,
     timeoutMs: args.timeout * 1000,
@@ -65,10 +65,16 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
 
 export function bundleRequest(args: DownloadArgs): BundleRequest | null {
   for (const flag of ['sign', 'volume-size'] as const) {
-    if (args[flag] !== undefined && args.bundle === undefined) usage(`--${flag} only makes sense with --bundle`, 'add --bundle FILE to write the bundle of the download');
+    if (args[flag] !== undefined && args.bundle === undefined && args['starting-snapshot'] === undefined) usage(`--${flag} only makes sense with --bundle`, 'add --bundle FILE to write the bundle of the download');
   }
-  if (args.bundle === undefined) return null;
   const volumeSize = args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']);
+  // The seed's guide updates a drive with `--destination D --starting-snapshot S` and no --bundle:
+  // the delta is then written into the destination, DESTINATION/bundles/<label or time>.airlock.
+  if (args.bundle === undefined) {
+    if (args['starting-snapshot'] === undefined || args.dryrun) return null;
+    const name = args.label ?? new Date().toISOString().slice(0, 19).replaceAll(':', '');
+    return { output: join(args.destination, 'bundles', `${name}.airlock`), startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize, inDestination: true };
+  }
   return { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize };
 }
 

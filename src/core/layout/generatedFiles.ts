@@ -12,8 +12,8 @@ export function schemaMarker(): LayoutFile {
   return { path: SCHEMA_MARKER, data: Buffer.from(`${SCHEMA.slice(1)}\n`) };
 }
 
-export function cranSnapshotFile(source: { kind: string; snapshot: string }, sourcePackages: number): LayoutFile {
-  return json(CRAN_SNAPSHOT_PATH, { source: source.kind, snapshot: source.snapshot, packages: sourcePackages });
+export function cranSnapshotFile(source: { kind: string; snapshot: string }, sourcePackages: number, rspmVersion: string | null = null): LayoutFile {
+  return json(CRAN_SNAPSHOT_PATH, { source: source.kind, snapshot: source.snapshot, packages: sourcePackages, ...(rspmVersion === null ? {} : { rspmVersion }) });
 }
 
 export function bindexFile(target: BinaryTarget, snapshot: string, packages: number): LayoutFile {

@@ -75,10 +75,11 @@ export function sysreqsRulePath(name: string): string {
  * previous snapshot, so CRAN and Bioconductor downloads build up one layout, like the
  * seed's destination directory.
  */
-export type Section = { kind: 'cran' } | { kind: 'bioconductor'; versions: string[] };
+/** `sysreqs: false` (--sysreqs-url none): the download leaves sysreqs/ as the last snapshot had it. */
+export type Section = ({ kind: 'cran' } | { kind: 'bioconductor'; versions: string[] }) & { sysreqs?: boolean };
 
 export function sectionOwns(section: Section, path: string): boolean {
-  if (path.startsWith(`${SYSREQS_ROOT}/`)) return true;
+  if (path.startsWith(`${SYSREQS_ROOT}/`)) return section.sysreqs !== false;
   if (section.kind === 'cran') return ['v3/', 'bin/', 'bindex/', 'distros/'].some((prefix) => path.startsWith(prefix));
   return path === BIOC_CONFIG_PATH || section.versions.some((v) => path.startsWith(`${biocVersionRoot(v)}/`));
 }

@@ -58,6 +58,13 @@ describe('composing a download into the previous tree', () => {
     expect(tree.entries.map((e) => e.path)).toEqual(['bioc/v3/3.19/bioc/src/contrib/PACKAGES', 'v3/src/contrib/new_2.0.tar.gz']);
   });
 
+  it('sysreqs: replaced by a download that fetched them, kept by one that skipped them (--sysreqs-url none)', () => {
+    const withSysreqs: Tree = { entries: [...parent.entries, { path: 'sysreqs/rules/x.json', id: id('f'), size: 6, mode: 0o644 as const }] };
+    const stored = new Map([['v3/src/contrib/new_2.0.tar.gz', { id: id('d'), size: 4 }]]);
+    expect(composeTree(withSysreqs, { kind: 'cran', sysreqs: false }, stored).entries.map((e) => e.path)).toContain('sysreqs/rules/x.json');
+    expect(composeTree(withSysreqs, { kind: 'cran' }, stored).entries.map((e) => e.path)).not.toContain('sysreqs/rules/x.json');
+  });
+
   it('starts from nothing when there is no previous snapshot', () => {
     const stored = new Map([['sysreqs/systems.json', { id: id('e'), size: 5 }]]);
     expect(composeTree(null, { kind: 'bioconductor', versions: ['3.20'] }, stored).entries).toEqual([{ path: 'sysreqs/systems.json', id: id('e'), size: 5, mode: 0o644 }]);
