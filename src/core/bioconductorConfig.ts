@@ -1,3 +1,4 @@
+import { compareVersions } from './rDependencies.js';
 import { parseDocument, type YAMLError } from 'yaml';
 import { AirlockError } from '../errors.js';
 
@@ -103,11 +104,6 @@ function resolveOne(requested: string, config: BiocConfig, known: Set<string>): 
   return { version: requested, alias: null };
 }
 
-function compareVersions(a: string, b: string): number {
-  const [aMajor = 0, aMinor = 0] = a.split('.').map(Number);
-  const [bMajor = 0, bMinor = 0] = b.split('.').map(Number);
-  return aMajor - bMajor || aMinor - bMinor;
-}
 
 /**
  * Turn what the user asked for ('release', 'devel', '3.19', ...) into versions, in the

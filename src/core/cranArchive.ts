@@ -1,3 +1,4 @@
+import { compareVersions } from './rDependencies.js';
 import type { Tree } from './manifest.js';
 import type { ObjectId } from './objectId.js';
 import { CRAN_CONTRIB } from './layout/rspmLayout.js';
@@ -77,16 +78,6 @@ export function buildCranArchive(history: SnapshotSources[]): Map<string, Archiv
   return new Map([...byPackage.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** R's package_version order: numeric components split on `.` and `-`, missing ones 0 (1.0 == 1.0.0). */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map(Number);
-  const pb = b.split(/[.-]/).map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 /**
  * `Meta/archive.rds` as CRAN's is shaped: a named list with one data frame per package, the

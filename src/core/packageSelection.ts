@@ -2,7 +2,7 @@ import { AirlockError } from '../errors.js';
 import type { DcfRecord } from './dcf.js';
 import {
   BASE_PACKAGES,
-  compareRVersions,
+  compareVersions,
   describeDependency,
   HARD_DEPENDENCY_FIELDS,
   parseDependencyField,
@@ -48,7 +48,7 @@ export function indexByName(records: readonly DcfRecord[]): Map<string, IndexedP
     const version = record.get('Version');
     if (name === undefined || version === undefined) continue;
     const seen = byName.get(name);
-    if (seen === undefined || compareRVersions(version, seen.version) > 0) byName.set(name, { name, version, record });
+    if (seen === undefined || compareVersions(version, seen.version) > 0) byName.set(name, { name, version, record });
   }
   return byName;
 }
@@ -81,7 +81,7 @@ export function selectPackages(index: ReadonlyMap<string, IndexedPackage>, wants
     }
     const pinned = step.want.constraint?.op === '==' && step.reason === 'listed' ? step.want.constraint.version : undefined;
     const selected = packages.get(name);
-    if (pinned !== undefined && compareRVersions(pinned, found.version) !== 0) {
+    if (pinned !== undefined && compareVersions(pinned, found.version) !== 0) {
       // An renv.lock pin of a version that is no longer current: the archive has it.
       if (selected === undefined || !selected.archived) packages.set(name, { name, version: pinned, archived: true, reason: step.reason });
       notes.add(`${name} ${pinned} is pinned; the index has ${found.version}, so ${pinned} comes from the archive (its dependencies are taken from the lockfile)`);

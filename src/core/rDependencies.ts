@@ -48,21 +48,20 @@ export function parseDependencyField(value: string | undefined): { dependencies:
   return { dependencies, unreadable };
 }
 
-/** R's package_version order: numeric components split on '.' and '-', a missing one is less. */
-export function compareRVersions(a: string, b: string): number {
-  const x = a.split(/[.-]/).map(Number);
-  const y = b.split(/[.-]/).map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (i >= x.length) return -1;
-    if (i >= y.length) return 1;
-    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+/** R's package_version order: numeric components split on `.` and `-`, missing ones 0 (1.0 == 1.0.0). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map(Number);
+  const pb = b.split(/[.-]/).map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
   }
   return 0;
 }
 
 export function satisfies(version: string, constraint: Dependency['constraint']): boolean {
   if (constraint === null) return true;
-  const c = compareRVersions(version, constraint.version);
+  const c = compareVersions(version, constraint.version);
   switch (constraint.op) {
     case '>=':
       return c >= 0;

@@ -1,3 +1,4 @@
+import { compareVersions } from '../../src/core/rDependencies.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,6 @@ import { gzipSync } from 'node:zlib';
 import {
   archiveRdsValue,
   buildCranArchive,
-  compareVersions,
   sourceArchivesOf,
   type ArchivedVersion,
   type SnapshotSources,
