@@ -1,3 +1,4 @@
+import { AirlockError } from '../errors.js';
 import { compareVersions } from './rDependencies.js';
 import type { Tree } from './manifest.js';
 import type { ObjectId } from './objectId.js';
@@ -111,4 +112,60 @@ export function archiveRdsValue(archive: Map<string, ArchivedVersion[]>): RValue
       ];
     }),
   );
+}
+
+/** One archived version as the upstream's `Meta/archive.rds` lists it. */
+export interface ListedArchive {
+  pkg: string;
+  version: string;
+  /** Under src/contrib: `Archive/<pkg>/<pkg>_<ver>.tar.gz`. */
+  path: string;
+  size: number;
+}
+
+const LISTED = new RegExp(`^(${PACKAGE})/(${PACKAGE})_(${VERSION})\\.tar\\.gz$`);
+
+function attribute(value: RValue, name: string): RValue | undefined {
+  return value.attributes?.find(([n]) => n === name)?.[1];
+}
+
+/**
+ * The archived versions an upstream's `Meta/archive.rds` lists (a named list of data frames,
+ * row names `<pkg>/<pkg>_<ver>.tar.gz`, a `size` column). A row that is not a package
+ * archive of its own package is refused: its path would come from the upstream.
+ */
+export function listedArchives(value: RValue): ListedArchive[] {
+  const bad = (what: string) => new AirlockError('UPSTREAM_INDEX_INVALID', `Meta/archive.rds ${what}`, { hint: 'the upstream archive listing is damaged; fetch again, or leave out --include-archive' });
+  if (value.type !== 'list') throw bad('is not a list');
+  const names = attribute(value, 'names');
+  if (names?.type !== 'character' || names.values.length !== value.values.length) throw bad('is not a named list');
+  const out: ListedArchive[] = [];
+  value.values.forEach((frame, i) => {
+    const pkg = names.values[i];
+    const rows = attribute(frame, 'row.names');
+    const columns = attribute(frame, 'names');
+    if (frame.type !== 'list' || rows?.type !== 'character' || columns?.type !== 'character') throw bad(`has an entry for ${pkg} that is not a data frame with row names`);
+    const size = frame.values[columns.values.indexOf('size')];
+    if (size === undefined || (size.type !== 'double' && size.type !== 'integer') || size.values.length !== rows.values.length) throw bad(`has no size column for ${pkg}`);
+    rows.values.forEach((row, j) => {
+      const m = row === null ? null : LISTED.exec(row);
+      const bytes = size.values[j];
+      if (!m || m[1] !== pkg || m[2] !== pkg) throw bad(`lists '${row}' under ${pkg}, which is not an archive of that package`);
+      if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) throw bad(`gives ${row} a size that is not a whole number of bytes`);
+      out.push({ pkg: m[1]!, version: m[3]!, path: `Archive/${row}`, size: bytes });
+    });
+  });
+  return out;
+}
+
+/** The same list cut down to some packages (with --file-in), every kept data frame as it was. */
+export function subsetArchiveRds(value: RValue, keep: (pkg: string) => boolean): RValue {
+  const names = attribute(value, 'names');
+  if (value.type !== 'list' || names?.type !== 'character') return value;
+  const kept = value.values.map((v, i) => [names.values[i], v] as const).filter(([name]) => name !== null && keep(name));
+  return {
+    type: 'list',
+    values: kept.map(([, v]) => v),
+    attributes: (value.attributes ?? []).map(([n, v]): [string, RValue] => (n === 'names' ? [n, { type: 'character', values: kept.map(([name]) => name) }] : [n, v])),
+  };
 }

@@ -7,6 +7,7 @@ import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/source
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
 import { sysreqsPart } from './sysreqs.js';
+import { cranArchivePart } from './cranArchiveListing.js';
 import { subsetCran } from './subsetCran.js';
 import type { Wanted } from './wantedFiles.js';
 
@@ -22,6 +23,8 @@ export interface CranRequest {
   wanted: Wanted | null;
   /** --rspm-version: recorded, no other effect. */
   rspmVersion: string | null;
+  /** --include-archive: every earlier version the upstream's Meta/archive.rds lists. */
+  includeArchive: boolean;
 }
 
 /** Reads every index a CRAN download needs: source packages, each binary configuration, sysreqs. */
@@ -40,6 +43,8 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   const subset = request.wanted ? subsetCran(request.wanted, fullSource!, request.binaries.map((target, i) => ({ target, index: fullBinaries[i]! }))) : null;
   const sourceIndex = subset?.source ?? fullSource;
   const binaryIndexes = subset?.binaries ?? fullBinaries;
+  const keep = subset ? (pkg: string) => subset.report.packages.some((p) => p.name === pkg) : null;
+  const archive = request.includeArchive ? await cranArchivePart(http, cranContribUrl(source), request.userAgent, keep) : null;
   const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   const all = [sourceIndex!, ...binaryIndexes];
   const files = [
@@ -48,11 +53,12 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
     ...all.flatMap(indexFiles),
     ...request.binaries.map((target, i) => bindexFile(target, source.snapshot, binaryIndexes[i]!.archives.length)),
     ...(request.binaries.length > 0 ? [distrosFile(request.binaries)] : []),
+    ...(archive ? [archive.file] : []),
   ];
   return {
     section: { kind: 'cran', sysreqs: sysreqs.fetched },
     files,
-    items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...sysreqs.items],
+    items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...(archive?.items ?? []), ...sysreqs.items],
     source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries },
     notes: [...(subset?.notes ?? []), ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} is recorded in v3/snapshot.json; it changes nothing else (airlock writes one layout for every Package Manager version that reads rspm-offline-data)`])],
     ...(subset ? { selection: subset.report } : {}),

@@ -2,8 +2,9 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { r, serializeR, type RValue } from '../../src/core/rds.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { listedArchives, subsetArchiveRds } from '../../src/core/cranArchive.js';
+import { deserializeR, r, RdsFormatError, serializeR, type RValue } from '../../src/core/rds.js';
 import { marked, rscript, rString } from '../helpers/r.js';
 
 /**
@@ -206,5 +207,57 @@ describe('serializeR writes the bytes R writes', () => {
     expect(serializeR(value).subarray(14).toString('hex')).toBe(expanded.subarray(14).toString('hex'));
     const res = await readBackWithR(value, 'list(a = 1, b = list(c = "x"))');
     expect(res.identical, res.out).toBe('TRUE');
+  });
+});
+
+describe('deserializeR reads what R writes', () => {
+  it('an archive.rds shaped as CRAN writes it (saveRDS of file.info data frames, format 3, gzip), then listedArchives', async () => {
+    const base = join(dir, 'cran-archive');
+    const file = join(dir, 'archive-from-r.rds');
+    await rscript(`
+      base <- ${rString(base)}
+      for (p in c("abc/abc_1.0.tar.gz", "abc/abc_1.1-2.tar.gz", "zed.pkg/zed.pkg_0.1.tar.gz")) {
+        dir.create(file.path(base, dirname(p)), recursive = TRUE, showWarnings = FALSE)
+        writeBin(as.raw(seq_len(nchar(p))), file.path(base, p))
+      }
+      info <- file.info(file.path(base, c("abc/abc_1.0.tar.gz", "abc/abc_1.1-2.tar.gz", "zed.pkg/zed.pkg_0.1.tar.gz")))
+      rownames(info) <- c("abc/abc_1.0.tar.gz", "abc/abc_1.1-2.tar.gz", "zed.pkg/zed.pkg_0.1.tar.gz")
+      archive <- split(info, c("abc", "abc", "zed.pkg"))
+      saveRDS(archive, ${rString(file)})
+    `);
+    const value = deserializeR(gunzipSync(readFileSync(file)));
+    expect(listedArchives(value)).toEqual([
+      { pkg: 'abc', version: '1.0', path: 'Archive/abc/abc_1.0.tar.gz', size: 'abc/abc_1.0.tar.gz'.length },
+      { pkg: 'abc', version: '1.1-2', path: 'Archive/abc/abc_1.1-2.tar.gz', size: 'abc/abc_1.1-2.tar.gz'.length },
+      { pkg: 'zed.pkg', version: '0.1', path: 'Archive/zed.pkg/zed.pkg_0.1.tar.gz', size: 'zed.pkg/zed.pkg_0.1.tar.gz'.length },
+    ]);
+    // Cut down and written again by serializeR, R reads the same data frames.
+    const cut = join(dir, 'archive-cut.rds');
+    writeFileSync(cut, gzipSync(serializeR(subsetArchiveRds(value, (p) => p === 'zed.pkg'))));
+    const out = await rscript(`a <- readRDS(${rString(cut)}); b <- readRDS(${rString(file)}); cat("SAME", identical(a, b["zed.pkg"]), names(a), "\\n")`);
+    expect(marked(out, 'SAME')[0]!.trim()).toBe('TRUE zed.pkg');
+  });
+
+  it('reads back what serializeR writes', () => {
+    const value = r.list([['x', r.dataFrame([['size', r.double([1, 2])], ['who', r.character(['a', null])]], ['p/p_1.0.tar.gz', 'p/p_2.0.tar.gz'])], ['y', r.logical([true, null])]]);
+    expect(deserializeR(serializeR(value))).toEqual(value);
+  });
+
+  it('hostile: refuses truncation, lengths beyond the data, other formats and types, deep nesting, and rows naming other paths', () => {
+    const good = serializeR(r.list([['p', r.dataFrame([['size', r.double([5])]], ['p/p_1.0.tar.gz'])]]));
+    expect(() => deserializeR(good.subarray(0, good.length - 3))).toThrow(RdsFormatError);
+    const huge = Buffer.from(good);
+    huge.writeInt32BE(0x7fffffff, 18); // the top-level list's length
+    expect(() => deserializeR(huge)).toThrow(/ends early/);
+    expect(() => deserializeR(Buffer.from('A\n1\n'))).toThrow(/not R serialization in XDR/);
+    const closure = Buffer.concat([good.subarray(0, 14), Buffer.from([0, 0, 0, 3])]);
+    expect(() => deserializeR(closure)).toThrow(/R type 3/);
+    let nested: RValue = r.integer([1]);
+    for (let i = 0; i < 80; i++) nested = { type: 'list', values: [nested] };
+    expect(() => deserializeR(serializeR(nested))).toThrow(/nested deeper/);
+    const escape = r.list([['p', r.dataFrame([['size', r.double([5])]], ['p/../../etc/passwd_1.0.tar.gz'])]]);
+    expect(() => listedArchives(deserializeR(serializeR(escape)))).toThrow(/not an archive of that package/);
+    const other = r.list([['p', r.dataFrame([['size', r.double([5])]], ['q/q_1.0.tar.gz'])]]);
+    expect(() => listedArchives(other)).toThrow(/not an archive of that package/);
   });
 });

@@ -209,3 +209,50 @@ describe('get cran --file-in', () => {
     }
   });
 });
+
+describe('get cran --include-archive', () => {
+  it('fetches every archived version Meta/archive.rds lists, each checked; remotes::install_version installs an old one from the result; a re-run fetches none again', async () => {
+    const latest = manifest.snapshots.at(-1)!;
+    expect(latest.archived.length).toBeGreaterThan(0);
+    const dest = join(root, 'archive-repo');
+    const run = await airlockRunJson<{ downloaded: { files: number } }>([...mirrorArgs(dest, `${fixture.url}/cran`), '--include-archive', '--json']);
+    const contrib = join(dest, 'current', 'v3', 'src', 'contrib');
+    for (const a of latest.archived) {
+      const file = join(contrib, a.file);
+      expect(fs.statSync(file).size, a.file).toBe(a.size);
+    }
+    expect(fs.existsSync(join(contrib, 'Meta', 'archive.rds'))).toBe(true);
+    expect(run.downloaded.files).toBeGreaterThanOrEqual(latest.packages.length + latest.archived.length);
+    const old = latest.archived.find((a) => { const p = latest.packages.find((x) => x.name === a.name)!; return p.imports.length === 0; }) ?? latest.archived[0]!;
+    const lib = join(root, 'lib-archive');
+    fs.mkdirSync(lib);
+    const out = await rscript(`
+      .libPaths(c(${rString(lib)}, .libPaths()))
+      options(repos = c(CRAN = ${rString(`file://${join(dest, 'current', 'v3')}`)}))
+      remotes::install_version(${rString(old.name)}, version = ${rString(old.version)}, lib = ${rString(lib)}, upgrade = "never", quiet = TRUE, dependencies = FALSE)
+      cat("VERSION", as.character(packageVersion(${rString(old.name)}, lib.loc = ${rString(lib)})), "\\n")
+    `);
+    expect(marked(out, 'VERSION')[0]!.trim()).toBe(old.version);
+    fixture.clearRequests();
+    const again = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--include-archive']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(fixture.requests().filter((r) => r.path.includes('/Archive/'))).toEqual([]);
+  });
+
+  it('with --file-in, only the archive of the selected packages, and a listing of just those', async () => {
+    const latest = manifest.snapshots.at(-1)!;
+    const archivedPkg = latest.archived[0]!.name;
+    const list = join(root, 'archive-list.txt');
+    fs.writeFileSync(list, `${archivedPkg}\n`);
+    const dest = join(root, 'archive-subset');
+    const run = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--include-archive', '--file-in', list]);
+    expect(run.status, run.stderr).toBe(0);
+    const selected = indexIn(dest).names;
+    const archiveDir = join(dest, 'current', 'v3', 'src', 'contrib', 'Archive');
+    const held = fs.readdirSync(archiveDir).sort();
+    expect(held).toEqual([...new Set(latest.archived.filter((a) => selected.includes(a.name)).map((a) => a.name))].sort());
+    const out = await rscript(`a <- readRDS(${rString(join(dest, 'current', 'v3', 'src', 'contrib', 'Meta', 'archive.rds'))}); cat("NAMES", sort(names(a)), "\\n")`);
+    expect(marked(out, 'NAMES')[0]!.trim().split(' ')).toEqual(held);
+  });
+});
+

@@ -20,6 +20,7 @@ interface CranArgs extends DownloadArgs {
   architectures?: string | string[];
   'file-in'?: string[];
   suggests: boolean;
+  'include-archive': boolean;
 }
 
 interface BiocArgs extends DownloadArgs {
@@ -42,11 +43,13 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .option('distributions', { alias: 'linux-distros', type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9 (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
       .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')}; arm64 is aarch64)` })
       .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION (repeatable)' })
+      .option('include-archive', { type: 'boolean', default: false, describe: 'also every earlier version the upstream lists in src/contrib/Meta/archive.rds (CRAN mirrors; with --file-in, of the selected packages), for remotes::install_version()' })
       .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages, as install.packages(dependencies = TRUE)' })
       .example('$0 get cran --destination /srv/airlock', 'the newest CRAN, with sysreqs')
       .example('$0 get cran --destination /srv/airlock --snapshot 2026-11-24 --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9 --architectures=x86_64', 'a dated snapshot with binaries for two R versions on two distributions')
       .example('$0 get cran --destination /srv/airlock --label 2026-11-24 --starting-snapshot 2026-11-01 --bundle /media/usb/cran-2026-11-24.airlock', 'download, then write the delta for the drive in one step')
       .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch')
+      .example('$0 get cran --destination /srv/airlock --base-url https://cran.mirror.example/ --include-archive', 'CRAN with every earlier version (tens of GB more) for remotes::install_version()')
       .example('$0 get cran --destination /srv/airlock --file-in packages.txt', 'only the packages listed (one per line) and their dependencies')
       .example('$0 get cran --destination /srv/airlock --file-in project/renv.lock --file-in pkg/DESCRIPTION --suggests', 'what a lockfile and a package need, with the Suggests of the listed packages'),
   handler: (args) =>
@@ -66,6 +69,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
           userAgent: USER_AGENT,
           wanted,
           rspmVersion: args['rspm-version'] ?? null,
+          includeArchive: args['include-archive'],
         });
       await getAndReport(ctx, args, collect);
     }),
