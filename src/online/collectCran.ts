@@ -1,9 +1,9 @@
 import { AirlockError } from '../errors.js';
 import { bindexFile, cranSnapshotFile, distrosFile, schemaMarker } from '../core/layout/generatedFiles.js';
-import { binaryContrib, CRAN_CONTRIB, type BinaryTarget } from '../core/layout/rspmLayout.js';
+import { binaryConfigName, binaryContrib, CRAN_CONTRIB, desktopConfigName, desktopContrib, desktopExtension, type BinaryTarget, type DesktopTarget } from '../core/layout/rspmLayout.js';
 import { resolveCranSource, type SourceTypeChoice } from '../upstream/detectSource.js';
 import type { HttpClient } from '../upstream/http.js';
-import { binaryContribUrl, cranContribUrl, rUserAgent } from '../upstream/sources.js';
+import { binaryContribUrl, cranContribUrl, desktopContribUrl, rUserAgent } from '../upstream/sources.js';
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
 import { sysreqsPart } from './sysreqs.js';
@@ -16,6 +16,8 @@ export interface CranRequest {
   sourceType: SourceTypeChoice;
   snapshot: string;
   binaries: BinaryTarget[];
+  /** Windows and macOS binaries (--distributions windows,macos), from a mirror or Package Manager. */
+  desktop: DesktopTarget[];
   /** null: --sysreqs-url none. */
   sysreqsUrl: string | null;
   userAgent: string;
@@ -39,14 +41,20 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   for (const target of request.binaries) {
     indexes.push(fetchContribIndex(http, binaryContribUrl(source, target.distribution), binaryContrib(target), rUserAgent(target)));
   }
-  const [fullSource, ...fullBinaries] = await Promise.all(indexes);
-  const subset = request.wanted ? subsetCran(request.wanted, fullSource!, request.binaries.map((target, i) => ({ target, index: fullBinaries[i]! }))) : null;
+  for (const target of request.desktop) {
+    indexes.push(fetchContribIndex(http, desktopContribUrl(source, target), desktopContrib(target), request.userAgent, desktopExtension(target)));
+  }
+  const [fullSource, ...fullRest] = await Promise.all(indexes);
+  const names = [...request.binaries.map(binaryConfigName), ...request.desktop.map(desktopConfigName)];
+  const subset = request.wanted ? subsetCran(request.wanted, fullSource!, fullRest.map((index, i) => ({ name: names[i]!, index }))) : null;
   const sourceIndex = subset?.source ?? fullSource;
-  const binaryIndexes = subset?.binaries ?? fullBinaries;
+  const rest = subset?.binaries ?? fullRest;
+  const binaryIndexes = rest.slice(0, request.binaries.length);
+  const desktopIndexes = rest.slice(request.binaries.length);
   const keep = subset ? (pkg: string) => subset.report.packages.some((p) => p.name === pkg) : null;
   const archive = request.includeArchive ? await cranArchivePart(http, cranContribUrl(source), request.userAgent, keep) : null;
   const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
-  const all = [sourceIndex!, ...binaryIndexes];
+  const all = [sourceIndex!, ...binaryIndexes, ...desktopIndexes];
   const files = [
     schemaMarker(),
     cranSnapshotFile(source, sourceIndex!.archives.length, request.rspmVersion),
@@ -59,7 +67,7 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
     section: { kind: 'cran', sysreqs: sysreqs.fetched },
     files,
     items: [...all.flatMap(indexItems), ...(subset?.archived ?? []), ...(archive?.items ?? []), ...sysreqs.items],
-    source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries },
+    source: { kind: source.kind, base: source.base, snapshot: source.snapshot, binaries: request.binaries, ...(request.desktop.length > 0 ? { desktop: request.desktop.map(desktopConfigName) } : {}) },
     notes: [...(subset?.notes ?? []), ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} is recorded in v3/snapshot.json; it changes nothing else (airlock writes one layout for every Package Manager version that reads rspm-offline-data)`])],
     ...(subset ? { selection: subset.report } : {}),
   };

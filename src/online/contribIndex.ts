@@ -22,16 +22,18 @@ export interface ContribIndex {
   archives: IndexedArchive[];
   /** The parsed records, in file order, for selecting a subset. */
   records: DcfRecord[];
+  /** The archives' extension: .tar.gz, or .zip and .tgz for Windows and macOS binaries. */
+  extension: string;
 }
 
 
-export async function fetchContribIndex(http: HttpClient, contribUrl: string, layoutDir: string, userAgent: string): Promise<ContribIndex> {
+export async function fetchContribIndex(http: HttpClient, contribUrl: string, layoutDir: string, userAgent: string, extension = '.tar.gz'): Promise<ContribIndex> {
   const { packages, packagesGz } = await fetchPackagesFile(http, contribUrl, userAgent);
   const where = `${contribUrl}/PACKAGES`;
   // latin1 never fails to decode; every field airlock reads (names, versions, checksums, paths) is ASCII.
   const records = parseDcf(packages.toString('latin1'), where);
-  const archives = archivesInIndex(records, where);
-  return { layoutDir, contribUrl, userAgent, packages, packagesGz, archives, records };
+  const archives = archivesInIndex(records, where, extension);
+  return { layoutDir, contribUrl, userAgent, packages, packagesGz, archives, records, extension };
 }
 
 /** The index cut down to the packages `keep` accepts, records verbatim, PACKAGES.gz made from it. */
@@ -40,7 +42,7 @@ export function restrictContribIndex(index: ContribIndex, keep: (name: string) =
   const text = subsetIndex(index.packages.toString('latin1'), index.records, (record) => keep(record.get('Package') ?? ''));
   const packages = Buffer.from(text, 'latin1');
   const records = parseDcf(text, where);
-  return { ...index, packages, packagesGz: gzipSync(packages, { level: 9 }), archives: archivesInIndex(records, where), records };
+  return { ...index, packages, packagesGz: gzipSync(packages, { level: 9 }), archives: archivesInIndex(records, where, index.extension), records };
 }
 
 async function fetchPackagesFile(http: HttpClient, contribUrl: string, userAgent: string): Promise<{ packages: Buffer; packagesGz: Buffer }> {

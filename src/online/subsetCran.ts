@@ -1,4 +1,3 @@
-import { binaryConfigName, type BinaryTarget } from '../core/layout/rspmLayout.js';
 import { indexByName, selectPackages, type SelectedPackage } from '../core/packageSelection.js';
 import type { Wanted } from './wantedFiles.js';
 import { restrictContribIndex, type ContribIndex } from './contribIndex.js';
@@ -24,7 +23,7 @@ export interface CranSubset {
  * the source index (R resolves dependencies there), and the same packages are kept in every
  * binary configuration, where a package without a binary is a note (R installs it from source).
  */
-export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { target: BinaryTarget; index: ContribIndex }[]): CranSubset {
+export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { name: string; index: ContribIndex }[]): CranSubset {
   const notes = [...wanted.notes];
   const cranWants = wanted.wants.filter((w) => {
     if (w.bioconductor) notes.push(`${w.name} is a Bioconductor package: \`get bioconductor --file-in\` downloads it`);
@@ -34,11 +33,11 @@ export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { tar
   notes.push(...selection.notes);
   const current = (name: string) => selection.packages.get(name)?.archived === false;
   const archived = [...selection.packages.values()].filter((p) => p.archived);
-  const subsetBinaries = binaries.map(({ target, index }) => {
+  const subsetBinaries = binaries.map(({ name, index }) => {
     const kept = restrictContribIndex(index, current);
     const have = new Set(kept.archives.map((a) => a.name));
     const lacking = [...selection.packages.values()].filter((p) => !p.archived && !have.has(p.name)).map((p) => p.name);
-    if (lacking.length > 0) notes.push(`no ${binaryConfigName(target)} binary for ${lacking.length} selected package${lacking.length === 1 ? '' : 's'} (${lacking.slice(0, 10).join(', ')}${lacking.length > 10 ? ', ...' : ''}): R installs ${lacking.length === 1 ? 'it' : 'them'} from source`);
+    if (lacking.length > 0) notes.push(`no ${name} binary for ${lacking.length} selected package${lacking.length === 1 ? '' : 's'} (${lacking.slice(0, 10).join(', ')}${lacking.length > 10 ? ', ...' : ''}): R installs ${lacking.length === 1 ? 'it' : 'them'} from source`);
     return kept;
   });
   return {

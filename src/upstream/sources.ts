@@ -1,3 +1,4 @@
+import { desktopDir, type DesktopTarget } from '../core/layout/rspmLayout.js';
 import type { BiocRepository } from '../core/layout/rspmLayout.js';
 
 /**
@@ -42,6 +43,12 @@ export function trimBase(url: string): string {
 /** The source packages' `src/contrib` of a CRAN source. */
 export function cranContribUrl(source: CranSource): string {
   return source.kind === 'cran-mirror' ? `${source.base}/src/contrib` : `${source.base}/cran/${encodeURIComponent(source.snapshot)}/src/contrib`;
+}
+
+/** Windows and macOS binaries, where CRAN mirrors and Package Manager both keep them. */
+export function desktopContribUrl(source: CranSource, target: DesktopTarget): string {
+  const root = source.kind === 'cran-mirror' ? source.base : `${source.base}/cran/${encodeURIComponent(source.snapshot)}`;
+  return `${root}/${desktopDir(target)}`;
 }
 
 /** Package Manager serves Linux binaries per distribution; the R version and architecture come from the User-Agent. */

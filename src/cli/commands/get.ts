@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import type { Collector, GetResult } from '../../online/get.js';
 import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
-import { binaryConfigName, type BinaryTarget } from '../../core/layout/rspmLayout.js';
+import { binaryConfigName, type BinaryTarget, type DesktopTarget } from '../../core/layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
 import { retryReport } from '../retryReport.js';
 import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
@@ -40,7 +40,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .option('source-type', { choices: ['auto', 'cran-mirror', 'package-manager'] as const, default: 'auto' as const, describe: 'what --base-url is; auto asks it' })
       .option('include-binaries', { type: 'boolean', default: false, describe: 'also download Linux binaries (needs --r-versions and --distributions)' })
       .option('r-versions', { type: 'string', describe: 'R versions for binaries, e.g. 4.4,4.5' })
-      .option('distributions', { alias: 'linux-distros', type: 'string', describe: 'Linux distributions for binaries, e.g. jammy,rhel9 (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
+      .option('distributions', { alias: 'linux-distros', type: 'string', describe: 'distributions for binaries, e.g. jammy,rhel9; windows and macos for CRAN\'s Windows and macOS binaries (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
       .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')}; arm64 is aarch64)` })
       .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION (repeatable)' })
       .option('include-archive', { type: 'boolean', default: false, describe: 'also every earlier version the upstream lists in src/contrib/Meta/archive.rds (CRAN mirrors; with --file-in, of the selected packages), for remotes::install_version()' })
@@ -49,6 +49,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .example('$0 get cran --destination /srv/airlock --snapshot 2026-11-24 --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9 --architectures=x86_64', 'a dated snapshot with binaries for two R versions on two distributions')
       .example('$0 get cran --destination /srv/airlock --label 2026-11-24 --starting-snapshot 2026-11-01 --bundle /media/usb/cran-2026-11-24.airlock', 'download, then write the delta for the drive in one step')
       .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch')
+      .example('$0 get cran --destination /srv/airlock --include-binaries --r-versions=4.4 --distributions=windows,macos --architectures=x86_64,arm64', 'Windows and macOS binaries, laid out as CRAN does, for R on desktops inside the gap')
       .example('$0 get cran --destination /srv/airlock --base-url https://cran.mirror.example/ --include-archive', 'CRAN with every earlier version (tens of GB more) for remotes::install_version()')
       .example('$0 get cran --destination /srv/airlock --file-in packages.txt', 'only the packages listed (one per line) and their dependencies')
       .example('$0 get cran --destination /srv/airlock --file-in project/renv.lock --file-in pkg/DESCRIPTION --suggests', 'what a lockfile and a package need, with the Suggests of the listed packages'),
@@ -64,7 +65,8 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
           baseUrl: args['base-url'] ?? defaultBaseUrl('cran', process.env),
           sourceType: args['source-type'],
           snapshot: args.snapshot,
-          binaries,
+          binaries: binaries.linux,
+          desktop: binaries.desktop,
           sysreqsUrl: sysreqsUrl(args),
           userAgent: USER_AGENT,
           wanted,
@@ -106,18 +108,29 @@ function sysreqsUrl(args: DownloadArgs): string | null {
   return given ?? defaultBaseUrl('sysreqs', process.env);
 }
 
-function binaryTargets(args: CranArgs): BinaryTarget[] {
+/** `windows` and `macos` among --distributions: CRAN's Windows and macOS binaries, not Linux ones. */
+const DESKTOP = new Set(['windows', 'macos']);
+
+function binaryTargets(args: CranArgs): { linux: BinaryTarget[]; desktop: DesktopTarget[] } {
   const rVersions = listOption('--r-versions', args['r-versions'], /^\d+\.\d+$/, '4.4,4.5');
   const distributions = listOption('--distributions', args.distributions, /^[a-z0-9][a-z0-9._-]*$/, 'jammy,rhel9');
   const architectures = listOption('--architectures', args.architectures, /^[a-z0-9_]+$/, 'x86_64');
   if (!args['include-binaries']) {
     if (rVersions.length + distributions.length + architectures.length > 0) usage('--r-versions, --distributions and --architectures choose binaries', 'add --include-binaries, or drop them');
-    return [];
+    return { linux: [], desktop: [] };
   }
   if (rVersions.length === 0 || distributions.length === 0) usage('--include-binaries needs --r-versions and --distributions', 'for example --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9');
   // Posit writes arm64 where R says aarch64: one architecture, one directory name.
   const archs = architectures.length > 0 ? [...new Set(architectures.map((a) => (a === 'arm64' ? 'aarch64' : a)))] : [...DEFAULT_ARCHITECTURES];
-  return distributions.flatMap((distribution) => rVersions.flatMap((rVersion) => archs.map((architecture) => ({ rVersion, distribution, architecture }))));
+  const linux = distributions.filter((d) => !DESKTOP.has(d));
+  return {
+    linux: linux.flatMap((distribution) => rVersions.flatMap((rVersion) => archs.map((architecture) => ({ rVersion, distribution, architecture })))),
+    desktop: [
+      // Windows binaries are x86_64 only; macOS has one build per architecture.
+      ...(distributions.includes('windows') ? rVersions.map((rVersion): DesktopTarget => ({ os: 'windows', rVersion, architecture: 'x86_64' })) : []),
+      ...(distributions.includes('macos') ? rVersions.flatMap((rVersion) => archs.map((architecture): DesktopTarget => ({ os: 'macos', rVersion, architecture }))) : []),
+    ],
+  };
 }
 
 async function getAndReport(ctx: CliContext, args: DownloadArgs, collect: Collector): Promise<void> {
@@ -183,8 +196,8 @@ function describeValue(value: unknown): string {
   if (!Array.isArray(value)) return typeof value === 'string' ? value : JSON.stringify(value);
   if (value.length === 0) return 'none';
   return value
-    .map((v: Record<string, unknown>) =>
-      'distribution' in v ? binaryConfigName(v as unknown as BinaryTarget) : 'version' in v ? `${String(v.version)}${v.alias ? ` (${String(v.alias)})` : ''}` : JSON.stringify(v),
+    .map((v: unknown) =>
+      typeof v === 'string' ? v : typeof v !== 'object' || v === null ? String(v) : 'distribution' in v ? binaryConfigName(v as unknown as BinaryTarget) : 'version' in v ? `${String(v.version)}${'alias' in v && v.alias ? ` (${String(v.alias)})` : ''}` : JSON.stringify(v),
     )
     .join(' ');
 }

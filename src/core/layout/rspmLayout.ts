@@ -5,6 +5,8 @@
  *
  *   v3/version.txt, v3/snapshot.json      schema marker; which upstream snapshot
  *   v3/src/contrib/                       CRAN source packages
+ *   v3/bin/windows/contrib/<r>/           Windows binaries (.zip), as CRAN lays them out
+ *   v3/bin/macosx/big-sur-<arch>/contrib/<r>/   macOS binaries (.tgz), as CRAN lays them out
  *   bin/<r>-<distribution>[-<arch>]/src/contrib/   Linux binaries (arch omitted for x86_64)
  *   bindex/<r>-<distribution>[-<arch>].json        what each binary tree holds
  *   distros/distributions.json            the binary configurations present
@@ -31,6 +33,37 @@ export interface BinaryTarget {
   rVersion: string;
   distribution: string;
   architecture: string;
+}
+
+/** Windows or macOS binaries for one R version (and, on macOS, one architecture). */
+export interface DesktopTarget {
+  os: 'windows' | 'macos';
+  rVersion: string;
+  /** x86_64 or aarch64 (macOS only; Windows binaries are x86_64). */
+  architecture: string;
+}
+
+/** CRAN's name for a macOS build: big-sur-x86_64, big-sur-arm64 (what R's contrib.url uses). */
+export function macosBuild(architecture: string): string {
+  return `big-sur-${architecture === 'aarch64' ? 'arm64' : architecture}`;
+}
+
+/** Below v3/ and below an upstream's base alike: bin/windows/contrib/4.4, bin/macosx/big-sur-arm64/contrib/4.4. */
+export function desktopDir(target: DesktopTarget): string {
+  return target.os === 'windows' ? `bin/windows/contrib/${target.rVersion}` : `bin/macosx/${macosBuild(target.architecture)}/contrib/${target.rVersion}`;
+}
+
+export function desktopContrib(target: DesktopTarget): string {
+  return `${SCHEMA}/${desktopDir(target)}`;
+}
+
+/** R's archive extension for the platform's binaries. */
+export function desktopExtension(target: DesktopTarget): string {
+  return target.os === 'windows' ? '.zip' : '.tgz';
+}
+
+export function desktopConfigName(target: DesktopTarget): string {
+  return target.os === 'windows' ? `windows-${target.rVersion}` : `macos-${macosBuild(target.architecture)}-${target.rVersion}`;
 }
 
 /** A small file placed into the layout from memory: an index, a config file, one airlock writes. */

@@ -1,4 +1,4 @@
-import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, CRAN_CONTRIB, SYSREQS_ROOT, type BiocRepository } from '../layout/rspmLayout.js';
+import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, CRAN_CONTRIB, SCHEMA, SYSREQS_ROOT, type BiocRepository } from '../layout/rspmLayout.js';
 import { pathProblem } from '../paths.js';
 
 /**
@@ -8,6 +8,7 @@ import { pathProblem } from '../paths.js';
  *   /                                                           a page for people
  *   /cran/{snapshot}/src/contrib/...                            CRAN source packages (and Archive/, Meta/archive.rds)
  *   /cran/__linux__/{distribution}/{snapshot}/src/contrib/...   Linux binaries for R's User-Agent, else sources
+ *   /cran/{snapshot}/bin/windows/contrib/{r}/..., /cran/{snapshot}/bin/macosx/{build}/contrib/{r}/...   Windows and macOS binaries
  *   /bioconductor/{snapshot}/config.yaml                        Bioconductor's version map
  *   /bioconductor/{snapshot}/packages/{version}/{repository}/src/contrib/...
  *   /sysreqs/{snapshot}/...                                     the system-requirements rules
@@ -62,6 +63,8 @@ function cran(rest: string[]): RouteResult {
     return { ok: true, route: { kind: 'cran', snapshot, file, distribution } };
   }
   const [snapshot, ...contrib] = rest;
+  // Windows and macOS binaries, where CRAN and Package Manager keep them (R's contrib.url for win.binary and mac.binary).
+  if (snapshot !== undefined && contrib[0] === 'bin' && contrib.length >= 5) return tree(snapshot, `${SCHEMA}/${contrib.join('/')}`);
   const file = contribFile(contrib);
   if (snapshot === undefined || file === undefined) return refuse(404, 'CRAN URLs are /cran/{snapshot}/src/contrib/FILE');
   return { ok: true, route: { kind: 'cran', snapshot, file, distribution: null } };
