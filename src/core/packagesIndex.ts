@@ -126,16 +126,40 @@ export function archivesInIndex(records: DcfRecord[], where: string, extension =
  * by the lines parseDcf says they start on; a record's trailing blank lines are dropped.
  */
 export function subsetIndex(text: string, records: readonly DcfRecord[], keep: (record: DcfRecord) => boolean): string {
+  const raw = recordTexts(text, records);
+  return joinRecords(records.flatMap((record, i) => (keep(record) ? [raw[i]!] : [])));
+}
+
+/**
+ * An index with records added: each replaces the record of the same package, in its place,
+ * and the others follow at the end, all byte for byte. For a download that adds the CRAN
+ * packages a Bioconductor selection needs to a CRAN part that may already hold some of them.
+ */
+export function mergeIndex(base: { text: string; records: readonly DcfRecord[] }, added: { text: string; records: readonly DcfRecord[] }): string {
+  const addedRaw = recordTexts(added.text, added.records);
+  const byName = new Map(added.records.map((r, i) => [r.get('Package'), addedRaw[i]!] as const));
+  const baseRaw = recordTexts(base.text, base.records);
+  const out = base.records.map((r, i) => {
+    const replacement = byName.get(r.get('Package'));
+    byName.delete(r.get('Package'));
+    return replacement ?? baseRaw[i]!;
+  });
+  return joinRecords([...out, ...byName.values()]);
+}
+
+function joinRecords(records: string[]): string {
+  return records.length === 0 ? '' : `${records.join('\n\n')}\n`;
+}
+
+/** Each record's own lines, as written, by the lines parseDcf says they start on; trailing blank lines dropped. */
+function recordTexts(text: string, records: readonly DcfRecord[]): string[] {
   const lines = text.split(/\r\n|\n|\r/);
   const starts = records.map((r) => dcfRecordLine(r));
-  const kept: string[] = [];
-  records.forEach((record, i) => {
-    if (!keep(record)) return;
+  return records.map((_, i) => {
     const start = starts[i];
-    if (start === undefined) throw new Error('subsetIndex needs the records parseDcf returned for this text');
+    if (start === undefined) throw new Error('recordTexts needs the records parseDcf returned for this text');
     let end = i + 1 < starts.length ? starts[i + 1]! - 1 : lines.length;
     while (end > start && lines[end - 1]!.trim() === '') end--;
-    kept.push(lines.slice(start - 1, end).join('\n'));
+    return lines.slice(start - 1, end).join('\n');
   });
-  return kept.length === 0 ? '' : `${kept.join('\n\n')}\n`;
 }

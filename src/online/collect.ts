@@ -1,3 +1,4 @@
+import type { ContribIndex } from './contribIndex.js';
 import type { SelectionReport } from './subsetCran.js';
 import type { LayoutFile, Section } from '../core/layout/rspmLayout.js';
 import type { FetchItem } from './fetchItem.js';
@@ -17,4 +18,6 @@ export interface Collected {
   notes: string[];
   /** With --file-in: what was selected and why. */
   selection?: SelectionReport;
+  /** CRAN packages to add to the snapshot's CRAN part (a Bioconductor selection's CRAN dependencies). */
+  cranAdditions?: ContribIndex;
 }

@@ -1,12 +1,15 @@
 import { isAirlockError } from '../errors.js';
 import { parseBiocConfig, resolveBiocVersions } from '../core/bioconductorConfig.js';
 import { biocVersionFile } from '../core/layout/generatedFiles.js';
-import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, type BiocRepository } from '../core/layout/rspmLayout.js';
+import { BIOC_CONFIG_PATH, BIOC_REPOSITORIES, biocContrib, CRAN_CONTRIB, type BiocRepository } from '../core/layout/rspmLayout.js';
 import type { HttpClient } from '../upstream/http.js';
-import { biocConfigUrl, biocContribUrl, trimBase } from '../upstream/sources.js';
+import { biocConfigUrl, biocContribUrl, cranContribUrl, trimBase } from '../upstream/sources.js';
 import type { Collected } from './collect.js';
 import { fetchContribIndex, indexFiles, indexItems, type ContribIndex } from './contribIndex.js';
 import { sysreqsPart } from './sysreqs.js';
+import { subsetBioconductor, type BiocSubset } from './subsetBioconductor.js';
+import type { Wanted } from './wantedFiles.js';
+import { resolveCranSource } from '../upstream/detectSource.js';
 
 export interface BioconductorRequest {
   baseUrl: string;
@@ -17,6 +20,9 @@ export interface BioconductorRequest {
   /** --rspm-version: accepted, no effect here. */
   rspmVersion: string | null;
   userAgent: string;
+  /** With --file-in: only these packages and what they need; CRAN's index (from this URL) supplies their CRAN dependencies. */
+  wanted: Wanted | null;
+  cranUrl: string;
 }
 
 /** Only the software repository must exist; older releases lack books, some lack workflows. */
@@ -31,15 +37,18 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
   const configBytes = await http.fetchSmall({ url: configUrl, userAgent: request.userAgent }, MAX_CONFIG_BYTES);
   const versions = resolveBiocVersions(request.versions, parseBiocConfig(configBytes.toString('utf8'), configUrl));
   const notes: string[] = [];
-  const indexes: ContribIndex[] = [];
+  let indexes: ContribIndex[] = [];
+  const byVersion: { version: string; indexes: ContribIndex[] }[] = [];
   const files = [{ path: BIOC_CONFIG_PATH, data: configBytes }];
   for (const v of versions) {
     const found = await Promise.all(BIOC_REPOSITORIES.map((repository) => optionalIndex(http, base, v.version, repository, request.userAgent)));
     const present: BiocRepository[] = [];
+    byVersion.push({ version: v.version, indexes: [] });
     BIOC_REPOSITORIES.forEach((repository, i) => {
       const index = found[i];
       if (index) {
         indexes.push(index);
+        byVersion.at(-1)!.indexes.push(index);
         present.push(repository);
       } else {
         notes.push(`Bioconductor ${v.version} publishes no ${repository} repository; skipped`);
@@ -47,13 +56,21 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
     });
     files.push(biocVersionFile(v.version, v.rVersion, present));
   }
+  let subset: BiocSubset | null = null;
+  if (request.wanted) {
+    const cranSource = await resolveCranSource(http, request.cranUrl, 'auto', 'latest', request.userAgent);
+    const cran = await fetchContribIndex(http, cranContribUrl(cranSource), CRAN_CONTRIB, request.userAgent);
+    subset = subsetBioconductor(request.wanted, byVersion, cran);
+    indexes = subset.indexes;
+  }
   const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   return {
     section: { kind: 'bioconductor', versions: versions.map((v) => v.version), sysreqs: sysreqs.fetched },
     files: [...files, ...indexes.flatMap(indexFiles)],
-    items: [...indexes.flatMap(indexItems), ...sysreqs.items],
+    items: [...indexes.flatMap(indexItems), ...(subset ? [...indexItems(subset.cran), ...subset.archived] : []), ...sysreqs.items],
     source: { kind: 'bioconductor', base, versions },
-    notes: [...notes, ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} has no effect on a Bioconductor download`])],
+    ...(subset ? { selection: subset.report, cranAdditions: subset.cran } : {}),
+    notes: [...notes, ...(subset?.notes ?? []), ...sysreqs.notes, ...(request.rspmVersion === null ? [] : [`--rspm-version ${request.rspmVersion} has no effect on a Bioconductor download`])],
   };
 }
 

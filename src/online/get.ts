@@ -15,6 +15,7 @@ import { Repository } from '../repository/repository.js';
 import { HttpClient, type HttpOptions } from '../upstream/http.js';
 import type { Collected } from './collect.js';
 import type { SelectionReport } from './subsetCran.js';
+import { addToCranPart } from './cranAdditions.js';
 import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
 import { ledgerKey, type FetchItem } from './fetchItem.js';
@@ -107,12 +108,13 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const ledger = DownloadLedger.load(repo);
   const items = uniqueByPath(collected.items);
   // The small files go in first: the download's final checkpoint then makes everything durable in one flush.
-  const fixed = new Map<string, StoredFile>();
-  for (const file of collected.files) fixed.set(file.path, await repo.objects.addBuffer(file.data, file.path));
   const parent = await latestTree(repo);
+  const added = collected.cranAdditions ? await addToCranPart(repo, parent?.tree ?? null, collected.cranAdditions) : null;
+  const fixed = new Map<string, StoredFile>();
+  for (const file of [...collected.files, ...(added?.files ?? [])]) fixed.set(file.path, await repo.objects.addBuffer(file.data, file.path));
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress, guessSize: sizeGuesser(parent?.tree ?? null) });
   const stored = new Map([...summary.stored, ...fixed]);
-  const tree = composeTree(parent?.tree ?? null, collected.section, stored);
+  const tree = composeTree(parent?.tree ?? null, collected.section, stored, added?.drop);
   assertTreeFits(repositoryView(repo), tree);
   const id = await repo.snapshots.saveTree(tree);
   // From a receipt, count on from what the offline side has applied: a repository started
@@ -202,8 +204,13 @@ async function latestTree(repo: Repository): Promise<{ record: SnapshotRecord; t
 }
 
 /** The previous tree without the section this download owns, plus everything it brought. */
-export function composeTree(parent: Tree | null, section: Section, stored: Map<string, StoredFile>): Tree {
-  const entries: TreeEntry[] = (parent?.entries ?? []).filter((e) => !sectionOwns(section, e.path));
+/**
+ * The previous tree with the section replaced. Files stored outside the section (the CRAN
+ * packages a Bioconductor selection adds) replace the previous ones at their paths, and `drop`
+ * removes what they supersede.
+ */
+export function composeTree(parent: Tree | null, section: Section, stored: Map<string, StoredFile>, drop: ReadonlySet<string> = new Set()): Tree {
+  const entries: TreeEntry[] = (parent?.entries ?? []).filter((e) => !sectionOwns(section, e.path) && !stored.has(e.path) && !drop.has(e.path));
   for (const [path, file] of stored) entries.push({ path, id: file.id, size: file.size, mode: 0o644 });
   sortEntries(entries);
   validateTree(entries);

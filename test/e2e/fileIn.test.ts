@@ -256,3 +256,45 @@ describe('get cran --include-archive', () => {
   });
 });
 
+
+describe('get bioconductor --file-in', () => {
+  it("selects over BiocManager's repositories and CRAN as R does; the CRAN dependencies join the snapshot's CRAN part, which R installs from with nothing else reachable", async () => {
+    const release = manifest.bioc.release;
+    const dest = join(root, 'bioc-repo');
+    // A CRAN part made earlier from a short list: the Bioconductor selection adds to it, never shrinks it.
+    const cranList = join(root, 'cran-first.txt');
+    const leaf = manifest.snapshots.at(-1)!.packages.find((p) => p.imports.length === 0)!;
+    fs.writeFileSync(cranList, `${leaf.name}\n`);
+    const first = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--file-in', cranList]);
+    expect(first.status, first.stderr).toBe(0);
+    const list = join(root, 'bioc-list.txt');
+    fs.writeFileSync(list, 'PeakFinder\nrnaseqWorkflow\n');
+    const run = await airlockRun(['get', 'bioconductor', '--destination', dest, '--base-url', `${fixture.url}/bioc`, '--versions', 'release', '--sysreqs-url', `${fixture.url}/sysreqs`, '--cran-url', `${fixture.url}/cran`, '--file-in', list]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/CRAN packages? the selection needs (is|are) added to the snapshot's CRAN part/);
+    const biocRepos = ['bioc', 'data/annotation', 'data/experiment', 'workflows', 'books'].map((r) => `${fixture.url}/bioc/packages/${release}/${r}`);
+    const out = await rscript(`
+      repos <- c(${biocRepos.map(rString).join(', ')}, ${rString(`${fixture.url}/cran`)})
+      db <- available.packages(repos = repos, type = "source")
+      deps <- tools::package_dependencies(c("PeakFinder", "rnaseqWorkflow"), db = db, recursive = TRUE, which = c("Depends", "Imports", "LinkingTo"))
+      for (p in sort(intersect(unique(c("PeakFinder", "rnaseqWorkflow", unlist(deps))), rownames(db)))) cat("PKG", p, db[p, "Repository"], "\\n")
+    `);
+    const expected = marked(out, 'PKG').map((l) => l.trim().split(' ') as [string, string]);
+    const cranExpected = expected.filter(([, repo]) => repo.includes('/cran/')).map(([name]) => name);
+    const biocExpected = expected.filter(([, repo]) => !repo.includes('/cran/')).map(([name]) => name);
+    expect(cranExpected.length).toBeGreaterThan(0);
+    const current = join(dest, 'current');
+    const names = (dir: string) => parseDcf(fs.readFileSync(join(current, dir, 'PACKAGES'), 'latin1'), dir).map((r) => r.get('Package')!);
+    const biocHeld = ['bioc', 'data/annotation', 'data/experiment', 'workflows', 'books'].flatMap((r) => (fs.existsSync(join(current, 'bioc', 'v3', release, r, 'src', 'contrib', 'PACKAGES')) ? names(`bioc/v3/${release}/${r}/src/contrib`) : []));
+    expect(biocHeld.sort()).toEqual([...biocExpected].sort());
+    expect(names('v3/src/contrib').sort()).toEqual([...new Set([leaf.name, ...cranExpected])].sort());
+    const lib = join(root, 'lib-bioc');
+    fs.mkdirSync(lib);
+    const local = ['bioc', 'workflows'].map((r) => `file://${join(current, 'bioc', 'v3', release, r)}`);
+    const installed = await rscript(`
+      install.packages("PeakFinder", lib = ${rString(lib)}, repos = c(${local.map(rString).join(', ')}, ${rString(`file://${join(current, 'v3')}`)}), type = "source", quiet = TRUE)
+      cat("LOADED", requireNamespace("PeakFinder", lib.loc = ${rString(lib)}, quietly = TRUE), "\\n")
+    `);
+    expect(marked(installed, 'LOADED')[0]!.trim()).toBe('TRUE');
+  });
+});

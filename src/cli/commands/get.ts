@@ -25,6 +25,9 @@ interface CranArgs extends DownloadArgs {
 
 interface BiocArgs extends DownloadArgs {
   versions: string | string[];
+  'file-in'?: string[];
+  suggests: boolean;
+  'cran-url'?: string;
 }
 
 const USER_AGENT = TOOL_NAME.replace(' ', '/');
@@ -83,11 +86,18 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
   builder: (y) =>
     downloadOptions(y)
       .option('versions', { type: 'string', demandOption: true, describe: 'Bioconductor versions: release, devel, or numbers like 3.19 (comma separated)' })
+      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names and everything they need (their CRAN dependencies go into the CRAN part): a package list, an renv.lock or a DESCRIPTION (repeatable)' })
+      .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages' })
+      .option('cran-url', { type: 'string', describe: 'with --file-in: the CRAN the selection takes CRAN dependencies from (default: as get cran)' })
+      .example('$0 get bioconductor --destination /srv/airlock --versions=release --file-in bioc-packages.txt', 'only the listed Bioconductor packages, their dependencies, and the CRAN packages they need')
       .example('$0 get bioconductor --destination /srv/airlock --versions=release,devel,3.19', 'the current release and devel, and 3.19'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const versions = listOption('--versions', args.versions, /^(release|devel|\d+\.\d+)$/, 'release,devel,3.19');
       if (versions.length === 0) usage('--versions names no version', 'for example --versions=release,devel');
+      if (args.suggests && args['file-in'] === undefined) usage('--suggests only makes sense with --file-in', 'add --file-in FILE, the packages whose Suggests you want');
+      const { readWanted } = await import('../../online/wantedFiles.js');
+      const wanted = args['file-in'] === undefined ? null : await readWanted(args['file-in'], args.suggests);
       const { collectBioconductor } = await import('../../online/collectBioconductor.js');
       const collect: Collector = (http) =>
         collectBioconductor(http, {
@@ -96,6 +106,8 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
           sysreqsUrl: sysreqsUrl(args),
           userAgent: USER_AGENT,
           rspmVersion: args['rspm-version'] ?? null,
+          wanted,
+          cranUrl: args['cran-url'] ?? defaultBaseUrl('cran', process.env),
         });
       await getAndReport(ctx, args, collect);
     }),
