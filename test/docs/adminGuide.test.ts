@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/cli.js';
 import { readGuideBlocks, type GuideBlock, type GuideCommand, type Host } from './guideBlocks.js';
+import type { UpstreamManifest } from '../../fixtures/upstream/universe.js';
 
 /**
  * The admin guide, run. Every `sh` block of docs/admin-guide.md runs in order, with bash,
@@ -99,6 +100,25 @@ async function advanceUpstream(): Promise<void> {
   if (!response.ok) throw new Error(`could not advance the fixture upstream: HTTP ${response.status}`);
 }
 
+/**
+ * The admin's own files the guide's "Only the packages your projects use" reads, made from the
+ * fixture's packages: an renv.lock pinning one version the upstream has since archived (the
+ * guide runs that section after the upstream moved on) and one current one, a package list, and
+ * a list of Bioconductor packages.
+ */
+function writeProjectFiles(home: string): void {
+  const manifest = JSON.parse(fs.readFileSync(join(root, 'upstream', 'universe.json'), 'utf8')) as UpstreamManifest;
+  const [, later] = manifest.snapshots;
+  const old = later!.archived[0]!;
+  const current = later!.packages.find((p) => p.name !== old.name && p.imports.length === 0)!;
+  const withImports = later!.packages.find((p) => p.imports.length > 0)!;
+  fs.mkdirSync(join(home, 'project'), { recursive: true });
+  const pin = (name: string, version: string) => ({ Package: name, Version: version, Source: 'Repository', Repository: 'CRAN' });
+  fs.writeFileSync(join(home, 'project', 'renv.lock'), JSON.stringify({ R: { Version: '4.4.1' }, Packages: { [old.name]: pin(old.name, old.version), [current.name]: pin(current.name, current.version) } }, null, 2));
+  fs.writeFileSync(join(home, 'packages.txt'), `# what our reports use\n${withImports.name}\n`);
+  fs.writeFileSync(join(home, 'bioc-packages.txt'), 'PeakFinder\n');
+}
+
 function accountExists(name: string): boolean {
   return fs.readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.split(':')[0] === name);
 }
@@ -124,6 +144,7 @@ describe('docs/admin-guide.md, run from start to finish', () => {
     fs.mkdirSync(join(root, 'node-only'));
     fs.symlinkSync(process.execPath, join(root, 'node-only', 'node'));
     url = await startUpstream(join(root, 'upstream'));
+    writeProjectFiles(join(hostRoot('online'), 'root'));
   }, 120_000);
 
   afterAll(() => {

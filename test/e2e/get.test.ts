@@ -495,7 +495,7 @@ describe('refusals before any download', () => {
     const [concurrency, binaries, starting] = await Promise.all([
       runFailing(cranArgs(dest, '--concurrency', '0'), 2, 'USAGE'),
       runFailing(cranArgs(dest, '--include-binaries', '--distributions', 'jammy'), 2, 'USAGE'),
-      runFailing(cranArgs(dest, '--starting-snapshot', 'anything'), 2, 'USAGE'),
+      runFailing(cranArgs(dest, '--volume-size', '4G'), 2, 'USAGE'),
     ]);
     expect(concurrency.message).toContain('--concurrency');
     expect(binaries.message).toContain('--r-versions');
