@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstream/server.js';
 import { generateUpstream, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { parseDcf } from '../../src/core/dcf.js';
-import { airlockRun, airlockRunJson } from '../helpers/cli.js';
+import { airlockRun, airlockRunJson, airlockRunOk } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { marked, rscript, rString } from '../helpers/r.js';
 
@@ -296,5 +296,62 @@ describe('get bioconductor --file-in', () => {
       cat("LOADED", requireNamespace("PeakFinder", lib.loc = ${rString(lib)}, quietly = TRUE), "\\n")
     `);
     expect(marked(installed, 'LOADED')[0]!.trim()).toBe('TRUE');
+  });
+});
+
+describe('done when (issue "Mirror what you need")', () => {
+  it('a list against a plain mirror with no other host: one get, the bundle carried across and applied, R installs both; a longer list later fetches only what is new, and its delta carries just that; with --include-archive, install_version gets an old version', async () => {
+    const latest = manifest.snapshots.at(-1)!;
+    const withImports = latest.packages.filter((p) => p.imports.length > 0).sort((a, b) => a.imports.length - b.imports.length);
+    // b has an archived version: --include-archive must bring it.
+    const [a, b] = [withImports[0]!, latest.packages.find((p) => p.name === latest.archived.find((x) => x.name !== withImports[0]!.name)!.name)!];
+    const list = join(root, 'done-list.txt');
+    fs.writeFileSync(list, `${a.name}\n${b.name}\n`);
+    const dest = join(root, 'done-repo');
+    const get = (...extra: string[]) => airlockRun(['get', 'cran', '--destination', dest, '--base-url', `${fixture.url}/cran`, '--source-type', 'cran-mirror', '--sysreqs-url', 'none', '--file-in', list, ...extra]);
+    fixture.clearRequests();
+    const first = await get('--label', 'one', '--include-archive');
+    expect(first.status, first.stderr).toBe(0);
+    expect(fixture.requests().every((r) => r.path.startsWith('/cran/'))).toBe(true);
+    const full = join(root, 'done-full.airlock');
+    await airlockRunOk(['bundle', 'create', '--repo', dest, '--snapshot', 'one', '--output', full]);
+    const dataDir = join(root, 'done-offline', 'rspm-offline-data');
+    fs.mkdirSync(join(root, 'done-offline'));
+    await airlockRunOk(['apply', full, '--data-dir', dataDir]);
+    const lib = join(root, 'lib-done');
+    fs.mkdirSync(lib);
+    const repos = `file://${join(dataDir, 'v3')}`;
+    const out = await rscript(`
+      install.packages(c(${rString(a.name)}, ${rString(b.name)}), lib = ${rString(lib)}, repos = ${rString(repos)}, type = "source", quiet = TRUE)
+      cat("LOADED", sapply(c(${rString(a.name)}, ${rString(b.name)}), requireNamespace, lib.loc = ${rString(lib)}, quietly = TRUE), "\\n")
+    `);
+    expect(marked(out, 'LOADED')[0]!.trim()).toBe('TRUE TRUE');
+    const old = latest.archived.find((x) => x.name === b.name)!;
+    {
+      const lib2 = join(root, 'lib-done-old');
+      fs.mkdirSync(lib2);
+      const installed = await rscript(`
+        .libPaths(c(${rString(lib2)}, ${rString(lib)}, .libPaths()))
+        options(repos = c(CRAN = ${rString(repos)}))
+        remotes::install_version(${rString(old.name)}, version = ${rString(old.version)}, lib = ${rString(lib2)}, upgrade = "never", quiet = TRUE, dependencies = FALSE)
+        cat("VERSION", as.character(packageVersion(${rString(old.name)}, lib.loc = ${rString(lib2)})), "\\n")
+      `);
+      expect(marked(installed, 'VERSION')[0]!.trim()).toBe(old.version);
+    }
+    // A longer list: only the new package and what it newly needs are fetched and carried.
+    const before = new Set(indexIn(dest).names);
+    const added = latest.packages.filter((p) => !before.has(p.name)).sort((x, y) => y.imports.length - x.imports.length)[0]!;
+    fs.appendFileSync(list, `${added.name}\n`);
+    const second = await airlockRunJson<{ downloaded: { files: number } }>(['get', 'cran', '--destination', dest, '--base-url', `${fixture.url}/cran`, '--source-type', 'cran-mirror', '--sysreqs-url', 'none', '--file-in', list, '--include-archive', '--label', 'two', '--json']);
+    const now = indexIn(dest).names;
+    const fresh = now.filter((n) => !before.has(n));
+    expect(fresh).toContain(added.name);
+    const freshArchived = latest.archived.filter((x) => fresh.includes(x.name)).length;
+    expect(second.downloaded.files).toBe(fresh.length + freshArchived);
+    const delta = join(root, 'done-delta.airlock');
+    await airlockRunOk(['bundle', 'create', '--repo', dest, '--snapshot', 'two', '--starting-snapshot', 'one', '--output', delta]);
+    const inspect = await airlockRunJson<{ changes: { packages: { kind: string; name: string }[] } }>(['bundle', 'inspect', delta, '--json']);
+    expect(inspect.changes.packages.filter((p) => p.kind === 'added').map((p) => p.name).sort()).toEqual([...fresh].sort());
+    expect(inspect.changes.packages.filter((p) => p.kind !== 'added')).toEqual([]);
   });
 });
