@@ -53,6 +53,8 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .example('$0 get cran --destination /srv/airlock --label 2026-11-24 --starting-snapshot 2026-11-01 --bundle /media/usb/cran-2026-11-24.airlock', 'download, then write the delta for the drive in one step')
       .example('$0 get cran --destination /srv/airlock --dryrun', 'how much a run would fetch')
       .example('$0 get cran --destination /srv/airlock --include-binaries --r-versions=4.4 --distributions=windows,macos --architectures=x86_64,arm64', 'Windows and macOS binaries, laid out as CRAN does, for R on desktops inside the gap')
+      .example('$0 get cran --destination /srv/airlock --include-binaries --r-versions=4.4 --linux-distros=jammy --architectures=arm64 --rspm-version 2024.11.0', "Posit's downloader's spellings: --linux-distros, arm64 (= aarch64), --rspm-version (recorded only)")
+      .example('$0 get cran --destination /srv/airlock --base-url https://cran.mirror.example/ --sysreqs-url none', 'from a site mirror with no route to GitHub: no system requirements')
       .example('$0 get cran --destination /srv/airlock --base-url https://cran.mirror.example/ --include-archive', 'CRAN with every earlier version (tens of GB more) for remotes::install_version()')
       .example('$0 get cran --destination /srv/airlock --file-in packages.txt', 'only the packages listed (one per line) and their dependencies')
       .example('$0 get cran --destination /srv/airlock --file-in project/renv.lock --file-in pkg/DESCRIPTION --suggests', 'what a lockfile and a package need, with the Suggests of the listed packages'),
@@ -90,6 +92,7 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
       .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages' })
       .option('cran-url', { type: 'string', describe: 'with --file-in: the CRAN the selection takes CRAN dependencies from (default: as get cran)' })
       .example('$0 get bioconductor --destination /srv/airlock --versions=release --file-in bioc-packages.txt', 'only the listed Bioconductor packages, their dependencies, and the CRAN packages they need')
+      .example('$0 get bioconductor --destination /srv/airlock --versions=3.20 --file-in renv.lock --cran-url https://cran.mirror.example/', 'a lockfile, with CRAN dependencies taken from a mirror')
       .example('$0 get bioconductor --destination /srv/airlock --versions=release,devel,3.19', 'the current release and devel, and 3.19'),
   handler: (args) =>
     runCommand(args, async (ctx) => {
