@@ -11,6 +11,7 @@ import { mb } from './format.js';
 import { StepRunner, timeAsync } from './measure.js';
 import { runPeerSuite, runTinyPeer } from './peerSuite.js';
 import { runServeSuite, type ServeResults } from './serve.js';
+import { runStartupSuite } from './startup.js';
 import { computeRatios, downloadRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
 import { guard, StepLog } from './steps.js';
 import { ensureTinyTree, tinyParams, type TinyTree } from './tinyTree.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     await guard(steps, '200k-file memory check', log, () => runTinySuite(runner, config.airlockBin, tiny, config.runDir, steps, log));
     await runTinyPeer(runner, tools, tiny, config.runDir, steps, log);
   }
+  if (config.parts.has('startup')) await guard(steps, 'start-up', log, () => runStartupSuite(runner, config.airlockBin, config.runDir, steps, log));
   const download = config.parts.has('download') ? await runDownloadSuite(runner, config, tools, steps, log) : null;
   let serve: ServeResults | null = null;
   if (corpus && config.parts.has('serve')) {

@@ -11,15 +11,16 @@ import { fileURLToPath } from 'node:url';
  *   BENCH_ONLY=parts    runs only these parts, comma separated: corpus (airlock and its
  *                       peers on the CRAN-like corpus), 200k (the memory check), download
  *                       (airlock get cran against parallel curl from the fixture server), serve
- *                       (airlock serve against nginx on the corpus and 2,000 small files)
+ *                       (airlock serve against nginx on the corpus and 2,000 small files),
+ *                       startup (--version, a help and a read-only command, against node alone)
  *   BENCH_DOWNLOAD_RUNS=3         rounds of the download comparison (best one reported)
  *   BENCH_DOWNLOAD_CONCURRENCY=8  connections, for airlock and curl alike
  *   BENCH_KEEP=1        keeps the run's repositories, bundles and data dirs afterwards
  *   BENCH_AIRLOCK=path  the bin/airlock.js to measure (default this checkout's): a frozen
  *                       copy of a commit gives stable numbers while the tree is edited
  */
-export type BenchPart = 'corpus' | '200k' | 'download' | 'serve';
-export const BENCH_PARTS: readonly BenchPart[] = ['corpus', '200k', 'download', 'serve'];
+export type BenchPart = 'corpus' | '200k' | 'download' | 'serve' | 'startup';
+export const BENCH_PARTS: readonly BenchPart[] = ['corpus', '200k', 'download', 'serve', 'startup'];
 
 export interface BenchConfig {
   projectRoot: string;

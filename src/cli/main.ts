@@ -1,22 +1,6 @@
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VERSION } from '../version.js';
-import { adoptCommand } from './commands/adopt.js';
-import { applyCommand } from './commands/apply.js';
-import { bundleCommand } from './commands/bundle.js';
-import { exportCommand } from './commands/export.js';
-import { gcCommand } from './commands/gc.js';
-import { getCommand } from './commands/get.js';
-import { keyCommand } from './commands/key.js';
-import { pruneSchemaCommand } from './commands/pruneSchema.js';
-import { receiptCommand } from './commands/receipt.js';
-import { trustCommand } from './commands/trust.js';
-import { rollbackCommand } from './commands/rollback.js';
-import { serveCommand } from './commands/serve.js';
-import { snapshotCommand } from './commands/snapshot.js';
-import { statusCommand } from './commands/status.js';
-import { validateCommand } from './commands/validate.js';
-import { verifyCommand } from './commands/verify.js';
 import { withGlobalOptions } from './context.js';
 import { ExitCode } from '../errors.js';
 
@@ -26,35 +10,56 @@ import { ExitCode } from '../errors.js';
  */
 export type ProgramName = 'airlock' | 'rspm-offline-downloader';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- each command has its own argument type; yargs takes them all */
+type AnyCommand = CommandModule<any, any>;
+
+/**
+ * Each command's module, loaded only when needed: a run of one command loads that command
+ * (and what it uses), `--version` loads none; help, and a mistyped command (for suggestions),
+ * load them all. Order is the order `--help` lists them in.
+ */
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  get: async () => (await import('./commands/get.js')).getCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  snapshot: async () => (await import('./commands/snapshot.js')).snapshotCommand,
+  bundle: async () => (await import('./commands/bundle.js')).bundleCommand,
+  apply: async () => (await import('./commands/apply.js')).applyCommand,
+  rollback: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  gc: async () => (await import('./commands/gc.js')).gcCommand,
+  adopt: async () => (await import('./commands/adopt.js')).adoptCommand,
+  receipt: async () => (await import('./commands/receipt.js')).receiptCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  'prune-schema': async () => (await import('./commands/pruneSchema.js')).pruneSchemaCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  key: async () => (await import('./commands/key.js')).keyCommand,
+  trust: async () => (await import('./commands/trust.js')).trustCommand,
+};
+const DOWNLOADER_COMMANDS = ['get', 'validate'];
+
+/** The commands to register for these arguments: the one named, none for --version, else all. */
+async function commandsFor(args: string[], available: string[]): Promise<AnyCommand[]> {
+  const first = args[0];
+  if (first !== undefined && available.includes(first)) return [await COMMANDS[first]!()];
+  if (args.length === 1 && first === '--version') return [];
+  return Promise.all(available.map((name) => COMMANDS[name]!()));
+}
+
 export async function main(argv: string[], name: ProgramName = 'airlock'): Promise<void> {
   // `airlock snapshot list | head`: a reader that stops early is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const program = withGlobalOptions(yargs(hideBin(argv))).scriptName(name);
-  if (name === 'airlock') {
-    program
-      .usage('$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.')
-      .command(getCommand)
-      .command(validateCommand)
-      .command(snapshotCommand)
-      .command(bundleCommand)
-      .command(applyCommand)
-      .command(rollbackCommand)
-      .command(statusCommand)
-      .command(verifyCommand)
-      .command(gcCommand)
-      .command(adoptCommand)
-      .command(receiptCommand)
-      .command(exportCommand)
-      .command(pruneSchemaCommand)
-      .command(serveCommand)
-      .command(keyCommand)
-      .command(trustCommand);
-  } else {
-    program.usage('$0 <command>\n\nairlock under the seed downloader\'s name: get and validate.').command(getCommand).command(validateCommand);
-  }
+  const args = hideBin(argv);
+  const program = withGlobalOptions(yargs(args)).scriptName(name);
+  program.usage(
+    name === 'airlock'
+      ? '$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.'
+      : "$0 <command>\n\nairlock under the seed downloader's name: get and validate.",
+  );
+  for (const command of await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS)) program.command(command);
   await program
     .demandCommand(1, `name a command; \`${name} --help\` lists them`)
     .strict()
