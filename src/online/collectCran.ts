@@ -57,7 +57,7 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   const all = [sourceIndex!, ...binaryIndexes, ...desktopIndexes];
   const files = [
     schemaMarker(),
-    cranSnapshotFile(source, sourceIndex!.archives.length, request.rspmVersion),
+    cranSnapshotFile(source, sourceIndex!.archives.length, { rspmVersion: request.rspmVersion, sysreqs: sysreqs.fetched }),
     ...all.flatMap(indexFiles),
     ...request.binaries.map((target, i) => bindexFile(target, source.snapshot, binaryIndexes[i]!.archives.length)),
     ...(request.binaries.length > 0 ? [distrosFile(request.binaries)] : []),

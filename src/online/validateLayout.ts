@@ -8,7 +8,7 @@ import { parseDcf } from '../core/dcf.js';
 import { archivesInIndex, MAX_INDEX_BYTES } from '../core/packagesIndex.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { Progress } from '../core/progress.js';
-import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from '../core/layout/rspmLayout.js';
+import { BIOC_CONFIG_PATH, BIOC_ROOT, CRAN_CONTRIB, CRAN_SNAPSHOT_PATH, SCHEMA, SCHEMA_MARKER, SYSREQS_RULES_DIR, SYSREQS_SYSTEMS_PATH } from '../core/layout/rspmLayout.js';
 
 /**
  * `validate cran|bioconductor`: is a layout tree complete? Without --packages, the
@@ -39,12 +39,15 @@ const HASH_CONCURRENCY = 4;
 export async function validateLayout(options: ValidateOptions): Promise<ValidateReport> {
   const report: ValidateReport = { root: options.root, indexes: 0, archivesChecked: 0, problems: [] };
   const checker = new Checker(options.root, report);
-  const contribs = options.kind === 'cran' ? cranContribs(checker) : biocContribs(checker);
-  checker.requireFile(SYSREQS_SYSTEMS_PATH);
-  if (checker.list(SYSREQS_RULES_DIR).filter((n) => n.endsWith('.json')).length === 0) report.problems.push(`${SYSREQS_RULES_DIR}/ holds no rules (*.json)`);
+  const contribs = options.kind === 'cran' ? cranContribs(checker) : biocContribs(checker).map((dir) => ({ dir, extension: '.tar.gz' }));
+  // A CRAN download made with --sysreqs-url none says so in v3/snapshot.json, and has no rules to check.
+  if (!(options.kind === 'cran' && checker.readJson(CRAN_SNAPSHOT_PATH)?.sysreqs === 'none')) {
+    checker.requireFile(SYSREQS_SYSTEMS_PATH);
+    if (checker.list(SYSREQS_RULES_DIR).filter((n) => n.endsWith('.json')).length === 0) report.problems.push(`${SYSREQS_RULES_DIR}/ holds no rules (*.json)`);
+  }
   const listed: { path: string; md5: string | null; size: number | null }[] = [];
-  for (const contrib of contribs) {
-    const archives = checker.readIndex(contrib);
+  for (const { dir: contrib, extension } of contribs) {
+    const archives = checker.readIndex(contrib, extension);
     if (archives === undefined) continue;
     report.indexes++;
     for (const a of archives) listed.push({ path: `${contrib}/${a.path}`, md5: a.md5, size: a.size });
@@ -71,17 +74,22 @@ export function assertValid(report: ValidateReport, kind: ValidateKind): void {
   });
 }
 
-function cranContribs(checker: Checker): string[] {
+function cranContribs(checker: Checker): { dir: string; extension: string }[] {
   const marker = checker.readText(SCHEMA_MARKER);
   if (marker !== undefined && marker.trim() !== '3') checker.problem(`${SCHEMA_MARKER} says ${JSON.stringify(marker.trim())}, expected "3"`);
   checker.requireFile(CRAN_SNAPSHOT_PATH);
-  const contribs = [CRAN_CONTRIB];
+  const contribs = [{ dir: CRAN_CONTRIB, extension: '.tar.gz' }];
+  // Windows and macOS binaries, where CRAN keeps them: v3/bin/windows/contrib/<r>, v3/bin/macosx/<build>/contrib/<r>.
+  for (const r of checker.list(`${SCHEMA}/bin/windows/contrib`)) contribs.push({ dir: `${SCHEMA}/bin/windows/contrib/${r}`, extension: '.zip' });
+  for (const build of checker.list(`${SCHEMA}/bin/macosx`)) {
+    for (const r of checker.list(`${SCHEMA}/bin/macosx/${build}/contrib`)) contribs.push({ dir: `${SCHEMA}/bin/macosx/${build}/contrib/${r}`, extension: '.tgz' });
+  }
   const indexed = new Set(checker.list('bindex').filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)));
   const present = new Set(checker.list('bin'));
   for (const name of indexed) if (!present.has(name)) checker.problem(`bindex/${name}.json describes binaries, but bin/${name}/ is missing`);
   for (const name of present) {
     if (!indexed.has(name)) checker.problem(`bin/${name}/ has no bindex/${name}.json`);
-    contribs.push(`bin/${name}/src/contrib`);
+    contribs.push({ dir: `bin/${name}/src/contrib`, extension: '.tar.gz' });
   }
   return contribs;
 }
@@ -149,7 +157,17 @@ class Checker {
   }
 
   /** The archives a directory's index lists; PACKAGES and PACKAGES.gz must agree when both are there. */
-  readIndex(contrib: string) {
+  /** A small JSON file, or undefined when it is missing or not an object (requireFile reports absence). */
+  readJson(path: string): Record<string, unknown> | undefined {
+    try {
+      const value = JSON.parse(fs.readFileSync(join(this.root, path), 'utf8')) as unknown;
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  readIndex(contrib: string, extension: string) {
     const plain = readIfFile(join(this.root, contrib, 'PACKAGES'));
     const gz = readIfFile(join(this.root, contrib, 'PACKAGES.gz'));
     if (plain === undefined && gz === undefined) {
@@ -169,7 +187,7 @@ class Checker {
     if (text === undefined) return undefined;
     try {
       const where = `${contrib}/PACKAGES`;
-      return archivesInIndex(parseDcf(text.toString('latin1'), where), where);
+      return archivesInIndex(parseDcf(text.toString('latin1'), where), where, extension);
     } catch (err) {
       this.problem(isAirlockError(err) ? err.message : `${contrib}/PACKAGES cannot be read`);
       return undefined;

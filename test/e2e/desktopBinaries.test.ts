@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstream/server.js';
 import { generateUpstream, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
-import { airlockRun, airlockRunOk } from '../helpers/cli.js';
+import { airlockRun, airlockRunJson, airlockRunOk } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { marked, rscript, rString } from '../helpers/r.js';
 import { startServe } from '../helpers/serve.js';
@@ -56,6 +56,9 @@ describe('--distributions windows,macos', () => {
     expect(fs.readdirSync(join(dest, 'current', 'bin'))).toEqual(expect.arrayContaining([`${rVersion}-jammy`, `${rVersion}-jammy-aarch64`]));
     expect(await rSees(`file://${v3}`, 'win.binary')).toEqual(names());
     expect(await rSees(`file://${v3}`, 'mac.binary.big-sur-arm64')).toEqual(names());
+    // validate reads their indexes too: every .zip and .tgz against its MD5sum.
+    const valid = await airlockRunJson<{ archivesChecked: number }>(['validate', 'cran', '--destination', dest, '--packages', '--json'], ENV);
+    expect(valid.archivesChecked).toBe(names().length * (1 + 3 + 2));
 
     const bundle = join(root, 'desktop.airlock');
     await airlockRunOk(['bundle', 'create', '--repo', dest, '--snapshot', 'latest', '--output', bundle], ENV);

@@ -76,5 +76,9 @@ describe('--sysreqs-url none', () => {
     expect(fs.existsSync(join(dest, 'current', 'sysreqs'))).toBe(false);
     expect(fs.readdirSync(join(dest, 'current', 'v3', 'src', 'contrib')).some((f) => f.endsWith('.tar.gz'))).toBe(true);
     expect(server.requests().some((r) => r.path.startsWith('/sysreqs'))).toBe(false);
+    // validate knows the rules were skipped on purpose (v3/snapshot.json says so), and checks the rest.
+    expect(JSON.parse(fs.readFileSync(join(dest, 'current', 'v3', 'snapshot.json'), 'utf8')).sysreqs).toBe('none');
+    const valid = await airlockRun(['validate', 'cran', '--destination', dest, '--packages'], ENV);
+    expect(valid.status, valid.stderr).toBe(0);
   });
 });

@@ -12,8 +12,15 @@ export function schemaMarker(): LayoutFile {
   return { path: SCHEMA_MARKER, data: Buffer.from(`${SCHEMA.slice(1)}\n`) };
 }
 
-export function cranSnapshotFile(source: { kind: string; snapshot: string }, sourcePackages: number, rspmVersion: string | null = null): LayoutFile {
-  return json(CRAN_SNAPSHOT_PATH, { source: source.kind, snapshot: source.snapshot, packages: sourcePackages, ...(rspmVersion === null ? {} : { rspmVersion }) });
+/** `sysreqs: "none"`: the download skipped the system requirements (--sysreqs-url none); validate does not look for them. */
+export function cranSnapshotFile(source: { kind: string; snapshot: string }, sourcePackages: number, extra: { rspmVersion?: string | null; sysreqs?: boolean } = {}): LayoutFile {
+  return json(CRAN_SNAPSHOT_PATH, {
+    source: source.kind,
+    snapshot: source.snapshot,
+    packages: sourcePackages,
+    ...(extra.rspmVersion ? { rspmVersion: extra.rspmVersion } : {}),
+    ...(extra.sysreqs === false ? { sysreqs: 'none' } : {}),
+  });
 }
 
 export function bindexFile(target: BinaryTarget, snapshot: string, packages: number): LayoutFile {
