@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { AirlockError, explainSystemError } from '../errors.js';
+import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
+import { shortId, type ObjectId } from '../core/objectId.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
 import { parentDirectories } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
@@ -112,13 +113,14 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     const source = repo.objects.path(entry.id);
     const target = join(root, entry.path);
     // Executable files need their own inode: the shared object is read-only, not executable.
-    if (entry.mode !== EXECUTABLE_MODE && tryLink(source, target)) {
+    if (entry.mode !== EXECUTABLE_MODE && tryLink(source, target, entry.id, entry.path)) {
       linked++;
     } else {
       if (!warned && entry.mode !== EXECUTABLE_MODE) {
         progress.warn(`this filesystem refuses hardlinks into the object store; copying files instead (uses as much space again)`);
         warned = true;
       }
+      if (!fs.existsSync(source)) throw new ObjectMissing(entry.id, entry.path);
       copyFile(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
       copied++;
     }
@@ -183,11 +185,29 @@ export function deploymentMismatch(root: string, tree: Tree): string | undefined
   return undefined;
 }
 
-function tryLink(source: string, target: string): boolean {
+/**
+ * An object the tree names is not in the store. Building a deployment is where this shows
+ * (its link fails), so callers need no pass of their own over the tree beforehand; apply
+ * turns it into the right blame (the bundle, or the store).
+ */
+export class ObjectMissing extends AirlockError {
+  constructor(
+    readonly id: ObjectId,
+    readonly path: string,
+  ) {
+    super('DATA_DIR_DAMAGED', `object ${shortId(id)} of ${path} is missing from the store`, {
+      where: path,
+      hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
+    });
+  }
+}
+
+function tryLink(source: string, target: string, id: ObjectId, path: string): boolean {
   try {
     fs.linkSync(source, target);
     return true;
   } catch (err) {
+    if (errnoCode(err) === 'ENOENT' && !fs.existsSync(source)) throw new ObjectMissing(id, path);
     if (cannotLink(err)) return false;
     throw err;
   }

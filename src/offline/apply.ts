@@ -19,7 +19,7 @@ import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
-import { assertTreeFits, buildDeployment } from '../deployment/buildDeployment.js';
+import { assertTreeFits, buildDeployment, ObjectMissing } from '../deployment/buildDeployment.js';
 import type { DataDir } from '../deployment/dataDir.js';
 import type { Owner } from '../deployment/accounts.js';
 import { probeFilesystem } from '../deployment/probeFilesystem.js';
@@ -106,6 +106,8 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   });
   let header!: BundleHeader;
   let target!: VerifiedTree;
+  /** A deployment this run built and has not switched to yet: removed again if the run fails. */
+  let unswitched: string | null = null;
   try {
     const read = await readBundle(input, {
       onHeader: async (h) => {
@@ -126,12 +128,19 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
     await staging.commit();
-    await assertComplete(repo, target.tree, header, options.bundle[0]!);
+    // Built before anything is recorded: the build links every file, and an object the tree
+    // names that is not in the store shows there, without a pass of its own over the tree.
+    const built = await buildDeployment(repo, dataDir, header.to, target.tree, options.owner, options.progress).catch(async (err: unknown) => {
+      if (err instanceof ObjectMissing) await blameMissing(repo, target.tree, header, options.bundle[0]!);
+      throw err;
+    });
+    if (!built.reused) unswitched = built.path;
     staging.accepted = true;
     await repo.snapshots.saveTree(target);
     await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
-    const built = await buildDeployment(repo, dataDir, header.to, target.tree, options.owner, options.progress);
     failpoint('apply-before-switch');
+    // Never removed from here on: a switch that failed after its rename has made it live.
+    unswitched = null;
     switchDeployment(dataDir, header.to);
     const state = session.state;
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
@@ -156,6 +165,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
       unknownSigners: signatures.unknownKeys,
     };
   } catch (err) {
+    if (unswitched !== null) await fsp.rm(unswitched, { recursive: true, force: true });
     await staging.undo();
     explainSystemError(err, 'applying the bundle', dataDir.stateDir);
   } finally {
@@ -256,7 +266,8 @@ async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boo
  * delta was written against another base, or altered and sealed again), the store's when the
  * base had it and it is gone.
  */
-async function assertComplete(repo: Repository, tree: Tree, header: BundleHeader, bundle: string): Promise<void> {
+/** Whose fault missing objects are: the bundle's (its base never had them) or the store's. */
+async function blameMissing(repo: Repository, tree: Tree, header: BundleHeader, bundle: string): Promise<void> {
   const missing = new Set<ObjectId>();
   for (const entry of tree.entries) if (!repo.objects.hasSync(entry.id)) missing.add(entry.id);
   if (missing.size === 0) return;
