@@ -51,7 +51,8 @@ export async function collectCran(http: HttpClient, request: CranRequest): Promi
   const rest = subset?.binaries ?? fullRest;
   const binaryIndexes = rest.slice(0, request.binaries.length);
   const desktopIndexes = rest.slice(request.binaries.length);
-  const keep = subset ? (pkg: string) => subset.report.packages.some((p) => p.name === pkg) : null;
+  const selected = subset ? new Set(subset.report.packages.map((p) => p.name)) : null;
+  const keep = selected ? (pkg: string) => selected.has(pkg) : null;
   const archive = request.includeArchive ? await cranArchivePart(http, cranContribUrl(source), request.userAgent, keep) : null;
   const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   const all = [sourceIndex!, ...binaryIndexes, ...desktopIndexes];

@@ -90,3 +90,13 @@ export function indexItems(index: ContribIndex): FetchItem[] {
     expected: { md5: archive.md5, size: archive.size, gitBlob: null },
   }));
 }
+
+/**
+ * An earlier version from the repository's `Archive/` (an renv.lock pin, --include-archive):
+ * no checksum is published for it, so it is checked by its DESCRIPTION (and by `size` when the
+ * archive listing gives one), and laid out at the same path below the index's directory.
+ */
+export function archivedItem(where: { layoutDir: string; contribUrl: string; userAgent: string }, name: string, version: string, size: number | null = null): FetchItem {
+  const file = `Archive/${name}/${name}_${version}.tar.gz`;
+  return { path: `${where.layoutDir}/${file}`, url: `${where.contribUrl}/${file}`, userAgent: where.userAgent, expected: { md5: null, size, gitBlob: null, rPackage: { name, version } } };
+}

@@ -6,6 +6,7 @@ import { MAX_INDEX_BYTES } from '../core/packagesIndex.js';
 import { deserializeR, RdsFormatError, serializeR } from '../core/rds.js';
 import type { HttpClient } from '../upstream/http.js';
 import type { FetchItem } from './fetchItem.js';
+import { archivedItem } from './contribIndex.js';
 
 /**
  * `get cran --include-archive`: every earlier version the upstream's `src/contrib/Meta/archive.rds`
@@ -43,12 +44,7 @@ export async function cranArchivePart(http: HttpClient, contribUrl: string, user
   }
   return {
     file: { path: `${CRAN_CONTRIB}/Meta/archive.rds`, data },
-    items: listed.map((a) => ({
-      path: `${CRAN_CONTRIB}/${a.path}`,
-      url: `${contribUrl}/${a.path}`,
-      userAgent,
-      expected: { md5: null, size: a.size, gitBlob: null, rPackage: { name: a.pkg, version: a.version } },
-    })),
+    items: listed.map((a) => archivedItem({ layoutDir: CRAN_CONTRIB, contribUrl, userAgent }, a.pkg, a.version, a.size)),
     listed: listed.length,
   };
 }

@@ -1,7 +1,7 @@
 import { AirlockError } from '../errors.js';
 import { indexByName, selectPackages, type IndexedPackage } from '../core/packageSelection.js';
 import type { Wanted } from './wantedFiles.js';
-import { restrictContribIndex, type ContribIndex } from './contribIndex.js';
+import { archivedItem, restrictContribIndex, type ContribIndex } from './contribIndex.js';
 import type { FetchItem } from './fetchItem.js';
 import type { SelectionReport } from './subsetCran.js';
 
@@ -51,8 +51,8 @@ export function subsetBioconductor(wanted: Wanted, byVersion: { version: string;
       if (from !== cran) continue;
       if (!p.archived) keepCran.add(p.name);
       else {
-        const file = `Archive/${p.name}/${p.name}_${p.version}.tar.gz`;
-        archived.set(file, { path: `${cran.layoutDir}/${file}`, url: `${cran.contribUrl}/${file}`, userAgent: cran.userAgent, expected: { md5: null, size: null, gitBlob: null, rPackage: { name: p.name, version: p.version } } });
+        const item = archivedItem(cran, p.name, p.version);
+        archived.set(item.path, item);
       }
     }
     for (const repo of repos) indexes.push(restrictContribIndex(repo, (name) => home.get(name) === repo && selection.packages.get(name)?.archived === false));

@@ -1,6 +1,6 @@
 import { indexByName, selectPackages, type SelectedPackage } from '../core/packageSelection.js';
 import type { Wanted } from './wantedFiles.js';
-import { restrictContribIndex, type ContribIndex } from './contribIndex.js';
+import { archivedItem, restrictContribIndex, type ContribIndex } from './contribIndex.js';
 import type { FetchItem } from './fetchItem.js';
 
 /** What `--file-in` selected, for the summary and `--dryrun --verbose`. */
@@ -43,15 +43,7 @@ export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { nam
   return {
     source: restrictContribIndex(source, current),
     binaries: subsetBinaries,
-    archived: archived.map((p) => {
-      const file = `Archive/${p.name}/${p.name}_${p.version}.tar.gz`;
-      return {
-        path: `${source.layoutDir}/${file}`,
-        url: `${source.contribUrl}/${file}`,
-        userAgent: source.userAgent,
-        expected: { md5: null, size: null, gitBlob: null, rPackage: { name: p.name, version: p.version } },
-      };
-    }),
+    archived: archived.map((p) => archivedItem(source, p.name, p.version)),
     notes,
     report: { files: wanted.files, packages: [...selection.packages.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) },
   };
