@@ -14,17 +14,17 @@ import { formatBytes } from './format.js';
  */
 export function describePackages(packages: PackageChange[], largest: readonly SizedChange[], list = false): string[] {
   if (packages.length === 0) return ['  packages: no changes'];
-  const count = (ps: PackageChange[]) => {
+  const tally = (ps: PackageChange[]) => {
     const c = { added: 0, updated: 0, removed: 0 };
     for (const p of ps) c[p.kind]++;
     return `${c.added} added, ${c.updated} updated, ${c.removed} removed`;
   };
   const repositories = [...new Set(packages.map((p) => p.repository))];
   const sources = packages.filter((p) => !p.repository.startsWith('bin/'));
-  const lines = [`  packages: ${count(sources)}${sources.length === packages.length ? '' : ' (sources; binaries below, per configuration)'}`];
+  const lines = [`  packages: ${tally(sources)}${sources.length === packages.length ? '' : ' (sources; binaries below, per configuration)'}`];
   for (const repository of repositories) {
     const here = packages.filter((p) => p.repository === repository);
-    lines.push(`    ${repository || '.'}: ${count(here)}`);
+    lines.push(`    ${repository || '.'}: ${tally(here)}`);
     if (!list) continue;
     for (const p of here) lines.push(`      ${p.kind === 'added' ? `+ ${p.name} ${p.to}` : p.kind === 'removed' ? `- ${p.name} ${p.from}` : `~ ${p.name} ${p.from} -> ${p.to}`}`);
   }

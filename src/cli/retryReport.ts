@@ -1,3 +1,4 @@
+import { count } from '../core/units.js';
 /**
  * Retries as an admin sees them: `retrying 3 files after HTTP 503`, at most one line every
  * few seconds whatever the number of requests, and the last count said before the command's
@@ -18,7 +19,7 @@ export function retryReport(say: (line: string) => void, intervalMs = INTERVAL_M
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    for (const [why, urls] of pending) say(`retrying ${urls.size} ${urls.size === 1 ? 'file' : 'files'} after ${why}`);
+    for (const [why, urls] of pending) say(`retrying ${count(urls.size, 'file')} after ${why}`);
     pending.clear();
     lastSaid = Date.now();
   };

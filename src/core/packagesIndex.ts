@@ -29,8 +29,8 @@ export interface IndexedArchive {
 
 // R's own rules, base:::.standard_regexps()$valid_package_name and
 // $valid_package_version, anchored; ASCII classes since R checks in the C locale.
-const PACKAGE_NAME = /^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/;
-const PACKAGE_VERSION = /^[0-9]+(?:[.-][0-9]+)+$/;
+export const PACKAGE_NAME = /^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/;
+export const PACKAGE_VERSION = /^[0-9]+(?:[.-][0-9]+)+$/;
 const MD5 = /^[0-9A-Fa-f]{32}$/;
 const SIZE = /^[0-9]+$/;
 

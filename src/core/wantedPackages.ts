@@ -1,5 +1,6 @@
 import { AirlockError } from '../errors.js';
 import { parseDcf } from './dcf.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './packagesIndex.js';
 import { HARD_DEPENDENCY_FIELDS, parseDependencyField, type Dependency } from './rDependencies.js';
 
 /**
@@ -28,8 +29,6 @@ export interface WantedFile {
   notes: string[];
 }
 
-const NAME = /^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/;
-
 export function parseWantedFile(text: string, where: string, options: { suggests: boolean }): WantedFile {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed.startsWith('{')) return parseRenvLock(trimmed, where, options);
@@ -48,7 +47,7 @@ function parseList(text: string, where: string, options: { suggests: boolean }):
     const content = line.replace(/#.*$/, '').trim();
     if (content === '') return;
     for (const name of content.split(/[\s,]+/).filter((n) => n !== '')) {
-      if (!NAME.test(name)) {
+      if (!PACKAGE_NAME.test(name)) {
         throw refuse(`line ${i + 1} names '${name}', which is not an R package name`, `${where}:${i + 1}`, 'a package list has one package name per line; `#` starts a comment');
       }
       wants.push({ name, constraint: null, optional: false, suggests: options.suggests });
@@ -95,7 +94,7 @@ function parseRenvLock(text: string, where: string, options: { suggests: boolean
   for (const [key, value] of Object.entries(packages as Record<string, LockedPackage>)) {
     const name = typeof value?.Package === 'string' ? value.Package : key;
     const version = value?.Version;
-    if (!NAME.test(name) || typeof version !== 'string' || !/^[0-9]+(?:[.-][0-9]+)+$/.test(version)) {
+    if (!PACKAGE_NAME.test(name) || typeof version !== 'string' || !PACKAGE_VERSION.test(version)) {
       throw refuse(`the renv.lock entry '${key}' has no valid Package and Version`, where, 'give the renv.lock as renv wrote it');
     }
     const source = typeof value.Source === 'string' ? value.Source : 'Repository';

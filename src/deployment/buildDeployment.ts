@@ -36,11 +36,16 @@ const MAX_FILESYSTEM_PATH_BYTES = 4095;
  * anything is recorded, so the refusal leaves the repository and the live data as they were.
  */
 export function assertTreeFits(dataDir: DataDir, tree: Tree): void {
+  assertPathsFit(dataDir, tree.entries.map((e) => e.path));
+}
+
+/** The same for paths known before their tree is (a download checks them before it fetches). */
+export function assertPathsFit(dataDir: DataDir, paths: Iterable<string>): void {
   let longest = '';
   let longestBytes = 0;
-  for (const entry of tree.entries) {
-    const bytes = Buffer.byteLength(entry.path);
-    if (bytes > longestBytes) [longest, longestBytes] = [entry.path, bytes];
+  for (const path of paths) {
+    const bytes = Buffer.byteLength(path);
+    if (bytes > longestBytes) [longest, longestBytes] = [path, bytes];
   }
   // The deployment is built under a temp name of the same length for every snapshot id; 8 digits spare for its counter.
   const base = Buffer.byteLength(tempName(dataDir.deploymentPath('0'.repeat(64)))) + 8 + 1;
@@ -120,8 +125,12 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
         progress.warn(`this filesystem refuses hardlinks into the object store; copying files instead (uses as much space again)`);
         warned = true;
       }
-      if (!fs.existsSync(source)) throw new ObjectMissing(entry.id, entry.path);
-      copyFile(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
+      try {
+        copyFile(source, target, entry.mode === EXECUTABLE_MODE ? 0o555 : 0o444);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' && !fs.existsSync(source)) throw new ObjectMissing(entry.id, entry.path);
+        throw err;
+      }
       copied++;
     }
     if (owner) fs.lchownSync(target, owner.uid, owner.gid);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -44,7 +44,8 @@ export class Lock {
   static async acquire(path: string, command: string): Promise<Lock> {
     const owner: LockOwner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (await tryCreate(path, owner)) return new Lock(path, owner);
+      const made = await tryCreate(path, owner);
+      if (made) return new Lock(path, made);
       const holder = await readLockOwner(path);
       if (holder === undefined) {
         if (await isBrokenLock(path)) await takeOver(path, undefined);
@@ -64,16 +65,18 @@ export class Lock {
   }
 }
 
-async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
+/** The owner as the lock now records it (a symlink lock holds it shortened), or null when the lock exists. */
+async function tryCreate(path: string, owner: LockOwner): Promise<LockOwner | null> {
   const temp = tempName(path);
   try {
     try {
       await writeOwner(temp, owner, 'wx');
     } catch (err) {
       if (!isOutOfSpace(err)) throw err;
-      await fsp.symlink(encodeOwnerLink(owner), path);
+      const target = encodeOwnerLink(owner);
+      await fsp.symlink(target, path);
       await fsyncDir(dirname(path));
-      return true;
+      return decodeOwnerLink(target)!;
     }
     try {
       await fsp.link(temp, path);
@@ -84,9 +87,9 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
       await writeOwner(path, owner, 'wx');
     }
     await fsyncDir(dirname(path));
-    return true;
+    return owner;
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return false;
+    if (errnoCode(err) === 'EEXIST') return null;
     explainSystemError(err, 'taking the lock', path);
   } finally {
     await fsp.rm(temp, { force: true });
@@ -98,17 +101,28 @@ function isOutOfSpace(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** `airlock-lock:<pid>:<ms since epoch>:<command>:<host>`; short enough for a fast symlink. */
-const LINK_PREFIX = 'airlock-lock:';
+/**
+ * ext4 keeps a symlink target of at most 59 bytes in the inode (60 with its NUL); a longer one
+ * needs a data block, which a full disk does not have. The owner is written to fit: the time in
+ * base 36, the command's first word, and the host as `#` and 8 hex digits of its SHA-256 when
+ * the name would not fit (a fully qualified one).
+ */
+export const MAX_LINK_TARGET_BYTES = 59;
 
-function encodeOwnerLink(owner: LockOwner): string {
-  return `${LINK_PREFIX}${owner.pid}:${Date.parse(owner.since)}:${owner.command.split(' ')[0]?.replaceAll(':', '') ?? ''}:${owner.host}`;
+export function encodeOwnerLink(owner: LockOwner): string {
+  const head = `airlock:${owner.pid}:${Date.parse(owner.since).toString(36)}:${(owner.command.split(' ')[0] ?? '').replaceAll(':', '').slice(0, 12)}:`;
+  const full = `${head}${owner.host}`;
+  return Buffer.byteLength(full) <= MAX_LINK_TARGET_BYTES ? full : `${head}${hostTag(owner.host)}`;
 }
 
-function decodeOwnerLink(target: string): LockOwner | undefined {
-  const match = /^airlock-lock:(\d+):(\d+):([^:]*):(.+)$/.exec(target);
+export function decodeOwnerLink(target: string): LockOwner | undefined {
+  const match = /^airlock:(\d+):([0-9a-z]+):([^:]*):(.+)$/.exec(target);
   if (!match) return undefined;
-  return { pid: Number(match[1]), since: new Date(Number(match[2])).toISOString(), command: match[3] || 'unknown', host: match[4]! };
+  return { pid: Number(match[1]), since: new Date(parseInt(match[2]!, 36)).toISOString(), command: match[3] || 'unknown', host: match[4]! };
+}
+
+function hostTag(host: string): string {
+  return `#${createHash('sha256').update(host).digest('hex').slice(0, 8)}`;
 }
 
 async function writeOwner(path: string, owner: LockOwner, flag: string): Promise<void> {
@@ -178,7 +192,7 @@ export async function readLockOwner(path: string): Promise<LockOwner | undefined
 }
 
 export function isAlive(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return true; // cannot tell; assume it is
+  if (owner.host !== hostname() && owner.host !== hostTag(hostname())) return true; // cannot tell; assume it is
   return processAlive(owner.pid);
 }
 

@@ -98,16 +98,25 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   const currentRecord = current === null ? undefined : await repo.snapshots.newestRecordOf(current);
   const shown = current === null ? null : { id: current, sequence: currentRecord?.sequence ?? 0 };
   const staging = new Staging(repo, options.forceFull);
+  /**
+   * What this run added before the snapshot counts (its tree, not yet recorded; its deployment,
+   * not yet switched to): removed again if the run fails or is stopped, so a refused bundle
+   * leaves the state as it was.
+   */
+  let unrecordedTree: string | null = null;
+  let unswitched: string | null = null;
+  const removeUnfinished = async () => {
+    for (const path of [unswitched, unrecordedTree]) if (path !== null) await fsp.rm(path, { recursive: true, force: true });
+  };
   // Stopped by Ctrl-C or SIGTERM: the objects imported so far are made durable, for the next run to resume with.
   const forget = onInterrupt(async () => {
     const kept = staging.interrupt();
     await repo.objects.flush();
+    await removeUnfinished();
     return `kept the ${count(kept, 'object')} imported so far; the next apply of this bundle does not write them again`;
   });
   let header!: BundleHeader;
   let target!: VerifiedTree;
-  /** A deployment this run built and has not switched to yet: removed again if the run fails. */
-  let unswitched: string | null = null;
   try {
     const read = await readBundle(input, {
       onHeader: async (h) => {
@@ -128,16 +137,24 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
     await staging.commit();
-    // Built before anything is recorded: the build links every file, and an object the tree
-    // names that is not in the store shows there, without a pass of its own over the tree.
+    // The tree is saved first (a tree without a record is inert), so a deployment is never
+    // without its tree. The deployment is built before the snapshot is recorded: the build
+    // links every file, and an object the tree names that is not in the store shows there,
+    // without a pass of its own over the tree.
+    if (!(await repo.snapshots.hasTree(header.to))) unrecordedTree = repo.layout.treePath(header.to);
+    await repo.snapshots.saveTree(target);
     const built = await buildDeployment(repo, dataDir, header.to, target.tree, options.owner, options.progress).catch(async (err: unknown) => {
       if (err instanceof ObjectMissing) await blameMissing(repo, target.tree, header, options.bundle[0]!);
       throw err;
     });
     if (!built.reused) unswitched = built.path;
     staging.accepted = true;
-    await repo.snapshots.saveTree(target);
+    // What the switch changes, worked out before it: nothing after the switch may fail the apply.
+    const before = current === null ? null : await repo.snapshots.loadTree(current);
+    const packages = diffPackages(before, target.tree);
+    const changes = summariseChanges(diffTrees(before ?? { entries: [] }, target.tree), packages);
     await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
+    unrecordedTree = null;
     failpoint('apply-before-switch');
     // Never removed from here on: a switch that failed after its rename has made it live.
     unswitched = null;
@@ -146,12 +163,10 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     state.highestSequence = Math.max(state.highestSequence, header.target.sequence);
     await dataDir.recordSwitch(state, { snapshot: header.to, action: 'apply', at: new Date().toISOString(), bundle: basename(options.bundle[0]!) }, built.builtAt);
     await staging.discard();
-    const before = current === null ? null : await repo.snapshots.loadTree(current);
-    const packages = diffPackages(before, target.tree);
     return {
       from: current,
       fromLabel: currentRecord?.label ?? null,
-      changes: summariseChanges(diffTrees(before ?? { entries: [] }, target.tree), packages),
+      changes,
       largest: largestChanges(packages, target.tree),
       to: header.to,
       label: header.target.label,
@@ -165,7 +180,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
       unknownSigners: signatures.unknownKeys,
     };
   } catch (err) {
-    if (unswitched !== null) await fsp.rm(unswitched, { recursive: true, force: true });
+    await removeUnfinished();
     await staging.undo();
     explainSystemError(err, 'applying the bundle', dataDir.stateDir);
   } finally {
@@ -261,12 +276,11 @@ async function checkSpace(dataDir: DataDir, header: BundleHeader, hardlinks: boo
 }
 
 /**
- * A delta relies on the base's objects: every object of the new tree must be in the bundle or
- * in the store. One that is missing is the bundle's fault when the base never had it (the
+ * Whose fault objects missing from the store are, once the build found one: a delta relies on
+ * its base's objects, so one missing is the bundle's fault when the base never had it (the
  * delta was written against another base, or altered and sealed again), the store's when the
  * base had it and it is gone.
  */
-/** Whose fault missing objects are: the bundle's (its base never had them) or the store's. */
 async function blameMissing(repo: Repository, tree: Tree, header: BundleHeader, bundle: string): Promise<void> {
   const missing = new Set<ObjectId>();
   for (const entry of tree.entries) if (!repo.objects.hasSync(entry.id)) missing.add(entry.id);

@@ -85,8 +85,10 @@ async function session<T>(path: string, command: string, work: (session: Offline
       return work({ dataDir, repo, state, recovered, busy: null });
     });
   } catch (err) {
-    // A first command refused on a new path (a delta onto nothing, say) leaves nothing behind.
-    if (createdHere && dataDir.currentDeployment() === undefined) await fsp.rm(dataDir.stateDir, { recursive: true, force: true });
+    // A first command refused on a new path (a delta onto nothing, say) leaves nothing behind;
+    // one refused because another holds the lock must not touch what that one is making.
+    const locked = err instanceof AirlockError && err.code === 'LOCKED';
+    if (createdHere && !locked && dataDir.currentDeployment() === undefined) await fsp.rm(dataDir.stateDir, { recursive: true, force: true });
     throw err;
   }
 }

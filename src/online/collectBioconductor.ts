@@ -37,18 +37,17 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
   const configBytes = await http.fetchSmall({ url: configUrl, userAgent: request.userAgent }, MAX_CONFIG_BYTES);
   const versions = resolveBiocVersions(request.versions, parseBiocConfig(configBytes.toString('utf8'), configUrl));
   const notes: string[] = [];
-  let indexes: ContribIndex[] = [];
   const byVersion: { version: string; indexes: ContribIndex[] }[] = [];
   const files = [{ path: BIOC_CONFIG_PATH, data: configBytes }];
   for (const v of versions) {
     const found = await Promise.all(BIOC_REPOSITORIES.map((repository) => optionalIndex(http, base, v.version, repository, request.userAgent)));
     const present: BiocRepository[] = [];
-    byVersion.push({ version: v.version, indexes: [] });
+    const indexes: ContribIndex[] = [];
+    byVersion.push({ version: v.version, indexes });
     BIOC_REPOSITORIES.forEach((repository, i) => {
       const index = found[i];
       if (index) {
         indexes.push(index);
-        byVersion.at(-1)!.indexes.push(index);
         present.push(repository);
       } else {
         notes.push(`Bioconductor ${v.version} publishes no ${repository} repository; skipped`);
@@ -61,8 +60,8 @@ export async function collectBioconductor(http: HttpClient, request: Bioconducto
     const cranSource = await resolveCranSource(http, request.cranUrl, 'auto', 'latest', request.userAgent);
     const cran = await fetchContribIndex(http, cranContribUrl(cranSource), CRAN_CONTRIB, request.userAgent);
     subset = subsetBioconductor(request.wanted, byVersion, cran);
-    indexes = subset.indexes;
   }
+  const indexes = subset?.indexes ?? byVersion.flatMap((v) => v.indexes);
   const sysreqs = await sysreqsPart(http, request.sysreqsUrl, request.userAgent);
   return {
     section: { kind: 'bioconductor', versions: versions.map((v) => v.version), sysreqs: sysreqs.fetched },

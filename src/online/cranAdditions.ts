@@ -1,4 +1,3 @@
-import * as fsp from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { AirlockError } from '../errors.js';
 import { parseDcf } from '../core/dcf.js';
@@ -18,8 +17,14 @@ export async function addToCranPart(repo: Repository, parent: Tree | null, added
   const entry = parent?.entries.find((e) => e.path === `${CRAN_CONTRIB}/PACKAGES`);
   let text = '';
   if (entry) {
-    if (entry.size > MAX_INDEX_BYTES) throw new AirlockError('UPSTREAM_INDEX_INVALID', `the last snapshot's ${entry.path} is larger than an index may be`, { where: entry.path });
-    text = (await fsp.readFile(repo.objects.path(entry.id))).toString('latin1');
+    if (entry.size > MAX_INDEX_BYTES) {
+      throw new AirlockError('UPSTREAM_INDEX_INVALID', `the last snapshot's ${entry.path} is larger than an index may be`, {
+        where: entry.path,
+        hint: 'run `airlock get cran` again to replace the CRAN part, then this download',
+      });
+    }
+    // Verified: a store object edited in place through a deployment must not be merged on.
+    text = (await repo.objects.readWholeVerified(entry.id, entry.size)).toString('latin1');
   }
   const records = parseDcf(text, `${CRAN_CONTRIB}/PACKAGES of the last snapshot`);
   const merged = Buffer.from(mergeIndex({ text, records }, { text: added.packages.toString('latin1'), records: added.records }), 'latin1');

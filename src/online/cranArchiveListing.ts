@@ -14,7 +14,7 @@ import { archivedItem } from './contribIndex.js';
  * upstream publishes no checksum for them: each is checked against the size the listing gives and
  * by its DESCRIPTION (a gzip tar naming that package and version), as it streams.
  */
-export async function cranArchivePart(http: HttpClient, contribUrl: string, userAgent: string, keep: ((pkg: string) => boolean) | null): Promise<{ file: LayoutFile; items: FetchItem[]; listed: number }> {
+export async function cranArchivePart(http: HttpClient, contribUrl: string, userAgent: string, keep: ((pkg: string) => boolean) | null): Promise<{ file: LayoutFile; items: FetchItem[] }> {
   const url = `${contribUrl}/Meta/archive.rds`;
   let gz: Buffer;
   try {
@@ -45,6 +45,5 @@ export async function cranArchivePart(http: HttpClient, contribUrl: string, user
   return {
     file: { path: `${CRAN_CONTRIB}/Meta/archive.rds`, data },
     items: listed.map((a) => archivedItem({ layoutDir: CRAN_CONTRIB, contribUrl, userAgent }, a.pkg, a.version, a.size)),
-    listed: listed.length,
   };
 }

@@ -20,7 +20,7 @@ import { DownloadLedger } from './downloadLedger.js';
 import { downloadAll, type StoredFile } from './downloader.js';
 import { ledgerKey, type FetchItem } from './fetchItem.js';
 import { publishView, repositoryView } from './publishView.js';
-import { assertTreeFits } from '../deployment/buildDeployment.js';
+import { assertPathsFit } from '../deployment/buildDeployment.js';
 
 /**
  * `get cran|bioconductor`: read the upstream's indexes, download what the repository
@@ -71,7 +71,8 @@ export type Collector = (http: HttpClient) => Promise<Collected>;
 
 export async function runGet(options: GetOptions, collect: Collector): Promise<GetResult> {
   if (options.label !== null) assertUsableLabel(options.label);
-  if (options.bundle && !(options.bundle.inDestination && !fs.existsSync(dirname(options.bundle.output)))) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
+  // A bundle into the destination's bundles/ may find that directory still to be made.
+  if (options.bundle && (!options.bundle.inDestination || fs.existsSync(dirname(options.bundle.output)))) assertBundleOutputFree(options.bundle.output, options.bundle.volumeSize, '--bundle');
   // A key that cannot be used should fail before hours of downloading; it is read once.
   const signer = loadSigner(options.bundle?.signWith);
   const http = new HttpClient(options.http);
@@ -112,10 +113,12 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const added = collected.cranAdditions ? await addToCranPart(repo, parent?.tree ?? null, collected.cranAdditions) : null;
   const fixed = new Map<string, StoredFile>();
   for (const file of [...collected.files, ...(added?.files ?? [])]) fixed.set(file.path, await repo.objects.addBuffer(file.data, file.path));
+  // Before hours of downloading: the paths the new tree adds must fit below the repository's view
+  // (what the last snapshot holds there already fits).
+  assertPathsFit(repositoryView(repo), [...items, ...collected.files, ...(added?.files ?? [])].map((f) => f.path));
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress, guessSize: sizeGuesser(parent?.tree ?? null) });
   const stored = new Map([...summary.stored, ...fixed]);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored, added?.drop);
-  assertTreeFits(repositoryView(repo), tree);
   const id = await repo.snapshots.saveTree(tree);
   // From a receipt, count on from what the offline side has applied: a repository started
   // afresh would otherwise begin again at 1, and the offline side refuse that as a downgrade.

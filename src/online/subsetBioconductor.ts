@@ -1,9 +1,10 @@
 import { AirlockError } from '../errors.js';
+import { count } from '../core/units.js';
 import { indexByName, selectPackages, type IndexedPackage } from '../core/packageSelection.js';
 import type { Wanted } from './wantedFiles.js';
 import { archivedItem, restrictContribIndex, type ContribIndex } from './contribIndex.js';
 import type { FetchItem } from './fetchItem.js';
-import type { SelectionReport } from './subsetCran.js';
+import { byPackageName, type SelectionReport } from './subsetCran.js';
 
 export interface BiocSubset {
   /** Each Bioconductor repository's index, cut down to the selected packages it holds. */
@@ -28,11 +29,12 @@ export function subsetBioconductor(wanted: Wanted, byVersion: { version: string;
   const archived = new Map<string, FetchItem>();
   const indexes: ContribIndex[] = [];
   const packages = new Map<string, SelectionReport['packages'][number]>();
+  const byName = new Map<ContribIndex, Map<string, IndexedPackage>>([[cran, indexByName(cran.records)]]);
   for (const { version, indexes: repos } of byVersion) {
     const home = new Map<string, ContribIndex>();
     const union = new Map<string, IndexedPackage>();
     for (const index of [...repos, cran]) {
-      for (const [name, found] of indexByName(index.records)) {
+      for (const [name, found] of byName.get(index) ?? indexByName(index.records)) {
         if (union.has(name)) continue;
         union.set(name, found);
         home.set(name, index);
@@ -57,12 +59,12 @@ export function subsetBioconductor(wanted: Wanted, byVersion: { version: string;
     }
     for (const repo of repos) indexes.push(restrictContribIndex(repo, (name) => home.get(name) === repo && selection.packages.get(name)?.archived === false));
   }
-  if (keepCran.size > 0) notes.push(`${keepCran.size} CRAN package${keepCran.size === 1 ? '' : 's'} the selection needs ${keepCran.size === 1 ? 'is' : 'are'} added to the snapshot's CRAN part (v3/src/contrib)`);
+  if (keepCran.size > 0) notes.push(`${count(keepCran.size, 'CRAN package')} the selection needs ${keepCran.size === 1 ? 'is' : 'are'} added to the snapshot's CRAN part (v3/src/contrib)`);
   return {
     indexes,
     cran: restrictContribIndex(cran, (name) => keepCran.has(name)),
     archived: [...archived.values()],
     notes,
-    report: { files: wanted.files, packages: [...packages.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) },
+    report: { files: wanted.files, packages: [...packages.values()].sort(byPackageName) },
   };
 }

@@ -1,7 +1,14 @@
+import { comparePaths } from '../core/paths.js';
+import { count } from '../core/units.js';
 import { indexByName, selectPackages, type SelectedPackage } from '../core/packageSelection.js';
 import type { Wanted } from './wantedFiles.js';
 import { archivedItem, restrictContribIndex, type ContribIndex } from './contribIndex.js';
 import type { FetchItem } from './fetchItem.js';
+
+/** The selection's order in reports: by name, as R lists packages in the C locale. */
+export function byPackageName(a: { name: string }, b: { name: string }): number {
+  return comparePaths(a.name, b.name);
+}
 
 /** What `--file-in` selected, for the summary and `--dryrun --verbose`. */
 export interface SelectionReport {
@@ -37,7 +44,7 @@ export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { nam
     const kept = restrictContribIndex(index, current);
     const have = new Set(kept.archives.map((a) => a.name));
     const lacking = [...selection.packages.values()].filter((p) => !p.archived && !have.has(p.name)).map((p) => p.name);
-    if (lacking.length > 0) notes.push(`no ${name} binary for ${lacking.length} selected package${lacking.length === 1 ? '' : 's'} (${lacking.slice(0, 10).join(', ')}${lacking.length > 10 ? ', ...' : ''}): R installs ${lacking.length === 1 ? 'it' : 'them'} from source`);
+    if (lacking.length > 0) notes.push(`no ${name} binary for ${count(lacking.length, 'selected package')} (${lacking.slice(0, 10).join(', ')}${lacking.length > 10 ? ', ...' : ''}): R installs ${lacking.length === 1 ? 'it' : 'them'} from source`);
     return kept;
   });
   return {
@@ -45,6 +52,6 @@ export function subsetCran(wanted: Wanted, source: ContribIndex, binaries: { nam
     binaries: subsetBinaries,
     archived: archived.map((p) => archivedItem(source, p.name, p.version)),
     notes,
-    report: { files: wanted.files, packages: [...selection.packages.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) },
+    report: { files: wanted.files, packages: [...selection.packages.values()].sort(byPackageName) },
   };
 }

@@ -156,7 +156,6 @@ class Checker {
     }
   }
 
-  /** The archives a directory's index lists; PACKAGES and PACKAGES.gz must agree when both are there. */
   /** A small JSON file, or undefined when it is missing or not an object (requireFile reports absence). */
   readJson(path: string): Record<string, unknown> | undefined {
     try {
@@ -167,6 +166,7 @@ class Checker {
     }
   }
 
+  /** The archives a directory's index lists; PACKAGES and PACKAGES.gz must agree when both are there. */
   readIndex(contrib: string, extension: string) {
     const plain = readIfFile(join(this.root, contrib, 'PACKAGES'));
     const gz = readIfFile(join(this.root, contrib, 'PACKAGES.gz'));

@@ -81,7 +81,11 @@ export class ServedRepository {
     if (this.keptCache?.stamp === stamp) return this.keptCache.kept;
     this.repo.snapshots.reload();
     const records = await this.repo.snapshots.records();
-    const kept = orderKept(ids.map((id) => keptSnapshot(id, newestRecord(records.filter((r) => r.id === id)) ?? null)));
+    // A deployment with no record yet is an apply between its build and its record: not served
+    // until it counts (the live one always is).
+    const current = this.dataDir.currentDeployment();
+    const recorded = new Set(records.map((r) => r.id));
+    const kept = orderKept(ids.filter((id) => recorded.has(id) || id === current).map((id) => keptSnapshot(id, newestRecord(records.filter((r) => r.id === id)) ?? null)));
     this.keptCache = { stamp, kept };
     for (const id of [...this.sources.keys()]) if (!ids.includes(id)) this.sources.delete(id);
     return kept;

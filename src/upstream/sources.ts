@@ -41,14 +41,18 @@ export function trimBase(url: string): string {
 }
 
 /** The source packages' `src/contrib` of a CRAN source. */
+/** The repository root R's contrib.url works from: the mirror itself, or a Package Manager snapshot. */
+function cranRootUrl(source: CranSource): string {
+  return source.kind === 'cran-mirror' ? source.base : `${source.base}/cran/${encodeURIComponent(source.snapshot)}`;
+}
+
 export function cranContribUrl(source: CranSource): string {
-  return source.kind === 'cran-mirror' ? `${source.base}/src/contrib` : `${source.base}/cran/${encodeURIComponent(source.snapshot)}/src/contrib`;
+  return `${cranRootUrl(source)}/src/contrib`;
 }
 
 /** Windows and macOS binaries, where CRAN mirrors and Package Manager both keep them. */
 export function desktopContribUrl(source: CranSource, target: DesktopTarget): string {
-  const root = source.kind === 'cran-mirror' ? source.base : `${source.base}/cran/${encodeURIComponent(source.snapshot)}`;
-  return `${root}/${desktopDir(target)}`;
+  return `${cranRootUrl(source)}/${desktopDir(target)}`;
 }
 
 /** Package Manager serves Linux binaries per distribution; the R version and architecture come from the User-Agent. */

@@ -16,6 +16,10 @@ Imports: utils
 
 Package: R6
 Version: 2.5.1
+LinkingTo: cpp11
+
+Package: cpp11
+Version: 0.4.7
 
 Package: rprojroot
 Version: 2.0.4
@@ -40,13 +44,14 @@ const want = (name: string, more: Partial<Want> = {}): Want => ({ name, constrai
 describe('selectPackages', () => {
   it('follows Depends, Imports and LinkingTo recursively; base packages and R are not fetched', () => {
     const s = selectPackages(index, [want('desc')], 'PACKAGES');
-    expect([...s.packages.keys()].sort()).toEqual(['R6', 'cli', 'desc', 'rprojroot']);
+    expect([...s.packages.keys()].sort()).toEqual(['R6', 'cli', 'cpp11', 'desc', 'rprojroot']);
+    expect(s.packages.get('cpp11')?.reason).toBe('needed by R6'); // LinkingTo, one level down
     expect(s.packages.get('cli')).toEqual({ name: 'cli', version: '3.6.1', archived: false, reason: 'needed by desc' });
   });
 
   it('--suggests adds the Suggests of listed packages only (and what they need); a missing one is a note; recommended ones missing are noted', () => {
     const s = selectPackages(index, [want('desc', { suggests: true })], 'PACKAGES');
-    expect([...s.packages.keys()].sort()).toEqual(['R6', 'brio', 'cli', 'desc', 'rprojroot', 'testthat']);
+    expect([...s.packages.keys()].sort()).toEqual(['R6', 'brio', 'cli', 'cpp11', 'desc', 'rprojroot', 'testthat']);
     expect(s.packages.has('covr')).toBe(false);
     expect(s.notes.join('\n')).toMatch(/nosuchthing, suggested by desc, is not in PACKAGES; skipped/);
     expect(s.notes.join('\n')).toMatch(/MASS \(a recommended package/);
@@ -69,7 +74,7 @@ describe('subsetIndex', () => {
   it('keeps the chosen records byte for byte, in order', () => {
     const records = parseDcf(INDEX, 'PACKAGES');
     const text = subsetIndex(INDEX, records, (r) => ['desc', 'R6', 'old'].includes(r.get('Package')!));
-    expect(text).toBe(`${INDEX.split('\n\n')[0]}\n\n${INDEX.split('\n\n')[2]}\n\n${INDEX.split('\n\n')[6]!.trimEnd()}\n`);
+    expect(text).toBe(`${INDEX.split('\n\n')[0]}\n\n${INDEX.split('\n\n')[2]}\n\n${INDEX.split('\n\n')[7]!.trimEnd()}\n`);
     expect(subsetIndex(INDEX, records, () => false)).toBe('');
   });
 });

@@ -20,10 +20,10 @@ describe('parseWantedFile tells the three kinds apart by their content', () => {
     const text = 'Package: ourtool\nVersion: 0.1\nDepends: R (>= 4.1)\nImports: cli (>= 3.4.0),\n    glue\nLinkingTo: cpp11\nSuggests: testthat\n';
     const without = parseWantedFile(text, 'DESCRIPTION', { suggests: false });
     expect(without.kind).toBe('DESCRIPTION');
-    expect(without.wants.map((w) => [w.name, w.constraint?.version ?? null, w.optional])).toEqual([
-      ['cli', '3.4.0', false],
-      ['glue', null, false],
-      ['cpp11', null, false],
+    expect(without.wants).toEqual([
+      { name: 'cli', constraint: { op: '>=', version: '3.4.0' }, optional: false, suggests: false },
+      { name: 'glue', constraint: null, optional: false, suggests: false },
+      { name: 'cpp11', constraint: null, optional: false, suggests: false },
     ]);
     const withSuggests = parseWantedFile(text, 'DESCRIPTION', { suggests: true });
     expect(withSuggests.wants.at(-1)).toEqual({ name: 'testthat', constraint: null, optional: true, suggests: false });

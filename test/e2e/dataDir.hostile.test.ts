@@ -150,8 +150,11 @@ describe('a tree path longer than the filesystem allows under the data dir', () 
     expect(readTree(longDir)).toEqual(live);
     // A fresh data dir there is refused too, and leaves nothing behind.
     const fresh = join(longDir, '..', 'fresh');
-    expect(airlock(['apply', bundle, '--data-dir', fresh]).status).toBe(5);
+    const refusedFresh = airlock(['apply', bundle, '--data-dir', fresh]);
+    expect(refusedFresh.status).toBe(5);
+    expect(refusedFresh.stderr).toContain('[FILESYSTEM]');
     expect(fs.existsSync(`${fresh}.airlock`)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(false);
     // Near the root it fits.
     const short = join(fs.mkdtempSync('/tmp/d'), 'd');
     try {

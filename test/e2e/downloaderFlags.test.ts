@@ -53,10 +53,11 @@ describe("Posit's downloader flags", () => {
     expect(update.status, update.stderr).toBe(0);
     const bundle = join(dest, 'bundles', 'second.airlock');
     expect(update.stdout).toContain(`wrote ${bundle}: delta from`);
-    const inspect = await airlockRunJson<{ header: { kind: string; from: string } }>(['bundle', 'inspect', bundle, '--json'], ENV);
+    const inspect = await airlockRunJson<{ header: { kind: string; from: string; to: string } }>(['bundle', 'inspect', bundle, '--json'], ENV);
     const list = await airlockRunJson<{ snapshots: { id: string; label: string | null }[] }>(['snapshot', 'list', '--repo', dest, '--json'], ENV);
     expect(inspect.header.kind).toBe('delta');
     expect(inspect.header.from).toBe(list.snapshots.find((s) => s.label === 'first')!.id);
+    expect(inspect.header.to).toBe(list.snapshots.find((s) => s.label === 'second')!.id);
     const verify = await airlockRun(['bundle', 'verify', bundle], ENV);
     expect(verify.status, verify.stderr).toBe(0);
   });

@@ -184,6 +184,8 @@ describe('get cran --file-in', () => {
     expect(fs.statSync(file).size).toBe(archived.size);
     // The archived version is not in the index (R finds it in the archive); the current one is not fetched.
     expect(indexIn(dest).names).not.toContain(archived.name);
+    expect(indexIn(dest).names).toContain(plain.name);
+    expect(fs.existsSync(join(dest, 'current', 'v3', 'src', 'contrib', `${plain.name}_${plain.version}.tar.gz`))).toBe(true);
     if (current) expect(fs.existsSync(join(dest, 'current', 'v3', 'src', 'contrib', `${current.name}_${current.version}.tar.gz`))).toBe(false);
   });
 
@@ -248,6 +250,8 @@ describe('get cran --include-archive', () => {
     const run = await airlockRun([...mirrorArgs(dest, `${fixture.url}/cran`), '--include-archive', '--file-in', list]);
     expect(run.status, run.stderr).toBe(0);
     const selected = indexIn(dest).names;
+    expect(selected).toEqual(await rClosure(`${fixture.url}/cran/src/contrib`, [archivedPkg]));
+    expect(latest.archived.some((a) => !selected.includes(a.name))).toBe(true); // so the subset is a real cut
     const archiveDir = join(dest, 'current', 'v3', 'src', 'contrib', 'Archive');
     const held = fs.readdirSync(archiveDir).sort();
     expect(held).toEqual([...new Set(latest.archived.filter((a) => selected.includes(a.name)).map((a) => a.name))].sort());
@@ -344,6 +348,7 @@ describe('done when (issue "Mirror what you need")', () => {
     fs.appendFileSync(list, `${added.name}\n`);
     const second = await airlockRunJson<{ downloaded: { files: number } }>(['get', 'cran', '--destination', dest, '--base-url', `${fixture.url}/cran`, '--source-type', 'cran-mirror', '--sysreqs-url', 'none', '--file-in', list, '--include-archive', '--label', 'two', '--json']);
     const now = indexIn(dest).names;
+    expect(now).toEqual(await rClosure(`${fixture.url}/cran/src/contrib`, [a.name, b.name, added.name]));
     const fresh = now.filter((n) => !before.has(n));
     expect(fresh).toContain(added.name);
     const freshArchived = latest.archived.filter((x) => fresh.includes(x.name)).length;

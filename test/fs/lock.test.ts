@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isAlive, Lock, readLockOwner, withLock, type LockOwner } from '../../src/fs/lock.js';
+import { decodeOwnerLink, encodeOwnerLink, isAlive, Lock, MAX_LINK_TARGET_BYTES, readLockOwner, withLock, type LockOwner } from '../../src/fs/lock.js';
 import { cleanTempDirsAfterEach, re, rejectsWith, tempDir } from '../repository/helpers.js';
 
 cleanTempDirsAfterEach();
@@ -92,14 +92,26 @@ describe('Lock.acquire', () => {
 describe('the lock as a symbolic link (what a full disk leaves room for)', () => {
   it('is read with readlink, never followed: a live holder is LOCKED, a dead one is taken over', async () => {
     const path = lockPath();
-    fs.symlinkSync(`airlock-lock:${process.pid}:${Date.parse('2026-12-06T02:00:00.000Z')}:gc:${hostname()}`, path);
+    fs.symlinkSync(encodeOwnerLink({ pid: process.pid, since: '2026-12-06T02:00:00.000Z', command: 'gc', host: hostname() }), path);
     expect(await readLockOwner(path)).toEqual({ pid: process.pid, host: hostname(), command: 'gc', since: '2026-12-06T02:00:00.000Z' });
     await rejectsWith(Lock.acquire(path, 'apply'), 'LOCKED', re(`gc, pid ${process.pid}`));
     fs.rmSync(path);
-    fs.symlinkSync(`airlock-lock:${DEAD_PID}:0:gc:${hostname()}`, path);
+    fs.symlinkSync(encodeOwnerLink({ pid: DEAD_PID, since: new Date(0).toISOString(), command: 'gc', host: hostname() }), path);
     const lock = await Lock.acquire(path, 'apply');
     expect(readOwner(path).command).toBe('apply');
     await lock.release();
+  });
+
+  it('fits in an ext4 inode (59 bytes) whatever the host and command; a long host is kept as a tag that still identifies it', () => {
+    const owner: LockOwner = { pid: 4_194_303, since: '2026-12-06T02:00:00.123Z', command: 'prune-schema --keep v3', host: 'package-manager-node-17.analytics.corp.example.com' };
+    const target = encodeOwnerLink(owner);
+    expect(Buffer.byteLength(target)).toBeLessThanOrEqual(MAX_LINK_TARGET_BYTES);
+    const back = decodeOwnerLink(target)!;
+    expect(back).toMatchObject({ pid: owner.pid, since: owner.since, command: 'prune-schema' });
+    expect(back.host).toMatch(/^#[0-9a-f]{8}$/);
+    expect(isAlive({ ...back, pid: DEAD_PID })).toBe(true); // another host's tag: cannot tell, so alive
+    const here = decodeOwnerLink(encodeOwnerLink({ ...owner, host: hostname(), pid: DEAD_PID }))!;
+    expect(isAlive(here)).toBe(false); // this host, by name or by tag: the pid decides
   });
 
   it("a symlink to someone's file is not read as a lock, and never written through", async () => {

@@ -3,6 +3,7 @@ import { collectGarbage } from '../../offline/gc.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { formatBytes, short } from '../format.js';
+import { count } from '../../core/units.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
 export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number; dryrun: boolean }> = {
@@ -17,10 +18,9 @@ export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number; 
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const r = await withOfflineSession(args['data-dir'], 'gc', (s) => collectGarbage(s, args.keep, ctx.progress, args.dryrun));
-      const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
       ctx.result({ gc: r }, () => [
-        `${r.dryrun ? 'would keep' : 'kept'} ${plural(r.kept.length, 'deployment', 'deployments')}: ${r.kept.map(short).join(', ')}`,
-        `${r.dryrun ? 'would remove' : 'removed'} ${plural(r.removedDeployments.length, 'deployment', 'deployments')}${r.removedDeployments.length > 0 ? ` (${r.removedDeployments.map(short).join(', ')})` : ''} and ${plural(r.removedObjects, 'object', 'objects')}, ${r.dryrun ? 'which would free' : 'freeing'} ${formatBytes(r.freedBytes)}${r.dryrun ? '; nothing was removed' : ''}`,
+        `${r.dryrun ? 'would keep' : 'kept'} ${count(r.kept.length, 'deployment')}: ${r.kept.map(short).join(', ')}`,
+        `${r.dryrun ? 'would remove' : 'removed'} ${count(r.removedDeployments.length, 'deployment')}${r.removedDeployments.length > 0 ? ` (${r.removedDeployments.map(short).join(', ')})` : ''} and ${count(r.removedObjects, 'object')}, ${r.dryrun ? 'which would free' : 'freeing'} ${formatBytes(r.freedBytes)}${r.dryrun ? '; nothing was removed' : ''}`,
       ]);
     }),
 };

@@ -2,6 +2,7 @@ import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
 import type { CommandModule } from 'yargs';
 import type { Collector, GetResult } from '../../online/get.js';
+import type { Wanted } from '../../online/wantedFiles.js';
 import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
 import type { SourceTypeChoice } from '../../upstream/detectSource.js';
 import { binaryConfigName, type BinaryTarget, type DesktopTarget } from '../../core/layout/rspmLayout.js';
@@ -61,9 +62,7 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const binaries = binaryTargets(args);
-      if (args.suggests && args['file-in'] === undefined) usage('--suggests only makes sense with --file-in', 'add --file-in FILE, the packages whose Suggests you want');
-      const { readWanted } = await import('../../online/wantedFiles.js');
-      const wanted = args['file-in'] === undefined ? null : await readWanted(args['file-in'], args.suggests);
+      const wanted = await wantedFrom(args);
       const { collectCran } = await import('../../online/collectCran.js');
       const collect: Collector = (http) =>
         collectCran(http, {
@@ -98,9 +97,7 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
     runCommand(args, async (ctx) => {
       const versions = listOption('--versions', args.versions, /^(release|devel|\d+\.\d+)$/, 'release,devel,3.19');
       if (versions.length === 0) usage('--versions names no version', 'for example --versions=release,devel');
-      if (args.suggests && args['file-in'] === undefined) usage('--suggests only makes sense with --file-in', 'add --file-in FILE, the packages whose Suggests you want');
-      const { readWanted } = await import('../../online/wantedFiles.js');
-      const wanted = args['file-in'] === undefined ? null : await readWanted(args['file-in'], args.suggests);
+      const wanted = await wantedFrom(args);
       const { collectBioconductor } = await import('../../online/collectBioconductor.js');
       const collect: Collector = (http) =>
         collectBioconductor(http, {
@@ -115,6 +112,16 @@ const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
       await getAndReport(ctx, args, collect);
     }),
 };
+
+/** What --file-in asks for, read before anything is fetched (a wrong file fails in a second); null without it. */
+async function wantedFrom(args: { 'file-in'?: string[]; suggests: boolean }): Promise<Wanted | null> {
+  if (args['file-in'] === undefined) {
+    if (args.suggests) usage('--suggests only makes sense with --file-in', 'add --file-in FILE, the packages whose Suggests you want');
+    return null;
+  }
+  const { readWanted } = await import('../../online/wantedFiles.js');
+  return readWanted(args['file-in'], args.suggests);
+}
 
 /** `--sysreqs-url none` skips the system requirements (a site mirror with no route to GitHub). */
 function sysreqsUrl(args: DownloadArgs): string | null {

@@ -32,7 +32,7 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-us
         `highest sequence applied: ${s.highestSequence}`,
         `deployments kept (${s.deployments.length}):`,
         ...s.deployments.map((d) => `  ${d.current ? '*' : ' '} ${short(d.snapshot.id)} ${'label' in d.snapshot && d.snapshot.label ? d.snapshot.label : ''}`),
-        ...(s.access ? [`server     ${s.access.account.description}: ${s.warnings.length === 0 ? `can read all ${count(s.access.files, 'file')}` : `${s.warnings.length} ${s.warnings.length === 1 ? 'problem' : 'problems'} (below)`}`] : []),
+        ...(s.access ? [`server     ${s.access.account.description}: ${s.warnings.length === 0 ? `can read all ${count(s.access.files, 'file')}` : `${count(s.warnings.length, 'problem')} (below)`}`] : []),
         ...s.recovered.map((note) => `recovered: ${note}`),
         ...(s.busy ? [`busy: ${s.busy.command} (pid ${s.busy.pid} on ${s.busy.host}) has been running since ${s.busy.since}; shown read-only`] : []),
         ...s.warnings.map((w) => `warning: ${w}`),
