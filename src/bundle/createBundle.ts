@@ -8,6 +8,7 @@ import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadPrivateKey } from '../trust/keys.js';
 import { planBundle } from '../core/bundle/plan.js';
+import type { BundleFormat } from '../core/bundle/format.js';
 import { checkStartAgainstTarget, resolveStartingPoint, type StartingPoint } from './startingPoint.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { writeBundle, type BundleWriteResult } from './writeBundle.js';
@@ -22,6 +23,8 @@ export interface CreateBundleOptions {
   signWith?: string | undefined;
   /** Cut into volumes of at most this many bytes (OUTPUT.001, .002, ...). */
   volumeSize?: number | undefined;
+  /** The newest bundle format the receiver reads: 1 for an airlock older than packs (default 2). */
+  format?: BundleFormat | undefined;
 }
 
 /** What to write, with the snapshot not yet chosen (`export` defaults it to the one shown). */
@@ -66,7 +69,7 @@ export function loadSigner(signWith: string | undefined): KeyObject | undefined 
 }
 
 /** Where and how a bundle is written: the output, its volumes, progress. */
-export type BundleOutput = Pick<CreateBundleOptions, 'output' | 'progress' | 'volumeSize'>;
+export type BundleOutput = Pick<CreateBundleOptions, 'output' | 'progress' | 'volumeSize' | 'format'>;
 
 /**
  * Writes the bundle that brings a receiver holding `start` (everything, when null) to
@@ -88,6 +91,6 @@ export async function bundleSnapshot(
   }
   const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
   for (const path of await removeLeftovers(output.output)) output.progress.warn(`removed ${path}, left by an interrupted bundle write`);
-  const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, signer, output.volumeSize);
+  const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, { signer, volumeSize: output.volumeSize, format: output.format });
   return { ...written, changes: plan.changes, largest: largestChanges(plan.changes.packages, target.tree) };
 }

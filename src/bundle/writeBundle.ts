@@ -17,9 +17,12 @@ import {
   ENTRY_TREE,
   entryRecord,
   objectEntryName,
+  PACKED_BUNDLE_FORMAT,
   SEAL_MAGIC,
+  type BundleFormat,
   type BundleHeader,
 } from '../core/bundle/format.js';
+import { encodePackIndex, PACK_MAX_OBJECTS, PACK_OBJECT_MAX, PACK_TARGET_BYTES, packEntryName, type PackedObject } from '../core/bundle/pack.js';
 import { encodeTree, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { compressBuffer, ZstdEncoder } from '../core/zstd.js';
@@ -41,8 +44,26 @@ export interface BundleWriteResult {
   /** The volume files, in order, when the bundle was cut into volumes. */
   volumes: string[];
   bundleBytes: number;
+  /** Objects in entries of their own, raw or zstd. */
   rawObjects: number;
   compressedObjects: number;
+  /** Objects carried in packs, and the packs (format 2). */
+  packedObjects: number;
+  packs: number;
+}
+
+export interface BundleWriteOptions {
+  signer?: KeyObject | undefined;
+  volumeSize?: number | undefined;
+  /** The newest format the receiver reads (default 2): 1 writes no packs. */
+  format?: BundleFormat | undefined;
+}
+
+/** Format 2 (packs) only when the plan has an object small enough to pack: otherwise the bundle is a format 1 one. */
+export function bundleFormatFor(plan: BundlePlan, newest: BundleFormat): BundleFormat {
+  if (newest === BUNDLE_FORMAT) return BUNDLE_FORMAT;
+  for (const size of plan.objects.values()) if (size < PACK_OBJECT_MAX) return PACKED_BUNDLE_FORMAT;
+  return BUNDLE_FORMAT;
 }
 
 /**
@@ -56,12 +77,13 @@ export async function writeBundle(
   targetTree: Tree,
   output: string,
   progress: Progress,
-  signer?: KeyObject,
-  volumeSize?: number,
+  options: BundleWriteOptions = {},
 ): Promise<BundleWriteResult> {
+  const { signer, volumeSize } = options;
+  const format = bundleFormatFor(plan, options.format ?? PACKED_BUNDLE_FORMAT);
   const header: BundleHeader = {
     magic: BUNDLE_MAGIC,
-    format: BUNDLE_FORMAT,
+    format,
     kind: plan.base ? 'delta' : 'full',
     from: plan.base?.id ?? null,
     to: plan.target.id,
@@ -86,18 +108,27 @@ export async function writeBundle(
     await writer.addBuffer(ENTRY_CHANGES, compressBuffer(encodeChanges(plan.changes)));
     progress.phase('writing bundle', { files: plan.objects.size, bytes: plan.objectBytes });
     let compressedObjects = 0;
-    for await (const prepared of prefetched(plan.objects, (id, size) => prepareObject(repo, id, size))) {
-      if (await writeObject(repo, writer, prepared)) compressedObjects++;
+    let packedObjects = 0;
+    const packs = new PackWriter(writer);
+    const packing = format === PACKED_BUNDLE_FORMAT;
+    for await (const prepared of prefetched(plan.objects, (id, size) => prepareObject(repo, id, size, packing))) {
+      if (prepared.inMemory && prepared.packed) {
+        await packs.add(prepared.id, prepared.data);
+        packedObjects++;
+      } else if (await writeObject(repo, writer, prepared)) compressedObjects++;
       progress.advance(1, prepared.size);
     }
+    await packs.flush();
     await writer.seal(signer);
     return {
       header,
       path: output,
       volumes: volumes ? Array.from({ length: volumes.count }, (_, i) => volumeFileName(output, i + 1)) : [],
       bundleBytes: writer.bytesWritten,
-      rawObjects: plan.objects.size - compressedObjects,
+      rawObjects: plan.objects.size - compressedObjects - packedObjects,
       compressedObjects,
+      packedObjects,
+      packs: packs.written,
     };
   } catch (err) {
     await writer.abort();
@@ -109,27 +140,62 @@ export async function writeBundle(
 const PREFETCH = 4;
 
 type Prepared =
-  | { id: ObjectId; size: number; inMemory: true; name: string; data: Buffer; storedHash: ObjectId; compressed: boolean }
+  | { id: ObjectId; size: number; inMemory: true; packed: true; data: Buffer }
+  | { id: ObjectId; size: number; inMemory: true; packed: false; name: string; data: Buffer; storedHash: ObjectId; compressed: boolean }
   | { id: ObjectId; size: number; inMemory: false; alreadyCompressed: boolean };
 
 /**
- * Reads, verifies and (when it pays) compresses an object that fits in memory; for a
- * larger one only looks at its first bytes. Runs ahead of the writer (see prefetched).
+ * Reads and verifies an object that fits in memory, and either leaves it for a pack
+ * (small, and not already compressed) or compresses it when that pays; for a larger one
+ * only looks at its first bytes. Runs ahead of the writer (see prefetched).
  */
-async function prepareObject(repo: Repository, id: ObjectId, size: number): Promise<Prepared> {
+async function prepareObject(repo: Repository, id: ObjectId, size: number, packing: boolean): Promise<Prepared> {
   if (size > IN_MEMORY_LIMIT) return { id, size, inMemory: false, alreadyCompressed: looksCompressed(await readHead(repo.objects.path(id))) };
   const data = await repo.objects.readWholeVerified(id, size);
-  if (size >= MIN_COMPRESSIBLE_SIZE && !looksCompressed(data)) {
+  const compressedAlready = looksCompressed(data);
+  if (packing && size < PACK_OBJECT_MAX && !compressedAlready) return { id, size, inMemory: true, packed: true, data };
+  if (size >= MIN_COMPRESSIBLE_SIZE && !compressedAlready) {
     const packed = compressBuffer(data);
     if (compressionPays(size, packed.length)) {
-      return { id, size, inMemory: true, name: objectEntryName(id, true), data: packed, storedHash: hashBytes(packed), compressed: true };
+      return { id, size, inMemory: true, packed: false, name: objectEntryName(id, true), data: packed, storedHash: hashBytes(packed), compressed: true };
     }
   }
-  return { id, size, inMemory: true, name: objectEntryName(id, false), data, storedHash: id, compressed: false };
+  return { id, size, inMemory: true, packed: false, name: objectEntryName(id, false), data, storedHash: id, compressed: false };
 }
 
-/** Writes one prepared object; returns true when it went in compressed. */
-async function writeObject(repo: Repository, writer: SealedWriter, object: Prepared): Promise<boolean> {
+/**
+ * Gathers small objects into packs (docs/bundle-format.md, "Packs") and writes each as
+ * one zstd frame once it holds PACK_TARGET_BYTES or PACK_MAX_OBJECTS objects; the last
+ * one at flush. Memory: one pack's objects and its compressed form.
+ */
+class PackWriter {
+  private objects: PackedObject[] = [];
+  private data: Buffer[] = [];
+  private bytes = 0;
+  written = 0;
+
+  constructor(private readonly writer: SealedWriter) {}
+
+  async add(id: ObjectId, data: Buffer): Promise<void> {
+    this.objects.push({ id, size: data.length });
+    this.data.push(data);
+    this.bytes += data.length;
+    if (this.bytes >= PACK_TARGET_BYTES || this.objects.length >= PACK_MAX_OBJECTS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.objects.length === 0) return;
+    const content = Buffer.concat([encodePackIndex(this.objects), ...this.data]);
+    this.objects = [];
+    this.data = [];
+    this.bytes = 0;
+    this.written++;
+    await this.writer.addBuffer(packEntryName(this.written), compressBuffer(content));
+  }
+}
+
+/** Writes one prepared object of its own; returns true when it went in compressed. */
+async function writeObject(repo: Repository, writer: SealedWriter, object: Exclude<Prepared, { packed: true }>): Promise<boolean> {
   if (object.inMemory) {
     await writer.addBuffer(object.name, object.data, object.storedHash);
     return object.compressed;

@@ -53,6 +53,11 @@ export function describeChanges(changes: BundleChanges, largest: readonly SizedC
   return [`  files: ${f.added} added, ${f.changed} changed, ${f.removed} removed (${formatBytes(f.addedBytes)} new or changed)`, ...describePackages(changes.packages, largest, list)];
 }
 
+/** How a written bundle holds its objects: "3 stored raw, 1 zstd-compressed, 2,000 in 1 pack". */
+export function storedAs(r: { rawObjects: number; compressedObjects: number; packedObjects: number; packs: number }): string {
+  return `${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed${r.packs > 0 ? `, ${r.packedObjects} in ${count(r.packs, 'pack')}` : ''}`;
+}
+
 /** What `bundle create` and `export` say about the bundle they wrote. */
 export function describeWrittenBundle(r: CreateBundleResult, headline: string, signed: boolean, list = false): string[] {
   const size = formatBytes(r.bundleBytes);
@@ -62,7 +67,7 @@ export function describeWrittenBundle(r: CreateBundleResult, headline: string, s
       : `${headline} (${size})`,
     `  from ${r.header.from ?? '(nothing: full bundle)'}`,
     `  to   ${namedSnapshot(r.header.to, r.header.target.label)}, sequence ${r.header.target.sequence}`,
-    `  ${count(r.header.objects.count, 'object')} (${formatBytes(r.header.objects.bytes)}): ${r.rawObjects} stored raw, ${r.compressedObjects} zstd-compressed; ${signed ? 'signed' : 'not signed'}`,
+    `  ${count(r.header.objects.count, 'object')} (${formatBytes(r.header.objects.bytes)}): ${storedAs(r)}; ${signed ? 'signed' : 'not signed'}`,
     ...describeChanges(r.changes, r.largest, list),
   ];
 }

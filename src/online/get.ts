@@ -7,6 +7,7 @@ import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecor
 import { forEachConcurrently } from '../core/workerPool.js';
 import { assertBundleOutputFree, bundleSnapshot, loadSigner, type CreateBundleResult } from '../bundle/createBundle.js';
 import { resolveStartingPoint, type StartingPoint } from '../bundle/startingPoint.js';
+import type { BundleFormat } from '../core/bundle/format.js';
 import { sectionOwns, type Section } from '../core/layout/rspmLayout.js';
 import type { Progress } from '../core/progress.js';
 import { sizeGuesser } from '../core/packages.js';
@@ -44,6 +45,7 @@ export interface BundleRequest {
   startingSnapshot: string | undefined;
   signWith?: string | undefined;
   volumeSize?: number | undefined;
+  format?: BundleFormat | undefined;
   /** Written into the destination's bundles/ (no --bundle given): the directory is made when the bundle is. */
   inDestination?: boolean;
 }

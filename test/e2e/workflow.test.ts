@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { airlock, airlockJson, airlockOk } from '../helpers/cli.js';
 import { onlineScenario, readTree, tempDir, type Scenario } from '../helpers/fixtures.js';
+import { bundleContents } from '../helpers/bundleContents.js';
 import { blake3 } from '@napi-rs/blake-hash';
 
 function b3(bytes: Buffer): string {
@@ -92,19 +93,38 @@ describe('the admin workflow, end to end through the real binary', () => {
     expect(out.header.from).toBe(s.ids.v1);
     const expected = newContents(v1Files, v2Files);
     expect(out.header.objects.count).toBe(expected.size);
-    const carried = execFileSync('tar', ['tf', delta], { encoding: 'utf8' })
-      .split('\n')
-      .filter((n) => n.startsWith('objects/'))
-      .map((n) => n.slice('objects/'.length).replace(/\.zst$/, ''));
-    expect(new Set(carried)).toEqual(expected);
+    const contents = bundleContents(delta);
+    expect(contents.carried).toEqual(expected);
+    expect(contents.alone.length + contents.packed.size).toBe(expected.size);
   });
 
-  it('stores package tarballs raw and text indices compressed', () => {
+  it('stores package tarballs raw in entries of their own and packs the small text indices, compressed', () => {
     const names = execFileSync('tar', ['tf', full], { encoding: 'utf8' }).split('\n');
     const idOf = (path: string) => b3(v1Files.get(path)!);
-    expect(names).toContain(`objects/${idOf('v3/src/contrib/PACKAGES')}.zst`);
+    const contents = bundleContents(full);
+    expect(names).toContain('packs/00000001.zst');
+    expect(contents.packed.has(idOf('v3/src/contrib/PACKAGES'))).toBe(true);
     const tarball = [...v1Files.keys()].find((k) => k.endsWith('.tar.gz'))!;
     expect(names).toContain(`objects/${idOf(tarball)}`);
+    expect(contents.packed.has(idOf(tarball))).toBe(false);
+    // The pack is compressed: smaller than the text it carries.
+    const pack = contents.packs[0]!;
+    const packEntry = /(\d+) 1970-01-01 00:00 packs\/00000001\.zst/.exec(execFileSync('tar', ['tvf', full], { encoding: 'utf8' }))!;
+    expect(Number(packEntry[1])).toBeLessThan(pack.content.length);
+  });
+
+  it('writes format 1, every object in an entry of its own, with --bundle-format 1 (for a receiver older than packs)', () => {
+    const old = join(s.media, 'format1.airlock');
+    const out = airlockJson<{ header: { format: number }; packs: number; compressedObjects: number }>(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v1', '--output', old, '--bundle-format', '1']);
+    expect(out.header.format).toBe(1);
+    expect(out.packs).toBe(0);
+    const idOf = (path: string) => b3(v1Files.get(path)!);
+    expect(execFileSync('tar', ['tf', old], { encoding: 'utf8' }).split('\n')).toContain(`objects/${idOf('v3/src/contrib/PACKAGES')}.zst`);
+    expect(bundleContents(old).carried).toEqual(bundleContents(full).carried);
+    expect(airlockJson<{ verified: boolean }>(['bundle', 'verify', old]).verified).toBe(true);
+    const bad = airlock(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v1', '--output', join(s.media, 'format3.airlock'), '--bundle-format', '3']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--bundle-format must be 1 or 2/);
   });
 
   it('inspects and verifies bundles without a data dir', () => {

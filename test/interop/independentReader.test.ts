@@ -6,6 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compressBuffer } from '../../src/core/zstd.js';
 import { decodeHeader, encodeHeader } from '../../src/core/bundle/format.js';
+import { encodePackIndex } from '../../src/core/bundle/pack.js';
+import { decompress, packIndex } from '../helpers/bundleContents.js';
 import { hashBytes } from '../../src/core/objectId.js';
 import { airlock, airlockJson, airlockOk } from '../helpers/cli.js';
 import { craftBundle, readEntries, type CraftEntry } from '../helpers/craftBundle.js';
@@ -33,6 +35,8 @@ interface ReaderAccepted {
   objectBytes: number;
   rawObjects: number;
   compressedObjects: number;
+  packs: number;
+  packedObjects: number;
   entries: number;
   strict: boolean;
 }
@@ -181,7 +185,9 @@ describe('an independent reader written from docs/bundle-format.md', () => {
     expect(summary.kind).toBe('full');
     expect(summary.from).toBeNull();
     expect(summary.objects).toBeGreaterThan(10);
-    expect(summary.objects).toBe(summary.rawObjects + summary.compressedObjects);
+    expect(summary.objects).toBe(summary.rawObjects + summary.compressedObjects + summary.packedObjects);
+    expect(summary.packs).toBeGreaterThan(0);
+    expect(summary.packedObjects).toBeGreaterThan(0);
     expectAgreesWithInspect(full, summary);
   });
 
@@ -288,9 +294,40 @@ describe('an independent reader written from docs/bundle-format.md', () => {
       { name: entries[0]!.name, data: encodeHeader({ ...header, objects: { ...header.objects, count: objectsCount } }) },
       ...entries.slice(1),
     ];
-    const formatTwo = Buffer.from(entries[0]!.data);
-    const formatKey = formatTwo.indexOf(Buffer.concat([Buffer.from([0xa6]), Buffer.from('format')]));
-    formatTwo[formatKey + 7] = 2;
+    expect(header.format).toBe(2);
+    const formatThree = Buffer.from(entries[0]!.data);
+    const formatKey = formatThree.indexOf(Buffer.concat([Buffer.from([0xa6]), Buffer.from('format')]));
+    formatThree[formatKey + 7] = 3;
+    // Packs of the full v3 bundle (the delta's holds one object), taken apart and built again by hand
+    // (re-sealed by craftBundle): each case must reach the pack rules.
+    const fullEntries = await readEntries(bigFull);
+    const formatOne = encodeHeader({ ...decodeHeader(fullEntries[0]!.data), format: 1 });
+    const packEntry = fullEntries.find((e) => e.name === 'packs/00000001.zst')!;
+    const packContent = decompress(packEntry.data);
+    const packed = packIndex(packContent);
+    expect(packed.length).toBeGreaterThan(1);
+    const indexLength = packContent.readUInt32BE(0);
+    const bodies: Buffer[] = [];
+    let at = 4 + indexLength;
+    for (const o of packed) {
+      bodies.push(packContent.subarray(at, at + o.size));
+      at += o.size;
+    }
+    const packOf = (objects: Array<{ id: string; size: number }>, data: Buffer[], extra = Buffer.alloc(0)) => compressBuffer(Buffer.concat([encodePackIndex(objects), ...data, extra]));
+    const withPack = (data: Buffer, name = packEntry.name): CraftEntry[] => fullEntries.map((e) => (e === packEntry ? { name, data } : e));
+    const swapped = [...bodies];
+    [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
+    const bigEndianLength = Buffer.from(packContent);
+    bigEndianLength.writeUInt32BE(indexLength + 1, 0);
+    const sizeLie = packed.map((o, i) => (i === 0 ? { ...o, size: o.size + 1 } : o));
+    // The first row's size as a uint32 when it is under 65536 is not its smallest form: the index rebuilt by hand.
+    expect(packed[0]!.size).toBeLessThan(65536);
+    const rows = packed.map((o) => Buffer.concat([Buffer.from([0x92, 0xc4, 0x20]), Buffer.from(o.id, 'hex'), o === packed[0] ? Buffer.from([0xce, 0, 0, o.size >> 8, o.size & 0xff]) : uintBytes(o.size)]));
+    const arrayHead = packed.length < 16 ? Buffer.from([0x90 | packed.length]) : Buffer.from([0xdc, packed.length >> 8, packed.length & 0xff]);
+    const loose = Buffer.concat([arrayHead, ...rows]);
+    const looseLength = Buffer.alloc(4);
+    looseLength.writeUInt32BE(loose.length);
+    expect(Buffer.concat([arrayHead, ...packed.map((o) => Buffer.concat([Buffer.from([0x92, 0xc4, 0x20]), Buffer.from(o.id, 'hex'), uintBytes(o.size)]))])).toEqual(encodePackIndex(packed).subarray(4));
     const half = Math.floor(rawObject.data.length / 2);
     const twoFrames = Buffer.concat([compressBuffer(rawObject.data.subarray(0, half)), compressBuffer(rawObject.data.subarray(half))]);
 
@@ -303,7 +340,23 @@ describe('an independent reader written from docs/bundle-format.md', () => {
       { what: 'a .zst object that is gzip', entries: [...without(rawObject.name), { name: `objects/${id}.zst`, data: gzipSync(rawObject.data) }], accepted: false },
       { what: 'a header announcing one object more', entries: withHeader(header.objects.count + 1), accepted: false },
       { what: 'a header announcing one object less', entries: withHeader(header.objects.count - 1), accepted: false },
-      { what: 'a header of format 2', entries: [{ name: entries[0]!.name, data: formatTwo }, ...entries.slice(1)], accepted: false },
+      { what: 'a header of format 3', entries: [{ name: entries[0]!.name, data: formatThree }, ...entries.slice(1)], accepted: false },
+      { what: 'a pack in a bundle whose header says format 1', entries: [{ name: fullEntries[0]!.name, data: formatOne }, ...fullEntries.slice(1)], accepted: false },
+      { what: 'a pack rebuilt the same way (control)', entries: withPack(packOf(packed, bodies)), accepted: true },
+      { what: 'a pack as two zstd frames', entries: withPack(Buffer.concat([compressBuffer(packContent.subarray(0, 100)), compressBuffer(packContent.subarray(100))])), accepted: true },
+      { what: 'a pack numbered 2 where 1 belongs', entries: withPack(packEntry.data, 'packs/00000002.zst'), accepted: false },
+      { what: 'a pack numbered 0', entries: withPack(packEntry.data, 'packs/00000000.zst'), accepted: false },
+      { what: 'a pack whose objects are swapped', entries: withPack(packOf(packed, swapped)), accepted: false },
+      { what: 'a pack with a byte after its last object', entries: withPack(packOf(packed, bodies, Buffer.from([0]))), accepted: false },
+      { what: 'a pack cut short by a byte', entries: withPack(compressBuffer(packContent.subarray(0, packContent.length - 1))), accepted: false },
+      { what: 'a pack whose index gives an object a size the tree does not', entries: withPack(packOf(sizeLie, [Buffer.concat([bodies[0]!, Buffer.from([0])]), ...bodies.slice(1)])), accepted: false },
+      { what: 'a pack listing an object of another bundle', entries: withPack(packOf([...packed, { id: hashBytes(Buffer.from('stowaway')), size: 8 }], [...bodies, Buffer.from('stowaway')])), accepted: false },
+      { what: 'a pack listing one object twice', entries: withPack(packOf([...packed, packed[0]!], [...bodies, bodies[0]!])), accepted: false },
+      { what: 'a pack object also carried alone', entries: [...fullEntries, { name: `objects/${packed[0]!.id}`, data: bodies[0]! }], accepted: false },
+      { what: 'a pack whose index length runs one byte long', entries: withPack(compressBuffer(bigEndianLength)), accepted: false },
+      { what: 'a pack whose index is not canonical msgpack', entries: withPack(compressBuffer(Buffer.concat([looseLength, loose, ...bodies]))), accepted: false },
+      { what: 'a pack that is not zstd', entries: withPack(gzipSync(packContent)), accepted: false },
+      { what: 'a pack with no objects at all', entries: withPack(compressBuffer(Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from([0x90])]))), accepted: false },
       { what: 'the tree before the header', entries: [entries[1]!, entries[0]!, ...entries.slice(2)], accepted: false },
       { what: 'no change list', entries: without('airlock-bundle/changes.zst'), accepted: false },
       { what: 'a stray entry name', entries: [...entries, { name: 'objects/../../etc/passwd', data: Buffer.from('x') }], accepted: false },
@@ -318,3 +371,14 @@ describe('an independent reader written from docs/bundle-format.md', () => {
     }
   });
 });
+
+/** An unsigned integer in its smallest msgpack form. */
+function uintBytes(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  if (n < 0x100) return Buffer.from([0xcc, n]);
+  if (n < 0x10000) return Buffer.from([0xcd, n >> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xce;
+  b.writeUInt32BE(n, 1);
+  return b;
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent reader for airlock bundle format 1, written only from docs/bundle-format.md.
+"""An independent reader for airlock bundle formats 1 and 2, written only from docs/bundle-format.md.
 
 It shares no code with airlock. It uses Python's standard library, Debian's python3-msgpack
 (to decode msgpack; canonical encoding is done here), and two command-line tools: `zstd` (to
@@ -47,7 +47,9 @@ import msgpack
 BUNDLE_MAGIC = "airlock-bundle"
 SEAL_MAGIC = "airlock-seal"
 TREE_MAGIC = "airlock-tree"
-FORMAT = 1
+FORMAT = 1  # the tree's and the seal's format, and bundle format 1
+PACKED_FORMAT = 2  # bundle format 2: format 1 plus packs
+BUNDLE_FORMATS = (FORMAT, PACKED_FORMAT)
 
 ENTRY_HEADER = "airlock-bundle/header"
 ENTRY_TREE = "airlock-bundle/tree.zst"
@@ -55,6 +57,12 @@ ENTRY_CHANGES = "airlock-bundle/changes.zst"
 ENTRY_SEAL = "airlock-bundle/seal"
 OBJECT_PREFIX = "objects/"
 ZSTD_SUFFIX = ".zst"
+PACK_NAME = re.compile(r"packs/([0-9]{8})\.zst\Z")
+PACK_MAX_OBJECTS = 65536
+PACK_MAX_BYTES = 64 * 1024 * 1024
+PACK_MAX_INDEX = 5 + PACK_MAX_OBJECTS * 44
+PACK_OBJECT_MAX = 1024 * 1024
+PACK_TARGET = 8 * 1024 * 1024
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -714,8 +722,8 @@ def check_header(raw):
     e = ENTRY_HEADER
     if type(raw) is not dict or raw.get("magic") != BUNDLE_MAGIC:
         raise Reject(e, "this file is not an airlock bundle (no header magic)")
-    if type(raw.get("format")) is not int or raw.get("format") != FORMAT:
-        raise Reject(e, f"bundle format {raw.get('format')!r} is not supported (this reader reads format {FORMAT})")
+    if type(raw.get("format")) is not int or raw.get("format") not in BUNDLE_FORMATS:
+        raise Reject(e, f"bundle format {raw.get('format')!r} is not supported (this reader reads formats 1 and 2)")
     kind = raw.get("kind")
     if kind not in ("full", "delta") or type(kind) is not str:
         raise Reject(e, f"the header has an unknown bundle kind {kind!r}")
@@ -852,6 +860,86 @@ def expected_changes(base_rows, rows):
 # The whole bundle
 
 
+def decode_pack_index(entry, data):
+    """[(id hex, size), ...] from a pack index in canonical msgpack, read by hand: an array header in
+    its smallest form, then rows of exactly fixarray(2), bin8 of 32 bytes, an unsigned integer in its
+    smallest form, and nothing after the last row."""
+    pos = 0
+
+    def need(n):
+        if pos + n > len(data):
+            raise Reject(entry, "the pack index is cut short")
+
+    def uint():
+        nonlocal pos
+        need(1)
+        tag = data[pos]
+        pos += 1
+        if tag < 0x80:
+            return tag
+        widths = {0xCC: (1, 0x80), 0xCD: (2, 0x100), 0xCE: (4, 0x10000), 0xCF: (8, 0x100000000)}
+        if tag not in widths:
+            raise Reject(entry, f"the pack index holds 0x{tag:02x} where a size (unsigned integer) belongs")
+        width, smallest = widths[tag]
+        need(width)
+        value = int.from_bytes(data[pos : pos + width], "big")
+        pos += width
+        if value < smallest or value > MAX_UINT:
+            raise Reject(entry, "a size in the pack index is not in its smallest encoding, or too large")
+        return value
+
+    need(1)
+    tag = data[pos]
+    pos += 1
+    if 0x90 <= tag <= 0x9F:
+        count = tag - 0x90
+    elif tag == 0xDC:
+        need(2)
+        count = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        if count < 16:
+            raise Reject(entry, "the pack index's array header is not in its smallest form")
+    elif tag == 0xDD:
+        need(4)
+        count = int.from_bytes(data[pos : pos + 4], "big")
+        pos += 4
+        if count < 65536:
+            raise Reject(entry, "the pack index's array header is not in its smallest form")
+    else:
+        raise Reject(entry, "the pack index is not an array")
+    if count < 1 or count > PACK_MAX_OBJECTS:
+        raise Reject(entry, f"the pack index lists {count} objects (1 to {PACK_MAX_OBJECTS} allowed)")
+    if count * 36 > len(data) - pos:
+        raise Reject(entry, "the pack index declares more rows than its bytes hold")
+    rows = []
+    for _ in range(count):
+        need(3)
+        if data[pos] != 0x92 or data[pos + 1] != 0xC4 or data[pos + 2] != 32:
+            raise Reject(entry, "a pack index row is not [bin8 of 32 bytes, size]")
+        pos += 3
+        need(32)
+        oid = data[pos : pos + 32].hex()
+        pos += 32
+        rows.append((oid, uint()))
+    if pos != len(data):
+        raise Reject(entry, "bytes follow the pack index's last row")
+    return rows
+
+
+def blake3_many(directory, names):
+    """BLAKE3 of many files with one `b3sum` run: {name: hex}."""
+    if not names:
+        return {}
+    out = subprocess.run(["b3sum", "--"] + names, cwd=directory, capture_output=True, check=False)
+    if out.returncode != 0:
+        raise CannotRun(f"b3sum failed: {out.stderr.decode('utf-8', 'replace').strip()}")
+    digests = {}
+    for line in out.stdout.decode("utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        digests[name] = digest
+    return digests
+
+
 def parse_object_name(name):
     if not name.startswith(OBJECT_PREFIX):
         return None
@@ -881,6 +969,8 @@ class Bundle:
         self.entries = 0
         self.raw_objects = 0
         self.compressed_objects = 0
+        self.packs = []  # per pack, the ids it carried, in order
+        self.alone = []  # ids carried in entries of their own, in order
         self.sealed = False
         self.chain = None
 
@@ -919,6 +1009,8 @@ class Bundle:
                     tar.padding(size)
                     self.on_seal(data)
                     stage = "after-seal"
+                elif PACK_NAME.match(name):
+                    self.on_pack(tar, name, size)
                 else:
                     self.on_object(tar, name, size)
             extra = tar.trailer()
@@ -982,6 +1074,7 @@ class Bundle:
             raise Reject(name, f"compressed object is {size} bytes, more than compressBound({expected}) = {compress_bound(expected)}")
         self.seen.add(oid)
         self.carried.append(oid)
+        self.alone.append(oid)
         sink = open(os.path.join(self.staging, oid), "wb") if self.staging else None
         stored_hash = Blake3()
         head = bytearray()
@@ -1037,6 +1130,73 @@ class Bundle:
                 if not size <= expected * 0.97:
                     raise Reject(name, "strict: airlock keeps the zstd form only when it saves at least 3%")
 
+    def on_pack(self, tar, name, size):
+        sequence = int(PACK_NAME.match(name).group(1))
+        if self.header["format"] != PACKED_FORMAT:
+            raise Reject(name, f"a pack in a bundle of format {self.header['format']} (packs belong to format {PACKED_FORMAT})")
+        if sequence != len(self.packs) + 1:
+            raise Reject(name, f"pack {sequence} where pack {len(self.packs) + 1} belongs")
+        if size > compress_bound(PACK_MAX_BYTES):
+            raise Reject(name, f"the pack is {size} bytes, more than compressBound({PACK_MAX_BYTES})")
+        content = bytearray()
+        stored_hash = Blake3()
+        z = ZstdStream(name, PACK_MAX_BYTES, content.extend)
+        for chunk in tar.data(size):
+            stored_hash.update(chunk)
+            z.write(chunk)
+        z.finish()
+        tar.padding(size)
+        if len(content) < 4:
+            raise Reject(name, "the pack is too short to hold its index length")
+        index_length = int.from_bytes(content[0:4], "big")
+        if index_length > PACK_MAX_INDEX or 4 + index_length > len(content):
+            raise Reject(name, f"the pack's index length {index_length} is over the limit or past its end")
+        rows = decode_pack_index(name, bytes(content[4 : 4 + index_length]))
+        total = 4 + index_length + sum(r[1] for r in rows)
+        if total != len(content):
+            raise Reject(name, f"the pack holds {len(content)} bytes; its index accounts for {total}")
+        for oid, osize in rows:
+            if oid not in self.needed:
+                raise Reject(name, f"object {oid[:12]} in the pack is not part of the target snapshot")
+            if oid in self.seen:
+                raise Reject(name, f"object {oid[:12]} appears twice")
+            if osize != self.needed[oid]:
+                raise Reject(name, f"object {oid[:12]} is listed as {osize} bytes, the tree says {self.needed[oid]}")
+            if len(self.seen) >= self.header["objects"]["count"]:
+                raise Reject(name, f"more objects than the {self.header['objects']['count']} the header announces")
+            self.seen.add(oid)
+        # Each object's content, hashed with one b3sum run over the pack.
+        scratch = tempfile.mkdtemp(prefix=".pack-")
+        try:
+            at = 4 + index_length
+            names = []
+            for i, (oid, osize) in enumerate(rows):
+                with open(os.path.join(scratch, str(i)), "wb") as f:
+                    f.write(content[at : at + osize])
+                names.append(str(i))
+                at += osize
+            digests = blake3_many(scratch, names)
+            for i, (oid, osize) in enumerate(rows):
+                if digests.get(str(i)) != oid:
+                    raise Reject(name, f"object {oid[:12]} in the pack is damaged: its content hashes to {digests.get(str(i), '?')[:12]}")
+                if self.staging:
+                    shutil.move(os.path.join(scratch, str(i)), os.path.join(self.staging, oid))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.record(name, size, stored_hash.hexdigest())
+        ids = [r[0] for r in rows]
+        self.packs.append(ids)
+        self.carried.extend(ids)
+        self.object_bytes += sum(r[1] for r in rows)
+        if self.strict:
+            if z.scanner.frames != 1:
+                raise Reject(name, f"strict: airlock writes one zstd frame, found {z.scanner.frames}")
+            at = 4 + index_length
+            for oid, osize in rows:
+                if osize >= PACK_OBJECT_MAX or looks_compressed(bytes(content[at : at + 8])):
+                    raise Reject(name, f"strict: airlock packs only objects under {PACK_OBJECT_MAX} bytes that do not look compressed ({oid[:12]})")
+                at += osize
+
     def on_seal(self, data):
         seal = check_seal(decode_msgpack(ENTRY_SEAL, data, "the seal"))
         chain = self.chain.hexdigest()
@@ -1059,9 +1219,17 @@ class Bundle:
                 ),
             )
             check_signature_entries(seal["signatures"])
-            order = [oid for oid in self.needed_order if oid in self.seen]
-            if self.carried != order:
+            packed = [oid for ids in self.packs for oid in ids]
+            packed_set = set(packed)
+            if self.alone != [oid for oid in self.needed_order if oid in self.seen and oid not in packed_set]:
                 raise Reject(ENTRY_SEAL, "strict: objects are not in the order of their first appearance in the tree")
+            if packed != [oid for oid in self.needed_order if oid in packed_set]:
+                raise Reject(ENTRY_SEAL, "strict: packed objects are not in the order of their first appearance in the tree")
+            for ids in self.packs[:-1]:
+                if len(ids) < PACK_MAX_OBJECTS and sum(self.needed[oid] for oid in ids) < PACK_TARGET:
+                    raise Reject(ENTRY_SEAL, f"strict: airlock closes a pack only at {PACK_TARGET} bytes or {PACK_MAX_OBJECTS} objects")
+            if self.header["format"] == PACKED_FORMAT and not any(self.needed[oid] < PACK_OBJECT_MAX for oid in self.seen):
+                raise Reject(ENTRY_SEAL, "strict: airlock writes format 2 only when an object is small enough to pack")
             if self.header["kind"] == "full" and len(self.seen) != len(self.needed):
                 raise Reject(ENTRY_SEAL, f"strict: a full bundle carries every object of its tree ({len(self.needed)}), this one {len(self.seen)}")
         self.sealed = True
@@ -1200,6 +1368,8 @@ def main(argv):
                     "objectBytes": bundle.object_bytes,
                     "rawObjects": bundle.raw_objects,
                     "compressedObjects": bundle.compressed_objects,
+                    "packs": len(bundle.packs),
+                    "packedObjects": sum(len(ids) for ids in bundle.packs),
                     "entries": bundle.entries + 1,
                     "strict": strict,
                 }

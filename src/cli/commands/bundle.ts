@@ -9,7 +9,7 @@ import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeChanges, describeWrittenBundle } from '../present.js';
-import { bundleWriteOptions, listChangesOption, type ListArgs } from './options.js';
+import { bundleFormatOption, bundleWriteOptions, listChangesOption, type ListArgs } from './options.js';
 import type { BundleHeader } from '../../core/bundle/format.js';
 
 interface CreateArgs extends GlobalArgs, ListArgs {
@@ -19,13 +19,14 @@ interface CreateArgs extends GlobalArgs, ListArgs {
   output: string;
   sign?: string;
   'volume-size'?: string;
+  'bundle-format'?: number;
 }
 
 const create: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create',
   describe: 'write a bundle: the whole snapshot, or only what --starting-snapshot lacks',
   builder: (y) =>
-    listChangesOption(y)
+    bundleFormatOption(listChangesOption(y))
       .option('repo', { type: 'string', demandOption: true, describe: 'the online airlock repository' })
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the snapshot to carry (label, id, prefix or "latest")' })
       .option('starting-snapshot', { type: 'string', describe: 'what the offline side holds: a snapshot (label or id), or a receipt file written there by `airlock receipt`' })
@@ -40,7 +41,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const repo = await Repository.open(args.repo);
       const r = await repo.locked('bundle create', () => createBundle(repo, { ...bundleWriteOptions(args, ctx.progress), snapshot: args.snapshot }));
       ctx.result(
-        { bundle: r.path, volumes: r.volumes, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, changes: r.changes },
+        { bundle: r.path, volumes: r.volumes, header: r.header, bundleBytes: r.bundleBytes, rawObjects: r.rawObjects, compressedObjects: r.compressedObjects, packedObjects: r.packedObjects, packs: r.packs, changes: r.changes },
         () => describeWrittenBundle(r, `wrote ${r.header.kind} bundle ${r.path}`, args.sign !== undefined, args.list),
       );
     }),

@@ -3,7 +3,7 @@ import { exportBundle } from '../../offline/export.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { describeWrittenBundle } from '../present.js';
-import { bundleWriteOptions, dataDirOption, listChangesOption, type DataDirArgs, type ListArgs } from './options.js';
+import { bundleFormatOption, bundleWriteOptions, dataDirOption, listChangesOption, type DataDirArgs, type ListArgs } from './options.js';
 
 interface ExportArgs extends DataDirArgs, ListArgs {
   output: string;
@@ -11,13 +11,14 @@ interface ExportArgs extends DataDirArgs, ListArgs {
   'starting-snapshot'?: string;
   sign?: string;
   'volume-size'?: string;
+  'bundle-format'?: number;
 }
 
 export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
   command: 'export',
   describe: 'write a bundle from this data dir (its current snapshot by default) for another offline host: validate on staging, then hand on to production',
   builder: (y) =>
-    listChangesOption(dataDirOption(y))
+    bundleFormatOption(listChangesOption(dataDirOption(y)))
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file to write' })
       .option('snapshot', { type: 'string', describe: 'the snapshot to carry (label, id or id prefix held here); default: the one the data dir shows' })
       .option('starting-snapshot', { type: 'string', describe: 'what the receiving host holds: a snapshot held here (label or id), or a receipt file written there by `airlock receipt`' })
@@ -40,6 +41,8 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
           bundleBytes: r.bundleBytes,
           rawObjects: r.rawObjects,
           compressedObjects: r.compressedObjects,
+          packedObjects: r.packedObjects,
+          packs: r.packs,
           changes: r.changes,
           dataDir: r.dataDir,
           signed: args.sign !== undefined,

@@ -201,7 +201,7 @@ function describeGet(r: GetResult, verbose: boolean): string[] {
   lines.push(`  source: ${describeSource(r.source)}`);
   if (r.bundle) {
     const b = r.bundle;
-    lines.push(`  wrote ${b.output}: ${b.startingSnapshot ? `delta from ${short(b.startingSnapshot)}` : 'full bundle'}, ${count(b.rawObjects + b.compressedObjects, 'object')}, ${formatBytes(b.bundleBytes)}`);
+    lines.push(`  wrote ${b.output}: ${b.startingSnapshot ? `delta from ${short(b.startingSnapshot)}` : 'full bundle'}, ${count(b.header.objects.count, 'object')}, ${formatBytes(b.bundleBytes)}`);
   }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   return lines;

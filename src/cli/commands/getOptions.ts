@@ -4,6 +4,8 @@ import { AirlockError } from '../../errors.js';
 import type { HttpOptions } from '../../upstream/http.js';
 import type { BundleRequest } from '../../online/get.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
+import { BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT } from '../../core/bundle/format.js';
+import { parseBundleFormat } from './options.js';
 import type { GlobalArgs } from '../context.js';
 
 /**
@@ -25,6 +27,7 @@ export interface DownloadArgs extends GlobalArgs {
   'starting-snapshot'?: string;
   sign?: string;
   'volume-size'?: string;
+  'bundle-format'?: number;
   'rspm-version'?: string;
 }
 
@@ -44,6 +47,7 @@ export function downloadOptions<T>(y: Argv<T>) {
     .option('starting-snapshot', { type: 'string', describe: 'make the bundle a delta from what the offline side holds: a snapshot, or a receipt file from `airlock receipt`; without --bundle it is written to DESTINATION/bundles/' })
     .option('sign', { type: 'string', describe: 'with --bundle: sign it with this NAME.key' })
     .option('volume-size', { type: 'string', describe: 'with --bundle: cut it into volumes of at most this size (4G, 700M, fat32, dvd)' })
+    .option('bundle-format', { type: 'number', describe: `with --bundle: ${PACKED_BUNDLE_FORMAT} (default; packs small files) or ${BUNDLE_FORMAT} (for a receiving airlock older than packs)` })
     .option('rspm-version', { type: 'string', describe: 'accepted as Posit\'s downloader takes it (the Package Manager version the data is for); recorded in v3/snapshot.json, no other effect' });
 }
 
@@ -64,18 +68,19 @@ export function httpOptionsFrom(args: DownloadArgs, log: ((line: string) => void
 }
 
 export function bundleRequest(args: DownloadArgs): BundleRequest | null {
-  for (const flag of ['sign', 'volume-size'] as const) {
+  for (const flag of ['sign', 'volume-size', 'bundle-format'] as const) {
     if (args[flag] !== undefined && args.bundle === undefined && args['starting-snapshot'] === undefined) usage(`--${flag} only makes sense with --bundle`, 'add --bundle FILE to write the bundle of the download');
   }
   const volumeSize = args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']);
+  const format = parseBundleFormat(args['bundle-format']);
   // The seed's guide updates a drive with `--destination D --starting-snapshot S` and no --bundle:
   // the delta is then written into the destination, DESTINATION/bundles/<label or time>.airlock.
   if (args.bundle === undefined) {
     if (args['starting-snapshot'] === undefined || args.dryrun) return null;
     const name = args.label ?? new Date().toISOString().slice(0, 19).replaceAll(':', '');
-    return { output: join(args.destination, 'bundles', `${name}.airlock`), startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize, inDestination: true };
+    return { output: join(args.destination, 'bundles', `${name}.airlock`), startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize, format, inDestination: true };
   }
-  return { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize };
+  return { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize, format };
 }
 
 /** `4.4,4.5` or repeated flags, trimmed, empty items dropped, each checked against `pattern`. */

@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs';
 import type { BundleWriteOptions } from '../../bundle/createBundle.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
+import { BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT, type BundleFormat } from '../../core/bundle/format.js';
+import { AirlockError } from '../../errors.js';
 import type { Progress } from '../../core/progress.js';
 import type { GlobalArgs } from '../context.js';
 
@@ -25,6 +27,23 @@ export interface BundleWriteArgs {
   output: string;
   sign?: string;
   'volume-size'?: string;
+  'bundle-format'?: number;
+}
+
+/** --bundle-format: 2 (packs small files; the default), or 1 for a receiver whose airlock predates packs. */
+export function bundleFormatOption<T>(y: Argv<T>) {
+  return y.option('bundle-format', {
+    type: 'number',
+    describe: `the bundle format to write: ${PACKED_BUNDLE_FORMAT} (default; packs small files together) or ${BUNDLE_FORMAT} (for a receiving airlock older than packs; \`airlock --version\` there says which it reads)`,
+  });
+}
+
+export function parseBundleFormat(raw: number | undefined): BundleFormat | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === BUNDLE_FORMAT || raw === PACKED_BUNDLE_FORMAT) return raw;
+  throw new AirlockError('USAGE', `--bundle-format must be ${BUNDLE_FORMAT} or ${PACKED_BUNDLE_FORMAT}, not ${String(raw)}`, {
+    hint: `${PACKED_BUNDLE_FORMAT} unless the receiving host's airlock reads only format ${BUNDLE_FORMAT}`,
+  });
 }
 
 export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): BundleWriteOptions {
@@ -35,6 +54,7 @@ export function bundleWriteOptions(args: BundleWriteArgs, progress: Progress): B
     progress,
     signWith: args.sign,
     volumeSize: args['volume-size'] === undefined ? undefined : parseVolumeSize(args['volume-size']),
+    format: parseBundleFormat(args['bundle-format']),
   };
 }
 

@@ -12,11 +12,21 @@ import type { SnapshotId } from '../manifest.js';
  *   airlock-bundle/tree.zst      zstd of the canonical target tree
  *   airlock-bundle/changes.zst   zstd of msgpack BundleChanges (what changed, for inspect)
  *   objects/<id> | objects/<id>.zst   each object the receiver lacks, exactly once
+ *   packs/<n>.zst                (format 2 only) many small objects in one entry, pack.ts
  *   airlock-bundle/seal          msgpack map, BundleSeal; binds every entry before it
+ *
+ * Format 1 has no packs; format 2 is format 1 plus packs. A writer writes format 2 only
+ * when its plan holds an object small enough to pack, so a bundle of package archives
+ * alone stays readable by an airlock that knows only format 1.
  */
 export const BUNDLE_MAGIC = 'airlock-bundle';
 export const SEAL_MAGIC = 'airlock-seal';
+/** The first format, and the seal's format in every bundle format. */
 export const BUNDLE_FORMAT = 1;
+/** Format 1 plus packs/<n>.zst entries. */
+export const PACKED_BUNDLE_FORMAT = 2;
+export type BundleFormat = typeof BUNDLE_FORMAT | typeof PACKED_BUNDLE_FORMAT;
+export const READABLE_FORMATS: readonly BundleFormat[] = [BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT];
 
 export const ENTRY_HEADER = 'airlock-bundle/header';
 export const ENTRY_TREE = 'airlock-bundle/tree.zst';
@@ -53,7 +63,7 @@ export interface BundleTarget {
 
 export interface BundleHeader {
   magic: typeof BUNDLE_MAGIC;
-  format: typeof BUNDLE_FORMAT;
+  format: BundleFormat;
   kind: BundleKind;
   /** The snapshot the receiver must hold (null for a full bundle). */
   from: SnapshotId | null;
@@ -129,8 +139,9 @@ export function decodeHeader(bytes: Uint8Array): BundleHeader {
     throw corrupt('the bundle header is not valid msgpack', where);
   }
   if (!isRecord(raw) || raw.magic !== BUNDLE_MAGIC) throw corrupt('this file is not an airlock bundle (no header magic)', where);
-  if (raw.format !== BUNDLE_FORMAT) {
-    throw new AirlockError('FORMAT_UNSUPPORTED', `bundle format ${typeof raw.format === 'string' ? JSON.stringify(raw.format) : String(raw.format)} is not supported (this airlock reads format ${BUNDLE_FORMAT})`, {
+  const format = raw.format;
+  if (!READABLE_FORMATS.includes(format as BundleFormat)) {
+    throw new AirlockError('FORMAT_UNSUPPORTED', `bundle format ${typeof format === 'string' ? JSON.stringify(format) : String(format)} is not supported (this airlock reads formats ${READABLE_FORMATS.join(' and ')})`, {
       where,
       hint: 'upgrade airlock on this host to the version that wrote the bundle',
     });
@@ -154,7 +165,7 @@ export function decodeHeader(bytes: Uint8Array): BundleHeader {
   }
   return {
     magic: BUNDLE_MAGIC,
-    format: BUNDLE_FORMAT,
+    format: format as BundleFormat,
     kind,
     from,
     to,

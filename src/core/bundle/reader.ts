@@ -11,11 +11,13 @@ import {
   ENTRY_TREE,
   entryRecord,
   LIMITS,
+  PACKED_BUNDLE_FORMAT,
   parseObjectEntryName,
   type BundleHeader,
   type BundleSeal,
 } from './format.js';
 import { TarParser, type TarEvent } from './tarParser.js';
+import { PACK_MAX_BYTES, PackParser, parsePackEntryName, type PackedObject, type PackEvent } from './pack.js';
 import { distinctObjects, maxEncodedTreeBytes, treeTotals, verifyTree, type Tree, type VerifiedTree } from '../manifest.js';
 import { ContentHasher, shortId, type ObjectId } from '../objectId.js';
 import { compressBound, decompressBounded, ZstdDecoder } from '../zstd.js';
@@ -60,6 +62,9 @@ export interface BundleReadResult {
   /** How many volumes it was read from (0: a single file). */
   volumes: number;
   objects: number;
+  /** Packs read (format 2), and the objects that came in them (counted in `objects` too). */
+  packs: number;
+  packedObjects: number;
   bundleBytes: number;
 }
 
@@ -80,6 +85,15 @@ interface CurrentEntry {
   /** Small metadata entries are gathered whole (bounded by LIMITS). */
   buffer?: Buffer[];
   object?: { id: ObjectId; expected: number; compressed: boolean; content: ContentHasher; decoder?: ZstdDecoder; sink?: ObjectSink };
+  pack?: PackState;
+}
+
+/** A pack being read: its decoder, its parser, and the object whose bytes are arriving. */
+interface PackState {
+  sequence: number;
+  decoder: ZstdDecoder;
+  parser: PackParser;
+  object?: { id: ObjectId; size: number; content: ContentHasher; sink?: ObjectSink };
 }
 
 export class BundleReader {
@@ -98,6 +112,8 @@ export class BundleReader {
   private readonly seen = new Set<ObjectId>();
   private objectBytes = 0;
   private entries = 0;
+  private packs = 0;
+  private packedObjects = 0;
   stopped = false;
 
   constructor(
@@ -129,6 +145,7 @@ export class BundleReader {
 
   async abortOpenSink(): Promise<void> {
     await this.current?.object?.sink?.abort();
+    await this.current?.pack?.object?.sink?.abort();
   }
 
   /** Bytes of the bundle read so far. */
@@ -146,6 +163,8 @@ export class BundleReader {
       seal: this.seal,
       volumes: 0,
       objects: this.seen.size,
+      packs: this.packs,
+      packedObjects: this.packedObjects,
       bundleBytes: this.parser.position,
     };
   }
@@ -175,10 +194,74 @@ export class BundleReader {
     } else if (name === ENTRY_SEAL) {
       if (size > LIMITS.sealBytes) throw this.corrupt(`the seal is ${size} bytes, over the limit of ${LIMITS.sealBytes}`, name, index);
       entry.buffer = [];
+    } else if (parsePackEntryName(name) !== undefined) {
+      entry.pack = this.startPack(name, size, index);
     } else {
       entry.object = await this.startObject(name, size, index);
     }
     this.current = entry;
+  }
+
+  private startPack(name: string, size: number, index: number): PackState {
+    const sequence = parsePackEntryName(name)!;
+    if (this.header!.format !== PACKED_BUNDLE_FORMAT) {
+      throw this.unsafe(`unexpected entry ${JSON.stringify(name)}: packs belong to bundle format ${PACKED_BUNDLE_FORMAT}, and this bundle's header says format ${this.header!.format}`, name, index);
+    }
+    if (sequence !== this.packs + 1) throw this.corrupt(`pack ${sequence} comes where pack ${this.packs + 1} should`, name, index);
+    const limit = compressBound(PACK_MAX_BYTES);
+    if (size > limit) throw this.corrupt(`pack ${sequence} is ${size} bytes, larger than zstd can produce from the ${PACK_MAX_BYTES} bytes a pack may hold`, name, index);
+    this.packs++;
+    return { sequence, decoder: new ZstdDecoder(), parser: new PackParser((message) => this.corrupt(`pack ${sequence} is damaged: ${message}`, name, index)) };
+  }
+
+  /** Every object a pack's index lists passes the checks a lone object entry passes, before any of its bytes is read. */
+  private admitPacked(objects: readonly PackedObject[], entry: CurrentEntry): void {
+    const sequence = entry.pack!.sequence;
+    for (const { id, size } of objects) {
+      const expected = this.needed.get(id);
+      if (expected === undefined) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is not part of the target snapshot`, entry.name, entry.index);
+      if (this.seen.has(id)) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} appears twice`, entry.name, entry.index);
+      if (size !== expected) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is listed as ${size} bytes but the manifest says ${expected}`, entry.name, entry.index);
+      if (this.seen.size >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, entry.name, entry.index);
+      if (this.announcedBytesSoFar + expected > this.header!.objects.bytes) {
+        throw this.corrupt(`the objects carried exceed the ${this.header!.objects.bytes} bytes the header announces`, entry.name, entry.index);
+      }
+      this.announcedBytesSoFar += expected;
+      this.seen.add(id);
+    }
+  }
+
+  private async packContent(entry: CurrentEntry, piece: Buffer): Promise<void> {
+    const pack = entry.pack!;
+    for (const event of pack.parser.push(piece)) await this.packEvent(entry, pack, event);
+  }
+
+  private async packEvent(entry: CurrentEntry, pack: PackState, event: PackEvent): Promise<void> {
+    switch (event.type) {
+      case 'index':
+        return this.admitPacked(event.objects, entry);
+      case 'begin': {
+        const sink = await this.handlers.openObject?.(event.object.id, event.object.size);
+        pack.object = { id: event.object.id, size: event.object.size, content: new ContentHasher(), ...(sink ? { sink } : {}) };
+        return;
+      }
+      case 'data':
+        pack.object!.content.update(event.chunk);
+        await pack.object!.sink?.write(event.chunk);
+        return;
+      case 'end': {
+        const object = pack.object!;
+        const actual = object.content.digest();
+        if (actual !== object.id) throw this.corrupt(`object ${shortId(object.id)} in pack ${pack.sequence} is damaged: its content hashes to ${shortId(actual)}`, entry.name, entry.index);
+        this.objectBytes += object.size;
+        this.packedObjects++;
+        const sink = object.sink;
+        pack.object = undefined;
+        await sink?.finish();
+        this.handlers.progress?.advance(1, object.size);
+        return;
+      }
+    }
   }
 
   private async startObject(name: string, size: number, index: number): Promise<NonNullable<CurrentEntry['object']>> {
@@ -210,6 +293,15 @@ export class BundleReader {
       entry.buffer.push(chunk);
       return;
     }
+    if (entry.pack) {
+      try {
+        for (const piece of entry.pack.decoder.decode(chunk)) await this.packContent(entry, piece);
+      } catch (err) {
+        if (err instanceof AirlockError) throw err;
+        throw this.corrupt(`pack ${entry.pack.sequence} does not decompress (${(err as Error).message})`, entry.name, entry.index);
+      }
+      return;
+    }
     const object = entry.object!;
     if (!object.decoder) return this.objectContent(entry, chunk);
     let pieces: Generator<Buffer>;
@@ -238,6 +330,7 @@ export class BundleReader {
     this.chain.update(entryRecord(entry.name, entry.size, entry.stored.digest()));
     this.entries++;
     if (entry.object) return this.endObject(entry);
+    if (entry.pack) return this.endPack(entry);
     const bytes = Buffer.concat(entry.buffer!);
     if (this.stage === 'header') {
       this.header = this.located(() => decodeHeader(bytes), entry);
@@ -293,6 +386,12 @@ export class BundleReader {
     this.objectBytes += object.expected;
     await object.sink?.finish();
     this.handlers.progress?.advance(1, object.expected);
+  }
+
+  private endPack(entry: CurrentEntry): void {
+    const pack = entry.pack!;
+    if (!pack.decoder.complete) throw this.corrupt(`pack ${pack.sequence} ends in the middle of its zstd frame`, entry.name, entry.index);
+    if (!pack.parser.complete) throw this.corrupt(`pack ${pack.sequence} ends before the last object its index lists`, entry.name, entry.index);
   }
 
   private checkSeal(entry: CurrentEntry): void {

@@ -92,8 +92,10 @@ describe('bundle header', () => {
     }
   });
 
-  it('rejects another format number as FORMAT_UNSUPPORTED', () => {
-    const err = rejection(() => decodeHeader(headerWith({ format: 2 })), 'FORMAT_UNSUPPORTED', /bundle format 2 is not supported/);
+  it('reads formats 1 and 2 (2 adds packs), and rejects another format number as FORMAT_UNSUPPORTED', () => {
+    expect(decodeHeader(headerWith({ format: 1 })).format).toBe(1);
+    expect(decodeHeader(headerWith({ format: 2 })).format).toBe(2);
+    const err = rejection(() => decodeHeader(headerWith({ format: 3 })), 'FORMAT_UNSUPPORTED', /bundle format 3 is not supported \(this airlock reads formats 1 and 2\)/);
     expect(err.where).toBe(ENTRY_HEADER);
     rejection(() => decodeHeader(headerWith({ format: 0 })), 'FORMAT_UNSUPPORTED', /bundle format 0/);
     rejection(() => decodeHeader(headerWith({ format: undefined })), 'FORMAT_UNSUPPORTED', /format/);
