@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { AirlockError } from '../errors.js';
+import { AirlockError, explainSystemError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
-import { forEachConcurrently } from '../core/workerPool.js';
+import { IngestPool } from './ingestPool.js';
+import { vanished } from './objectStore.js';
+import { SMALL_FILE_LIMIT, type IngestResult } from './ingestProtocol.js';
+import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 
 export interface CreateSnapshotOptions {
@@ -26,9 +29,6 @@ export interface CreateSnapshotResult {
   hashedBytes: number;
   cachedFiles: number;
 }
-
-/** Files hashed at once: enough to overlap reads with writes, few enough for a USB disk. */
-const INGEST_CONCURRENCY = 4;
 
 export async function createSnapshot(repo: Repository, options: CreateSnapshotOptions): Promise<CreateSnapshotResult> {
   if (options.label !== null) assertUsableLabel(options.label); // before reading 100 GB, not after
@@ -67,22 +67,75 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   const entries = new Array<TreeEntry>(files.length);
   let hashedFiles = 0;
   let hashedBytes = 0;
-  // A fixed pool: memory stays flat however many files there are, and after a failure no
-  // worker starts another file, so nothing writes on once the lock is released.
-  await forEachConcurrently(files, INGEST_CONCURRENCY, async (file, index) => {
-    const cached = cache.lookup(file);
-    let id = cached !== undefined && repo.objects.hasSync(cached) ? cached : undefined;
-    let size = file.size;
-    if (id === undefined) {
-      const added = await repo.objects.addFile(join(root, file.path));
-      id = added.id;
-      size = added.size;
+  const settle = (index: number, id: ObjectId, size: number, hashed: boolean) => {
+    const file = files[index]!;
+    if (hashed) {
       hashedFiles++;
       hashedBytes += size;
     }
     cache.remember(file, id, scanStartedMs);
     progress.advance(1, file.size);
     entries[index] = { path: file.path, id, size, mode: modeFromStat(file.mode) };
-  });
+  };
+  const addStreamed = async (index: number) => {
+    const added = await repo.objects.addFile(join(root, files[index]!.path));
+    settle(index, added.id, added.size, true);
+  };
+  // Small files go to the ingest threads in batches; large ones are streamed here. At most
+  // `capacity` batches are out at once, and after a failure none is sent and every thread
+  // is stopped before the error leaves (so nothing writes on once the lock is released).
+  const pool = IngestPool.start();
+  const tmpDir = repo.objects.tmpDirForWriters();
+  const out: Promise<void>[] = [];
+  const send = async (batch: number[]) => {
+    const results = await pool.ingest(
+      batch.map((i) => ({ path: join(root, files[i]!.path), size: files[i]!.size })),
+      tmpDir,
+      repo.layout.objectsDir,
+    );
+    for (let k = 0; k < batch.length; k++) {
+      const index = batch[k]!;
+      const result = results[k]!;
+      if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
+      if (result.kind === 'written' || result.kind === 'present') settle(index, result.id, result.size, true);
+      else if (result.kind === 'large') await addStreamed(index);
+      else throw ingestFailure(result, join(root, files[index]!.path));
+    }
+  };
+  try {
+    let batch: number[] = [];
+    const dispatch = async () => {
+      const sent = send(batch);
+      sent.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
+      out.push(sent);
+      batch = [];
+      if (out.length >= pool.capacity) await out.shift();
+    };
+    for (let index = 0; index < files.length; index++) {
+      const file = files[index]!;
+      const cached = cache.lookup(file);
+      if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
+      else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
+      else {
+        batch.push(index);
+        if (batch.length >= IngestPool.batchFiles) await dispatch();
+      }
+    }
+    if (batch.length > 0) await dispatch();
+    while (out.length > 0) await out.shift();
+  } finally {
+    await Promise.allSettled(out);
+    await pool.close();
+  }
   return { entries, hashedFiles, hashedBytes };
+}
+
+/** An ingest thread's failure as the error the single-threaded path gives. */
+function ingestFailure(result: Extract<IngestResult, { kind: 'error' }>, source: string): Error {
+  if (result.code === 'ENOENT') return vanished(source);
+  try {
+    explainSystemError(Object.assign(new Error(result.message), { code: result.code ?? undefined }), 'reading a file to record it', source);
+  } catch (err) {
+    return err as Error;
+  }
 }

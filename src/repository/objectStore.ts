@@ -4,10 +4,12 @@ import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { syncFilesystemAsync, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
+import { forEachConcurrently } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
-/** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
-export const OBJECT_MODE = 0o444;
+import { OBJECT_MODE, SMALL_FILE_LIMIT } from './ingestProtocol.js';
+
+export { OBJECT_MODE };
 
 /** An object being staged (ObjectStore.stage). */
 export interface StagedObject {
@@ -20,7 +22,7 @@ export interface StagedObject {
 }
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
-const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
+const WHOLE_READ_LIMIT = SMALL_FILE_LIMIT;
 /** Streams are written in blocks of this size; a smaller body takes one synchronous write. */
 const WRITE_BLOCK = 1024 * 1024;
 /**
@@ -28,6 +30,8 @@ const WRITE_BLOCK = 1024 * 1024;
  * (the objects already flushed are found again and not rewritten) and tmp/ stays small.
  */
 const FLUSH_OBJECTS = 10_000;
+/** Renames of a flush in flight at once (the threadpool has four threads). */
+const RENAMES_AT_ONCE = 8;
 const FLUSH_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
@@ -199,6 +203,26 @@ export class ObjectStore {
     };
   }
 
+  /**
+   * Takes a temp file an ingest thread wrote (ingestPool.ts) into the queue: the thread
+   * found no object `id` on disk, so only what this process has queued is looked at.
+   */
+  async queueWritten(temp: string, id: ObjectId, size: number): Promise<void> {
+    if (this.pending.has(id) || this.inFlight.has(id)) {
+      await fsp.rm(temp, { force: true });
+      return;
+    }
+    this.pending.set(id, temp);
+    this.pendingBytes += size;
+    if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  /** The directory ingest threads write their temp files to, made when needed. */
+  tmpDirForWriters(): string {
+    this.ensureTmpDir();
+    return this.layout.tmpDir;
+  }
+
   private async queue(temp: string, id: ObjectId, size: number): Promise<void> {
     await this.commitTemp(temp, id);
     this.pendingBytes += size;
@@ -266,15 +290,17 @@ export class ObjectStore {
     }
     for (const [id, temp] of batch) this.inFlight.set(id, temp);
     await syncFilesystemAsync(this.layout.tmpDir);
-    // Synchronous: a rename is a metadata update, cheaper than a threadpool round trip each.
-    for (const [id, temp] of batch) {
+    // On the threadpool, several at once: the main thread stays free for the ingest threads'
+    // next batches while the renames of this one run (synchronous renames stalled them).
+    const renames = [...batch];
+    await forEachConcurrently(renames, RENAMES_AT_ONCE, async ([id, temp]) => {
       const dir = this.layout.objectDir(id);
       if (!this.knownDirs.has(dir)) {
         fs.mkdirSync(dir, { recursive: true });
         this.knownDirs.add(dir);
       }
-      fs.renameSync(temp, this.path(id));
-    }
+      await fsp.rename(temp, this.path(id));
+    });
     await syncFilesystemAsync(this.layout.objectsDir);
     this.inFlight.clear();
     this.tmpReady = false;
@@ -376,7 +402,7 @@ export function corruptObject(id: ObjectId, path: string, actual: ObjectId): Air
   });
 }
 
-function vanished(source: string): AirlockError {
+export function vanished(source: string): AirlockError {
   return new AirlockError('BAD_SOURCE_TREE', `${source} disappeared while it was being recorded`, {
     where: source,
     hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',

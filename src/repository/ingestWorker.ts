@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { hashBytes } from '../core/objectId.js';
+import { errnoCode } from '../errors.js';
+import { tempName } from '../fs/durable.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult } from './ingestProtocol.js';
+
+/**
+ * One of the threads that take small files into the store (ingestPool.ts): per file one
+ * open, read and close, the BLAKE3, a look for the object, and a temp file holding its
+ * bytes. The thread never names an object: the temp becomes one only in the store's
+ * flush, on the main thread, after the batch is durable. Synchronous calls on purpose: on
+ * this thread they block nothing else, and a threadpool round trip each would cost more.
+ */
+function ingest(request: IngestRequest): IngestReply {
+  const results: IngestResult[] = [];
+  for (const source of request.files) {
+    try {
+      results.push(ingestOne(source, request));
+    } catch (err) {
+      results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+  }
+  return { batch: request.batch, results };
+}
+
+function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
+  // The walk's size, plus a byte to see growth: one read, no fstat, no read to find the end.
+  const buffer = Buffer.allocUnsafe(source.size + 1);
+  let length = 0;
+  const fd = fs.openSync(source.path, 'r');
+  try {
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  // It grew since the walk: the main thread streams it instead.
+  if (length > source.size) return { kind: 'large' };
+  const data = buffer.subarray(0, length);
+  const id = hashBytes(data);
+  if (fs.statSync(join(request.objectsDir, id.slice(0, 2), id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
+  const temp = tempName(`${request.tmpDir}/object`);
+  try {
+    fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  return { kind: 'written', id, size: data.length, temp };
+}
+
+parentPort!.on('message', (request: IngestRequest) => parentPort!.postMessage(ingest(request)));
