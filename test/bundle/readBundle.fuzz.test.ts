@@ -32,6 +32,8 @@ import {
   type OutEntry,
   type SplitBundle,
 } from '../helpers/mutateBundle.js';
+import { decompress, packIndex } from '../helpers/bundleContents.js';
+import { encodePackIndex, PACK_MAX_BYTES, packEntryName, parsePackEntryName, type PackedObject } from '../../src/core/bundle/pack.js';
 
 /**
  * Fuzzing the bundle reader. Real bundles written by airlock (a full one and a delta, each
@@ -91,8 +93,16 @@ interface ObjectInfo {
   size: number;
 }
 
+/** A pack of the base bundle: where it is, what its index lists, its decompressed content. */
+interface PackInfo {
+  index: number;
+  name: string;
+  objects: PackedObject[];
+  content: Buffer;
+}
+
 interface Base {
-  label: 'full' | 'delta';
+  label: 'full' | 'delta' | 'packed';
   bytes: Buffer;
   split: SplitBundle;
   view: string[];
@@ -104,12 +114,15 @@ interface Base {
   tree: Tree;
   treeBytes: Buffer;
   changesRaw: unknown[];
+  /** Objects in entries of their own. */
   objects: ObjectInfo[];
+  /** Packs (format 2). */
+  packs: PackInfo[];
   /** Ids of the target tree that this bundle does not carry (a delta's base objects). */
   uncarried: string[];
 }
 
-function loadBase(label: 'full' | 'delta', file: string): Base {
+function loadBase(label: Base['label'], file: string): Base {
   const bytes = fs.readFileSync(file);
   const split = splitBundle(bytes);
   const names = split.entries.map((e) => e.name);
@@ -121,11 +134,18 @@ function loadBase(label: 'full' | 'delta', file: string): Base {
   const tree = decodeTree(treeBytes);
   const sizes = new Map(tree.entries.map((e) => [e.id, e.size]));
   const objects: ObjectInfo[] = [];
+  const packs: PackInfo[] = [];
   for (let index = 3; index < entries.length; index++) {
-    const parsed = parseObjectEntryName(entries[index]!.name)!;
-    objects.push({ index, id: parsed.id, compressed: parsed.compressed, size: sizes.get(parsed.id)! });
+    const name = entries[index]!.name;
+    const parsed = parseObjectEntryName(name);
+    if (parsed) objects.push({ index, id: parsed.id, compressed: parsed.compressed, size: sizes.get(parsed.id)! });
+    else {
+      expect(parsePackEntryName(name), `${label}: entry ${name} is an object or a pack`).toBeDefined();
+      const content = decompress(entries[index]!.data);
+      packs.push({ index, name, objects: packIndex(content), content });
+    }
   }
-  const carried = new Set(objects.map((o) => o.id));
+  const carried = new Set([...objects.map((o) => o.id), ...packs.flatMap((p) => p.objects.map((o) => o.id))]);
   const view = tarView(bytes);
   expect(view, `${label}: the model of the tar rules must accept the real bundle`).toBeDefined();
   return {
@@ -141,16 +161,11 @@ function loadBase(label: 'full' | 'delta', file: string): Base {
     treeBytes,
     changesRaw: decodeMsgpack(decompress(entries[2]!.data)) as unknown[],
     objects,
+    packs,
     uncarried: [...new Set(tree.entries.map((e) => e.id))].filter((id) => !carried.has(id)),
   };
 }
 
-function decompress(data: Buffer): Buffer {
-  const decoder = new ZstdDecoder();
-  const out = Buffer.concat([...decoder.decode(data)]);
-  if (!decoder.complete) throw new Error('incomplete zstd frame in a real bundle');
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------
 // Mutations. Each returns the mutant's bytes and a description precise enough to read; the
@@ -626,6 +641,89 @@ const semantic: Record<string, Mutator> = {
         return { detail: op, bytes: assemble(list, 'none') };
     }
   },
+  pack(b, r) {
+    const reseal = r.next() < 0.8;
+    const list = b.entries.map((e) => ({ ...e }));
+    const out = (detail: string, entries: OutEntry[], expectValid?: string): Mutant => ({
+      detail: `${detail}, ${reseal ? 're-sealed' : 'original seal'}`,
+      bytes: assemble(entries, reseal ? 'reseal' : b.sealData),
+      ...(expectValid && reseal ? { expectValid } : {}),
+    });
+    const headerFormat = (format: number) => ({ name: ENTRY_HEADER, data: encodeMsgpack({ ...b.headerRaw, format } as Canonical) });
+    const o = r.pick(b.objects);
+    const alone = list[o.index]!;
+    const content = o.compressed ? decompress(alone.data) : alone.data;
+    if (b.packs.length === 0) {
+      // No pack here: put one where a lone object was, or claim the other format.
+      const asPack = compressBuffer(Buffer.concat([encodePackIndex([{ id: o.id, size: o.size }]), content]));
+      const moved = list.map((e, i) => (i === o.index ? { name: packEntryName(1), data: asPack } : e));
+      const variants: Array<[string, OutEntry[], string | undefined]> = [
+        ['lone object as a pack', moved, b.header.format === 2 ? 'a format-2 bundle may pack any object' : undefined],
+        ['lone object as a pack, header format 1', [headerFormat(1), ...moved.slice(1)], undefined],
+        ['header format 2, no packs', [headerFormat(2), ...list.slice(1)], 'format 2 without packs is still format 2'],
+      ];
+      const [what, entries, valid] = r.pick(variants);
+      return out(what, entries, valid);
+    }
+    const pk = r.pick(b.packs);
+    const rows = pk.objects;
+    const indexLength = pk.content.readUInt32BE(0);
+    const bodies: Buffer[] = [];
+    for (let at = 4 + indexLength, k = 0; k < rows.length; at += rows[k]!.size, k++) bodies.push(pk.content.subarray(at, at + rows[k]!.size));
+    const k = r.int(0, rows.length - 1);
+    const packOf = (objects: PackedObject[], data: Buffer[], extra: Buffer = Buffer.alloc(0)) => compressBuffer(Buffer.concat([encodePackIndex(objects), ...data, extra]));
+    const withPack = (data: Buffer, name = pk.name): OutEntry[] => list.map((e, i) => (i === pk.index ? { name, data } : e));
+    const flipped = Buffer.from(bodies[k]!);
+    if (flipped.length > 0) flipped[r.int(0, flipped.length - 1)]! ^= 1 << r.int(0, 7);
+    const foreignBody = r.bytes(r.int(0, 300));
+    const base = b.uncarried.length > 0 ? r.pick(b.uncarried) : undefined;
+    const baseSize = base === undefined ? 0 : b.tree.entries.find((e) => e.id === base)!.size;
+    const lengthAs = (n: number) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(n >>> 0);
+      return compressBuffer(Buffer.concat([head, pk.content.subarray(4)]));
+    };
+    const swap = <T,>(items: T[]): T[] => (items.length > 1 ? moveItem(items, k, (k + 1) % items.length) : items);
+    const variants: Array<[string, () => OutEntry[], string?]> = [
+      ['rebuilt the same (control)', () => withPack(packOf(rows, bodies)), 'the same pack'],
+      ['as two zstd frames', () => withPack(Buffer.concat([compressBuffer(pk.content.subarray(0, 7)), compressBuffer(pk.content.subarray(7))])), 'several frames are allowed'],
+      [`object ${k} flipped`, () => withPack(packOf(rows, bodies.map((x, i) => (i === k ? flipped : x))))],
+      [`object ${k} moved in the index only`, () => withPack(packOf(swap(rows), bodies)), rows.length > 1 ? undefined : 'one object: unchanged'],
+      [`object ${k} moved with its bytes`, () => withPack(packOf(swap(rows), swap(bodies))), rows.length > 1 ? 'order within a pack is free' : 'one object: unchanged'],
+      [`row ${k} dropped, bytes kept`, () => withPack(packOf(rows.filter((_, i) => i !== k), bodies))],
+      [`row and bytes ${k} dropped`, () => withPack(packOf(rows.filter((_, i) => i !== k), bodies.filter((_, i) => i !== k)))],
+      [`row ${k} twice`, () => withPack(packOf([...rows, rows[k]!], [...bodies, bodies[k]!]))],
+      [`row ${k} size + 1`, () => withPack(packOf(rows.map((x, i) => (i === k ? { ...x, size: x.size + 1 } : x)), bodies.map((x, i) => (i === k ? Buffer.concat([x, Buffer.from([0x0a])]) : x))))],
+      [`row ${k} size 2^53 - 1`, () => withPack(packOf(rows.map((x, i) => (i === k ? { ...x, size: 2 ** 53 - 1 } : x)), bodies))],
+      ['an object of no tree', () => withPack(packOf([...rows, { id: hashBytes(foreignBody), size: foreignBody.length }], [...bodies, foreignBody]))],
+      ['an object the base holds, wrong bytes', () => (base === undefined ? withPack(packOf([...rows, rows[k]!], [...bodies, bodies[k]!])) : withPack(packOf([...rows, { id: base, size: baseSize }], [...bodies, Buffer.alloc(baseSize)])))],
+      ['a lone object packed too', () => withPack(packOf([...rows, { id: o.id, size: o.size }], [...bodies, content]))],
+      ['a byte after the last object', () => withPack(packOf(rows, bodies, Buffer.from([0])))],
+      ['cut one byte short', () => withPack(compressBuffer(pk.content.subarray(0, -1)))],
+      ['only the index', () => withPack(compressBuffer(pk.content.subarray(0, 4 + indexLength)))],
+      ['index length + 1', () => withPack(lengthAs(indexLength + 1))],
+      ['index length - 1', () => withPack(lengthAs(indexLength - 1))],
+      ['index length 0', () => withPack(lengthAs(0))],
+      ['index length 2^32 - 1', () => withPack(lengthAs(2 ** 32 - 1))],
+      ['index array32 claiming 2^32 - 1 rows', () => withPack(compressBuffer(Buffer.concat([Buffer.from([0, 0, 0, 5, 0xdd, 0xff, 0xff, 0xff, 0xff])])))],
+      ['no objects', () => withPack(compressBuffer(Buffer.from([0, 0, 0, 1, 0x90])))],
+      ['empty', () => withPack(compressBuffer(Buffer.alloc(0)))],
+      ['not zstd (gzip magic)', () => withPack(Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), r.bytes(40)]))],
+      ['raw content, not compressed', () => withPack(pk.content)],
+      ['frame cut short', () => withPack(packOf(rows, bodies).subarray(0, -r.int(1, 8)))],
+      [`${PACK_MAX_BYTES / 2 ** 20} MiB + 1 of zeros`, () => withPack(zstdRleFrame(PACK_MAX_BYTES + 1))],
+      ['1 GiB of zeros', () => withPack(zstdRleFrame(2 ** 30))],
+      ['named one past the last pack', () => withPack(list[pk.index]!.data, packEntryName(b.packs.length + 1))],
+      ['named pack 0', () => withPack(list[pk.index]!.data, 'packs/00000000.zst')],
+      ['named packs/1.zst', () => withPack(list[pk.index]!.data, 'packs/1.zst')],
+      ['named without .zst', () => withPack(list[pk.index]!.data, pk.name.replace(/\.zst$/, ''))],
+      ['the pack twice', () => [...list.slice(0, pk.index + 1), list[pk.index]!, ...list.slice(pk.index + 1)]],
+      ['the pack before the change list', () => moveItem(list, pk.index, 2)],
+      ['header format 1', () => [headerFormat(1), ...list.slice(1)]],
+    ];
+    const [what, build, valid] = r.pick(variants);
+    return out(`${pk.name} (${rows.length} objects): ${what}`, build(), valid);
+  },
   'resealed-header'(b, r) {
     const other = randomId(r);
     const huge = 2 ** 53 - 1;
@@ -633,7 +731,7 @@ const semantic: Record<string, Mutator> = {
     const o = (h: Record<string, unknown>) => h.objects as Record<string, unknown>;
     const edits: Array<[string, () => OutEntry[]]> = [
       ['magic', () => withHeader(b, headerWith(b, (h) => (h.magic = 'airlock-bundlf')))],
-      ['format 2', () => withHeader(b, headerWith(b, (h) => (h.format = 2)))],
+      ['format 3', () => withHeader(b, headerWith(b, (h) => (h.format = 3)))],
       ['format 0', () => withHeader(b, headerWith(b, (h) => (h.format = 0)))],
       ['format "1"', () => withHeader(b, headerWith(b, (h) => (h.format = '1')))],
       ['format 1.5', () => withHeader(b, headerWith(b, (h) => (h.format = 1.5)))],
@@ -858,7 +956,7 @@ const semantic: Record<string, Mutator> = {
     const reseal = r.next() < 0.75;
     const list = b.entries.map((e) => ({ ...e }));
     const zst = b.objects.filter((o) => o.compressed);
-    const o = r.next() < 0.8 ? r.pick(zst) : r.pick(b.objects);
+    const o = r.next() < 0.8 && zst.length > 0 ? r.pick(zst) : r.pick(b.objects);
     const bound = compressBound(o.size);
     // As many RLE blocks as compressBound allows: far more output than the tree says.
     const blocks = Math.floor((bound - 6) / 4);
@@ -996,6 +1094,7 @@ const WEIGHTS: Record<string, number> = {
   'resealed-seal': 2,
   'object-data': 2,
   'object-bomb': 2,
+  pack: 4,
   'metadata-zstd': 1,
   oversize: 1,
   volume: 2,
@@ -1186,18 +1285,31 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
   let scratch: string;
   let full: Base;
   let delta: Base;
+  let packed: Base;
   let fullFile: string;
   let deltaFile: string;
+  let packedFile: string;
   let bombs: Map<string, Promise<ChildVerdict>>;
 
   beforeAll(async () => {
     s = await onlineScenario(2, { packages: 8, payloadMedian: 3000 });
     fullFile = join(s.media, 'full.airlock');
     deltaFile = join(s.media, 'delta.airlock');
-    airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v1', '--output', fullFile]);
+    packedFile = join(s.media, 'packed.airlock');
+    // full: format 1 (every object in an entry of its own, raw and zstd); delta: format 2 as
+    // written by default; packed: format 2 with a pack of 40 small files (metadata, as a binary
+    // repository has) beside the package archives.
+    airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v1', '--output', fullFile, '--bundle-format', '1']);
     airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'v2', '--starting-snapshot', 'v1', '--output', deltaFile]);
+    const small = join(s.root, 'small-files');
+    fs.cpSync(s.mirror, small, { recursive: true });
+    for (let i = 0; i < 40; i++) fs.writeFileSync(join(small, 'v3', `meta-${String(i).padStart(2, '0')}.json`), `{"package":"p${i}","rules":[${'"libfoo-dev",'.repeat(i % 7)}"x"]}\n`);
+    fs.writeFileSync(join(small, 'v3', 'empty'), '');
+    airlockOk(['snapshot', 'create', '--repo', s.repo, '--from', small, '--label', 'packed']);
+    airlockOk(['bundle', 'create', '--repo', s.repo, '--snapshot', 'packed', '--output', packedFile]);
     full = loadBase('full', fullFile);
     delta = loadBase('delta', deltaFile);
+    packed = loadBase('packed', packedFile);
     work = join(s.root, 'mutants');
     fs.mkdirSync(work);
     bombs = ONLY ? new Map() : startBombs(full, work);
@@ -1219,12 +1331,18 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
   });
 
   it('starts from real bundles with raw and zstd objects that verify, and that the mutation tools rebuild byte for byte', async () => {
-    for (const b of [full, delta]) {
-      expect(b.objects.some((o) => o.compressed), `${b.label} has a zstd object`).toBe(true);
+    expect(full.header.format).toBe(1);
+    expect(full.objects.some((o) => o.compressed), 'the format-1 bundle has a zstd object').toBe(true);
+    expect(full.packs).toEqual([]);
+    expect(packed.header.format).toBe(2);
+    expect(packed.packs.length).toBe(1);
+    expect(packed.packs[0]!.objects.length).toBeGreaterThanOrEqual(41);
+    expect(packed.packs[0]!.objects.some((o) => o.size === 0), 'an empty object is packed').toBe(true);
+    for (const [b, file] of [[full, fullFile], [delta, deltaFile], [packed, packedFile]] as const) {
       expect(b.objects.some((o) => !o.compressed), `${b.label} has a raw object`).toBe(true);
       expect(assemble(b.entries, 'reseal').equals(b.bytes), `${b.label}: entries + a fresh seal give the original bytes`).toBe(true);
       expect(assemble(rawEntries(b), 'none').equals(b.bytes)).toBe(true);
-      expect((await verify(b.label === 'full' ? fullFile : deltaFile)).accepted).toBe(true);
+      expect((await verify(file)).accepted).toBe(true);
     }
     expect(delta.header.kind).toBe('delta');
     expect(delta.uncarried.length).toBeGreaterThan(0);
@@ -1267,7 +1385,7 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
       return `\n  the mutant is kept in ${kept}`;
     };
     const runCase = async (index: number, slot: number) => {
-      const c = makeCase([full, delta], SEED, index);
+      const c = makeCase([full, delta, packed], SEED, index);
       const text = describeCase(c, SEED);
       running.set(slot, text);
       const same = sameBundle(c);
