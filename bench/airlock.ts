@@ -17,6 +17,9 @@ export interface BundleCreateOutput {
   bundleBytes: number;
   rawObjects: number;
   compressedObjects: number;
+  /** Absent from airlock versions before packs. */
+  packedObjects?: number;
+  packs?: number;
   header: { objects: { count: number; bytes: number } };
 }
 
@@ -27,6 +30,14 @@ export interface BundleVerifyOutput {
 
 export interface ApplyOutput {
   applied: { objectsImported: number; objectsAlreadyPresent: number; files: number; linked: number; copied: number };
+}
+
+export interface DiffOutput {
+  files: { added: string[]; changed: string[]; removed: string[] };
+}
+
+export interface VerifyOutput {
+  checked?: number;
 }
 
 export interface GetOutput {
@@ -57,6 +68,14 @@ export class AirlockCli {
 
   apply(bundle: string, dataDir: string): { run: RunResult; out: ApplyOutput } {
     return this.call(['apply', bundle, '--data-dir', dataDir]);
+  }
+
+  snapshotDiff(repo: string, from: string, to: string): { run: RunResult; out: DiffOutput } {
+    return this.call(['snapshot', 'diff', '--repo', repo, from, to]);
+  }
+
+  verifyDeep(dataDir: string): { run: RunResult; out: VerifyOutput } {
+    return this.call(['verify', '--data-dir', dataDir, '--deep']);
   }
 
   /** `get cran` from a plain CRAN mirror (the fixture server), into a repository of its own. */

@@ -5,9 +5,9 @@ import { AirlockCli } from './airlock.js';
 import type { Corpus } from './corpus.js';
 import { linkTree, syncInPlace, treeStats } from './files.js';
 import { mb } from './format.js';
-import type { StepRunner } from './measure.js';
+import type { RunResult, StepRunner } from './measure.js';
 import { stepFrom, type StepLog } from './steps.js';
-import type { TinyTree } from './tinyTree.js';
+import { addFiles, removeAdded, type TinyTree } from './tinyTree.js';
 
 /**
  * The airlock side of the bench: the online host records v1 and v2 and writes a full
@@ -98,26 +98,67 @@ export async function runAirlockSuite(runner: StepRunner, bin: string, corpus: C
   checkDeployed(paths.dataDir, v2Stats, 'v2');
 }
 
-/** The memory check: snapshot and bundle of 200,000 small files, in a repository of their own. */
-export function runTinySuite(runner: StepRunner, bin: string, tiny: TinyTree, runDir: string, steps: StepLog, log: (line: string) => void): void {
+/**
+ * A small-file tree through every command, in a repository and data dir of its own: the
+ * 200,000-file memory check and the million-file case. Keys start with `prefix`
+ * (tiny-..., million-...). The incremental snapshot adds 1 file in 100 (removed again
+ * afterwards, so the cached tree stays as generated); the delta carries those.
+ */
+export async function runSmallFilesSuite(runner: StepRunner, bin: string, tree: TinyTree, runDir: string, prefix: string, steps: StepLog, log: (line: string) => void): Promise<void> {
   const cli = new AirlockCli(runner, bin);
-  const repo = join(runDir, 'tiny-repo');
-  log(`airlock snapshot create (${tiny.stats.files} small files)`);
-  const snap = cli.snapshotCreate(repo, tiny.root, 'tiny');
-  steps.add(stepFrom({ key: 'tiny-snapshot', label: `snapshot create ${tiny.stats.files} small files`, tool: 'airlock', inputBytes: tiny.stats.bytes, note: snapshotNote(snap.out) }, snap.run));
-  log(`airlock bundle create (${tiny.stats.files} small files)`);
-  const bundle = cli.bundleCreate(repo, 'tiny', join(runDir, 'media', 'tiny.airlock'));
-  steps.add(
-    stepFrom({ key: 'tiny-bundle', label: `bundle create ${tiny.stats.files} small files`, tool: 'airlock', inputBytes: tiny.stats.bytes, outputBytes: bundle.out.bundleBytes, note: bundleNote(bundle.out) }, bundle.run),
-  );
+  const dir = join(runDir, prefix);
+  const repo = join(dir, 'repo');
+  const dataDir = join(dir, 'offline', 'rspm-offline-data');
+  fs.mkdirSync(join(dir, 'media'), { recursive: true });
+  fs.mkdirSync(join(dir, 'offline'), { recursive: true });
+  const n = tree.stats.files;
+  const what = `${n.toLocaleString('en-US')} small files`;
+  const add = (key: string, label: string, run: RunResult, inputBytes: number | null, note: string, outputBytes?: number) =>
+    steps.add(stepFrom({ key: `${prefix}-${key}`, label, tool: 'airlock', inputBytes, ...(outputBytes === undefined ? {} : { outputBytes }), note }, run));
+
+  log(`airlock snapshot create (${what})`);
+  const snap = cli.snapshotCreate(repo, tree.root, 'small');
+  add('snapshot', `snapshot create ${what}`, snap.run, tree.stats.bytes, snapshotNote(snap.out));
+  try {
+    const added = addFiles(tree, Math.ceil(n / 100));
+    await sleep(RACY_WINDOW_MS);
+    log(`airlock snapshot create, incremental (${added.files} files added)`);
+    const again = cli.snapshotCreate(repo, tree.root, 'small-2');
+    add('snapshot-incremental', `snapshot create incremental (+1%, ${what})`, again.run, tree.stats.bytes + added.bytes, snapshotNote(again.out));
+  } finally {
+    removeAdded(tree);
+  }
+  const fullBundle = join(dir, 'media', 'full.airlock');
+  log(`airlock bundle create (${what})`);
+  const bundle = cli.bundleCreate(repo, 'small', fullBundle);
+  add('bundle', `bundle create ${what}`, bundle.run, tree.stats.bytes, bundleNote(bundle.out), bundle.out.bundleBytes);
+  log('airlock bundle verify');
+  const verify = cli.bundleVerify(fullBundle);
+  add('verify', `bundle verify ${what}`, verify.run, verify.out.bundleBytes, `${verify.out.objects} objects checked`);
+  log('airlock apply (full, empty data dir)');
+  const applyFull = cli.apply(fullBundle, dataDir);
+  add('apply', `apply full ${what}`, applyFull.run, bundle.out.bundleBytes, applyNote(applyFull.out));
+  const deltaBundle = join(dir, 'media', 'delta.airlock');
+  log('airlock bundle create (delta: the 1% added)');
+  const delta = cli.bundleCreate(repo, 'small-2', deltaBundle, 'small');
+  add('bundle-delta', `bundle create delta (+1%, ${what})`, delta.run, delta.out.header.objects.bytes, bundleNote(delta.out), delta.out.bundleBytes);
+  log('airlock apply (delta on top)');
+  const applyDelta = cli.apply(deltaBundle, dataDir);
+  add('apply-delta', `apply delta (+1%, ${what})`, applyDelta.run, delta.out.bundleBytes, applyNote(applyDelta.out));
+  log('airlock snapshot diff');
+  const diff = cli.snapshotDiff(repo, 'small', 'small-2');
+  add('diff', `snapshot diff (+1%, ${what})`, diff.run, null, `${diff.out.files.added.length} added`);
+  log('airlock verify --deep');
+  const deep = cli.verifyDeep(dataDir);
+  add('verify-deep', `verify --deep ${what}`, deep.run, tree.stats.bytes, `${deep.out.checked ?? n} files re-hashed`);
 }
 
 function snapshotNote(out: { hashedFiles: number; hashedBytes: number; cachedFiles: number; recorded: boolean }): string {
   return `read ${out.hashedFiles} files (${mb(out.hashedBytes)} MB), ${out.cachedFiles} from stat cache${out.recorded ? '' : '; same tree, not recorded again'}`;
 }
 
-function bundleNote(out: { header: { objects: { count: number } }; rawObjects: number; compressedObjects: number }): string {
-  return `${out.header.objects.count} objects: ${out.rawObjects} raw, ${out.compressedObjects} zstd`;
+function bundleNote(out: { header: { objects: { count: number } }; rawObjects: number; compressedObjects: number; packedObjects?: number; packs?: number }): string {
+  return `${out.header.objects.count} objects: ${out.rawObjects} raw, ${out.compressedObjects} zstd${out.packs ? `, ${out.packedObjects} in ${out.packs} packs` : ''}`;
 }
 
 function applyNote(out: { applied: { objectsImported: number; files: number; linked: number; copied: number } }): string {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { runAirlockSuite, runTinySuite, suitePaths } from './airlockSuite.js';
+import { runAirlockSuite, runSmallFilesSuite, suitePaths } from './airlockSuite.js';
 import { describeBuild, identifyBuild, type BuildIdentity } from './build.js';
 import { loadConfig, type BenchConfig } from './config.js';
 import { corpusParams, ensureCorpus, type Corpus } from './corpus.js';
@@ -12,9 +12,9 @@ import { StepRunner, timeAsync } from './measure.js';
 import { runPeerSuite, runTinyPeer } from './peerSuite.js';
 import { runServeSuite, type ServeResults } from './serve.js';
 import { runStartupSuite } from './startup.js';
-import { computeRatios, downloadRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
+import { computeRatios, downloadRatios, millionRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
 import { guard, StepLog } from './steps.js';
-import { ensureTinyTree, tinyParams, type TinyTree } from './tinyTree.js';
+import { ensureTinyTree, millionParams, tinyParams, type TinyTree } from './tinyTree.js';
 import { describeTools, has, probeTools, type ToolName, type ToolStatus } from './tools.js';
 
 /**
@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   if (fs.existsSync(config.runDir)) log(`removing the scratch of an earlier run (${config.runDir})`);
   fs.rmSync(config.runDir, { recursive: true, force: true });
   fs.mkdirSync(config.runDir, { recursive: true });
-  const { corpus, tiny, diff, setupSeconds: inputSeconds } = await prepareInputs(config);
+  const { corpus, tiny, diff, setupSeconds: corpusSeconds } = await prepareInputs(config);
+  const million = config.parts.has('1m') ? await timeAsync(() => ensureTinyTree(config.workDir, millionParams(), log)) : null;
+  if (million) log(`million-file tree ${million.value.reused ? 'reused' : `generated in ${million.seconds.toFixed(0)} s`}: ${million.value.stats.files} files, ${mb(million.value.stats.bytes)} MB`);
+  const inputSeconds = corpusSeconds + (million?.seconds ?? 0);
 
   const runner = new StepRunner(join(config.runDir, 'scratch'), has(tools, 'time'));
   log(`peak RSS: ${runner.rssMethod}`);
@@ -52,8 +55,12 @@ async function main(): Promise<void> {
     await runPeerSuite(runner, tools, corpus, config.runDir, steps, log);
   }
   if (tiny) {
-    await guard(steps, '200k-file memory check', log, () => runTinySuite(runner, config.airlockBin, tiny, config.runDir, steps, log));
-    await runTinyPeer(runner, tools, tiny, config.runDir, steps, log);
+    await guard(steps, '200k-file memory check', log, () => runSmallFilesSuite(runner, config.airlockBin, tiny, config.runDir, 'tiny', steps, log));
+    await runTinyPeer(runner, tools, tiny, config.runDir, 'tiny', steps, log);
+  }
+  if (million) {
+    await guard(steps, 'million-file case', log, () => runSmallFilesSuite(runner, config.airlockBin, million.value, config.runDir, 'million', steps, log));
+    await runTinyPeer(runner, tools, million.value, config.runDir, 'million', steps, log);
   }
   if (config.parts.has('startup')) await guard(steps, 'start-up', log, () => runStartupSuite(runner, config.airlockBin, config.runDir, steps, log));
   const download = config.parts.has('download') ? await runDownloadSuite(runner, config, tools, steps, log) : null;
@@ -66,7 +73,8 @@ async function main(): Promise<void> {
   const setupSeconds = inputSeconds + (download?.setupSeconds ?? 0);
 
   const ratios = [
-    ...computeRatios(steps, diff, !config.parts.has('200k')).filter((r) => (r.key.startsWith('tiny-') ? config.parts.has('200k') || config.parts.has('corpus') : config.parts.has('corpus'))),
+    ...computeRatios(steps, diff, !config.parts.has('200k')).filter((r) => (r.key.startsWith('tiny-') ? config.parts.has('200k') : config.parts.has('corpus'))),
+    ...(million ? millionRatios(steps) : []),
     ...(download ? downloadRatios(steps, DOWNLOAD_CORPORA, !has(tools, 'curl')) : []),
   ];
   const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -12,15 +12,19 @@ import { fileURLToPath } from 'node:url';
  *                       peers on the CRAN-like corpus), 200k (the memory check), download
  *                       (airlock get cran against parallel curl from the fixture server), serve
  *                       (airlock serve against nginx on the corpus and 2,000 small files),
- *                       startup (--version, a help and a read-only command, against node alone)
+ *                       startup (--version, a help and a read-only command, against node alone),
+ *                       1m (a million small files through every command: time and peak RSS;
+ *                       not in the default set, it takes a while and about 10 GB of disk)
  *   BENCH_DOWNLOAD_RUNS=3         rounds of the download comparison (best one reported)
  *   BENCH_DOWNLOAD_CONCURRENCY=8  connections, for airlock and curl alike
  *   BENCH_KEEP=1        keeps the run's repositories, bundles and data dirs afterwards
  *   BENCH_AIRLOCK=path  the bin/airlock.js to measure (default this checkout's): a frozen
  *                       copy of a commit gives stable numbers while the tree is edited
  */
-export type BenchPart = 'corpus' | '200k' | 'download' | 'serve' | 'startup';
-export const BENCH_PARTS: readonly BenchPart[] = ['corpus', '200k', 'download', 'serve', 'startup'];
+export type BenchPart = 'corpus' | '200k' | 'download' | 'serve' | 'startup' | '1m';
+export const BENCH_PARTS: readonly BenchPart[] = ['corpus', '200k', 'download', 'serve', 'startup', '1m'];
+/** Run only when BENCH_ONLY names them. */
+const ON_REQUEST: readonly BenchPart[] = ['1m'];
 
 export interface BenchConfig {
   projectRoot: string;
@@ -59,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
 }
 
 function parseParts(raw: string | undefined, skip200k: boolean): ReadonlySet<BenchPart> {
-  const all = BENCH_PARTS.filter((p) => !(skip200k && p === '200k'));
+  const all = BENCH_PARTS.filter((p) => !(skip200k && p === '200k') && !ON_REQUEST.includes(p));
   if (raw === undefined || raw.trim() === '') return new Set(all);
   const named = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
   for (const p of named) {

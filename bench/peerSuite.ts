@@ -89,15 +89,15 @@ function b3sum({ runner, corpus, steps, log }: PeerContext): void {
  * padding per object) dominates there, which a stream compressor squeezes out and a
  * bundle of individually framed objects cannot.
  */
-export async function runTinyPeer(runner: StepRunner, tools: Map<ToolName, ToolStatus>, tiny: TinyTree, runDir: string, steps: StepLog, log: (line: string) => void): Promise<void> {
+export async function runTinyPeer(runner: StepRunner, tools: Map<ToolName, ToolStatus>, tiny: TinyTree, runDir: string, prefix: string, steps: StepLog, log: (line: string) => void): Promise<void> {
   if (!has(tools, 'tar', 'zstd')) return;
-  await guard(steps, 'peer tar | zstd -T0 (200k files)', log, () => {
-    const out = join(runDir, 'peers', 'tiny.tar.zst');
+  await guard(steps, `peer tar | zstd -T0 (${tiny.stats.files} files)`, log, () => {
+    const out = join(runDir, 'peers', `${prefix}.tar.zst`);
     fs.mkdirSync(join(runDir, 'peers'), { recursive: true });
     log(`peer: tar -cf - ${tiny.stats.files} small files | zstd -T0`);
     const run = runner.shell(`tar -cf - -C ${q(tiny.root)} . | zstd -T0 -q -o ${q(out)}`);
     steps.add(
-      stepFrom({ key: 'tiny-tar-zstd', label: `tar | zstd -T0 of ${tiny.stats.files} small files`, tool: 'peer', inputBytes: tiny.stats.bytes, outputBytes: fs.statSync(out).size, note: 'no fsync' }, run),
+      stepFrom({ key: `${prefix}-tar-zstd`, label: `tar | zstd -T0 of ${tiny.stats.files} small files`, tool: 'peer', inputBytes: tiny.stats.bytes, outputBytes: fs.statSync(out).size, note: 'no fsync' }, run),
     );
   });
 }

@@ -78,16 +78,38 @@ export function computeRatios(steps: StepLog, diff: ContentDiff | null, skipped2
     ratio('snapshot-reread-vs-b3sum', 'snapshot v2 (re-read all) MB/s / b3sum MB/s', divide(throughput(s('snapshot-v2-full-read')), throughput(b3)), null, 'objects already stored: hashing + discarded copy'),
     ratio('verify-vs-b3sum', 'bundle verify MB/s / b3sum MB/s', divide(throughput(s('verify-full')), throughput(b3)), null, 'verify reads one file; b3sum reads thousands'),
   ];
-  ratios.push(
-    ratio('tiny-bundle-size-vs-tar-zstd', '200k files: bundle size / tar|zstd size', divide(s('tiny-bundle')?.outputBytes, s('tiny-tar-zstd')?.outputBytes), null, 'per-object tar header + padding + zstd frame', skipped200k ? 'skipped (BENCH_SKIP_200K=1 or BENCH_ONLY)' : 'not measured'),
-  );
   const skippedNote = skipped200k ? 'skipped (BENCH_SKIP_200K=1 or BENCH_ONLY)' : 'not measured (see FAILED below)';
+  ratios.push(...smallFileRatios(steps, 'tiny', '200k files', skippedNote));
   for (const [key, label] of [
     ['tiny-snapshot', 'peak RSS, snapshot create of 200k files'],
     ['tiny-bundle', 'peak RSS, bundle create of 200k files'],
   ] as const) {
     const rss = s(key)?.peakRssBytes ?? null;
     ratios.push(ratio(`${key}-rss`, label, rss === null ? null : rss / MB, { comparator: '<', target: RSS_LIMIT_MB, unit: ' MB' }, `${fixed(rss === null ? null : rss / (1024 * 1024), 0)} MiB`, skippedNote));
+  }
+  return ratios;
+}
+
+/** A small-file tree against tar | zstd -T0 of the same files: time and size. */
+function smallFileRatios(steps: StepLog, prefix: string, what: string, missing: string): Ratio[] {
+  const s = (key: string) => steps.get(`${prefix}-${key}`);
+  const tar = s('tar-zstd');
+  return [
+    ratio(`${prefix}-snapshot-vs-tar-zstd`, `${what}: snapshot create time / tar|zstd time`, divide(s('snapshot')?.seconds, tar?.seconds), { comparator: '<=', target: 2, unit: 'x' }, 'snapshot writes one object per file, durably; tar writes one file', missing),
+    ratio(`${prefix}-bundle-vs-tar-zstd`, `${what}: bundle create time / tar|zstd time`, divide(s('bundle')?.seconds, tar?.seconds), { comparator: '<=', target: 2, unit: 'x' }, 'both read every file once', missing),
+    ratio(`${prefix}-bundle-size-vs-tar-zstd`, `${what}: bundle size / tar|zstd size`, divide(s('bundle')?.outputBytes, tar?.outputBytes), { comparator: '<=', target: 1.2, unit: 'x' }, 'the tree (path + 32-byte id per file) travels too', missing),
+    ratio(`${prefix}-delta-apply-vs-full-apply`, `${what}: delta apply (+1%) / full apply`, divide(s('apply-delta')?.seconds, s('apply')?.seconds), { comparator: '<=', target: 0.05, unit: 'x' }, 'a delta costs its objects plus one link per file', missing),
+  ];
+}
+
+/** The million-file case: peak RSS of every command under 1 GB, and how it grew from 200k files. */
+export function millionRatios(steps: StepLog): Ratio[] {
+  const ratios = smallFileRatios(steps, 'million', '1M files', 'not measured (see FAILED below)');
+  for (const key of ['snapshot', 'snapshot-incremental', 'bundle', 'verify', 'apply', 'bundle-delta', 'apply-delta', 'diff', 'verify-deep']) {
+    const rss = steps.get(`million-${key}`)?.peakRssBytes ?? null;
+    const small = steps.get(`tiny-${key}`)?.peakRssBytes ?? null;
+    const growth = rss !== null && small !== null ? ` (${fixed(rss / small, 2)}x the 200k run's)` : '';
+    ratios.push(ratio(`million-${key}-rss`, `peak RSS at 1M files, ${key}`, rss === null ? null : rss / MB, { comparator: '<', target: 1000, unit: ' MB' }, `${fixed(rss === null ? null : rss / (1024 * 1024), 0)} MiB${growth}`, 'not measured (see FAILED below)'));
   }
   return ratios;
 }

@@ -4,16 +4,19 @@ import { Random } from '../fixtures/random.js';
 import { readMarker, sameParams, type TreeStats } from './files.js';
 
 /**
- * The memory check's input: 200,000 small files (a few hundred bytes each, all
- * distinct, so the store ends up with 200,000 objects) spread over 2,000 directories
- * in 20 groups, as a binary repository with many small PACKAGES files and sysreqs
- * metadata looks. Cached between runs like the corpus.
+ * The small-file trees: 200,000 small files (a few hundred bytes each, all distinct, so
+ * the store ends up with 200,000 objects) spread over 2,000 directories in 20 groups, as
+ * a binary repository with many small PACKAGES files and sysreqs metadata looks; and
+ * the million-file case, 1,000,000 such files in 10,000 directories of 100 in 100
+ * groups (binaries for a few R versions and distributions put a real mirror past a
+ * million files). Cached between runs like the corpus.
  */
 export interface TinyParams {
   format: number;
   seed: number;
   files: number;
   directories: number;
+  groups: number;
 }
 
 export interface TinyTree {
@@ -24,10 +27,13 @@ export interface TinyTree {
 }
 
 const TINY_FORMAT = 1;
-const GROUPS = 20;
 
 export function tinyParams(): TinyParams {
-  return { format: TINY_FORMAT, seed: 7, files: 200_000, directories: 2_000 };
+  return { format: TINY_FORMAT, seed: 7, files: 200_000, directories: 2_000, groups: 20 };
+}
+
+export function millionParams(): TinyParams {
+  return { format: TINY_FORMAT, seed: 11, files: 1_000_000, directories: 10_000, groups: 100 };
 }
 
 export function ensureTinyTree(workDir: string, params: TinyParams, log: (line: string) => void): TinyTree {
@@ -43,7 +49,7 @@ export function ensureTinyTree(workDir: string, params: TinyParams, log: (line: 
   let bytes = 0;
   let files = 0;
   for (let d = 0; d < params.directories && files < params.files; d++) {
-    const directory = join(root, `group${String(d % GROUPS).padStart(2, '0')}`, `dir${String(d).padStart(4, '0')}`);
+    const directory = join(root, `group${String(d % params.groups).padStart(3, '0')}`, `dir${String(d).padStart(5, '0')}`);
     fs.mkdirSync(directory, { recursive: true });
     for (let f = 0; f < perDirectory && files < params.files; f++) {
       const content = smallFile(rng, d, f);
@@ -51,11 +57,32 @@ export function ensureTinyTree(workDir: string, params: TinyParams, log: (line: 
       bytes += content.length;
       files++;
     }
-    if ((d + 1) % 500 === 0) log(`  ${d + 1}/${params.directories} directories`);
+    if ((d + 1) % Math.max(500, params.directories / 4) === 0) log(`  ${d + 1}/${params.directories} directories`);
   }
   const stats = { files, bytes };
   fs.writeFileSync(markerPath, `${JSON.stringify({ params, stats }, null, 2)}\n`);
   return { root, params, stats, reused: false };
+}
+
+/**
+ * New files for an incremental snapshot (1 in 100, under _added/), removed again by
+ * `removeAdded` so the cached tree stays as generated.
+ */
+export function addFiles(tree: TinyTree, count: number): { files: number; bytes: number } {
+  const rng = new Random(tree.params.seed + 1);
+  const dir = join(tree.root, '_added');
+  fs.mkdirSync(dir, { recursive: true });
+  let bytes = 0;
+  for (let f = 0; f < count; f++) {
+    const content = smallFile(rng, -1, f);
+    fs.writeFileSync(join(dir, `new${String(f).padStart(6, '0')}.txt`), content);
+    bytes += content.length;
+  }
+  return { files: count, bytes };
+}
+
+export function removeAdded(tree: TinyTree): void {
+  fs.rmSync(join(tree.root, '_added'), { recursive: true, force: true });
 }
 
 /** 200-600 bytes of text, unique by its first line. */
