@@ -34,6 +34,8 @@ import { TarFile } from './tarFile.js';
 import { VolumeSink } from './byteSink.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { TOOL_NAME } from '../version.js';
+import { IngestPool } from '../repository/ingestPool.js';
+import { SMALL_FILE_LIMIT } from '../repository/ingestProtocol.js';
 
 /** Objects up to this size are compressed in memory; larger ones through a temp file. */
 const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
@@ -102,6 +104,7 @@ export async function writeBundle(
   // One file, or volumes no larger than the medium takes; either way under temp names until complete.
   const volumes = volumeSize === undefined ? undefined : new VolumeSink(output, volumeSize);
   const writer = new SealedWriter(volumes ? new TarFile(volumes) : await TarFile.create(output));
+  const readers = new StoreReaders();
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
     await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
@@ -111,7 +114,7 @@ export async function writeBundle(
     let packedObjects = 0;
     const packs = new PackWriter(writer);
     const packing = format === PACKED_BUNDLE_FORMAT;
-    for await (const prepared of prefetched(plan.objects, (id, size) => prepareObject(repo, id, size, packing))) {
+    for await (const prepared of preparedInOrder(repo, plan.objects, packing, readers)) {
       if (prepared.inMemory && prepared.packed) {
         await packs.add(prepared.id, prepared.data);
         packedObjects++;
@@ -133,11 +136,73 @@ export async function writeBundle(
   } catch (err) {
     await writer.abort();
     explainSystemError(err, 'writing the bundle', output);
+  } finally {
+    await readers.close();
   }
 }
 
-/** Objects prepared ahead of the writer: reads overlap writes, memory stays bounded. */
-const PREFETCH = 4;
+/** Chunks of objects prepared ahead of the writer: reads overlap writes, memory stays bounded. */
+const PREFETCH_CHUNKS = 4;
+const CHUNK_OBJECTS = 64;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** The store's reading threads, started when the first small object is to be read. */
+class StoreReaders {
+  private pool: IngestPool | undefined;
+
+  get(): IngestPool {
+    this.pool ??= IngestPool.start();
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+/**
+ * The plan's objects, prepared in order: chunks of up to 64 objects (8 MiB) are read ahead,
+ * their small objects on the store's threads (open, read and hash off the main thread, which
+ * compresses meanwhile), the rest here.
+ */
+async function* preparedInOrder(repo: Repository, objects: Map<ObjectId, number>, packing: boolean, readers: StoreReaders): AsyncGenerator<Prepared> {
+  const iterator = objects.entries();
+  const queue: Promise<Prepared[]>[] = [];
+  const refill = () => {
+    while (queue.length < PREFETCH_CHUNKS) {
+      const chunk: Array<[ObjectId, number]> = [];
+      let bytes = 0;
+      while (chunk.length < CHUNK_OBJECTS && bytes < CHUNK_BYTES) {
+        const next = iterator.next();
+        if (next.done) break;
+        chunk.push(next.value);
+        bytes += next.value[1];
+      }
+      if (chunk.length === 0) return;
+      const pending = prepareChunk(repo, chunk, packing, readers);
+      pending.catch(() => undefined); // awaited in order below; this only stops an early rejection going unhandled
+      queue.push(pending);
+    }
+  };
+  refill();
+  while (queue.length > 0) {
+    const prepared = await queue.shift()!;
+    refill();
+    yield* prepared;
+  }
+}
+
+async function prepareChunk(repo: Repository, chunk: Array<[ObjectId, number]>, packing: boolean, readers: StoreReaders): Promise<Prepared[]> {
+  const small = chunk.filter(([, size]) => size <= SMALL_FILE_LIMIT).map(([id, size]) => ({ id, size }));
+  const read = small.length > 0 ? await repo.objects.readManyVerified(readers.get(), small) : [];
+  const data = new Map(small.map((o, i) => [o.id, read[i]!]));
+  const out: Prepared[] = [];
+  for (const [id, size] of chunk) {
+    const bytes = data.get(id);
+    out.push(bytes === undefined ? await prepareObject(repo, id, size, packing) : prepareRead(id, size, bytes, packing));
+  }
+  return out;
+}
 
 type Prepared =
   | { id: ObjectId; size: number; inMemory: true; packed: true; data: Buffer }
@@ -151,7 +216,11 @@ type Prepared =
  */
 async function prepareObject(repo: Repository, id: ObjectId, size: number, packing: boolean): Promise<Prepared> {
   if (size > IN_MEMORY_LIMIT) return { id, size, inMemory: false, alreadyCompressed: looksCompressed(await readHead(repo.objects.path(id))) };
-  const data = await repo.objects.readWholeVerified(id, size);
+  return prepareRead(id, size, await repo.objects.readWholeVerified(id, size), packing);
+}
+
+/** An object read whole and verified: for a pack, or compressed when that pays, or raw. */
+function prepareRead(id: ObjectId, size: number, data: Buffer, packing: boolean): Prepared {
   const compressedAlready = looksCompressed(data);
   if (packing && size < PACK_OBJECT_MAX && !compressedAlready) return { id, size, inMemory: true, packed: true, data };
   if (size >= MIN_COMPRESSIBLE_SIZE && !compressedAlready) {
@@ -205,27 +274,6 @@ async function writeObject(repo: Repository, writer: SealedWriter, object: Exclu
     return false;
   }
   return addLargeObject(repo, writer, object.id, object.size);
-}
-
-/** Maps `items` through `prepare`, keeping up to PREFETCH results in flight, in order. */
-async function* prefetched<T>(items: Map<ObjectId, number>, prepare: (id: ObjectId, size: number) => Promise<T>): AsyncGenerator<T> {
-  const queue: Promise<T>[] = [];
-  const iterator = items.entries();
-  const refill = () => {
-    while (queue.length < PREFETCH) {
-      const next = iterator.next();
-      if (next.done) return;
-      const pending = prepare(next.value[0], next.value[1]);
-      pending.catch(() => undefined); // awaited in order below; this only stops an early rejection going unhandled
-      queue.push(pending);
-    }
-  };
-  refill();
-  while (queue.length > 0) {
-    const result = await queue.shift()!;
-    refill();
-    yield result;
-  }
 }
 
 async function addLargeObject(repo: Repository, writer: SealedWriter, id: ObjectId, size: number): Promise<boolean> {

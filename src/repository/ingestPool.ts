@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { IngestReply, IngestRequest, IngestResult } from './ingestProtocol.js';
+import type { IngestReply, IngestRequest, IngestResult, ReadReply, ReadRequest } from './ingestProtocol.js';
 
 /**
  * Threads that take small files into the store side by side (ingestWorker.ts). A tree
@@ -25,7 +25,7 @@ function workerScript(): URL {
 
 export class IngestPool {
   private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (r: IngestResult[]) => void; reject: (e: unknown) => void }>();
+  private readonly waiting = new Map<number, { resolve: (r: never) => void; reject: (e: unknown) => void }>();
   private nextBatch = 0;
   private nextWorker = 0;
   private failure: Error | undefined;
@@ -33,10 +33,10 @@ export class IngestPool {
   private constructor(count: number) {
     this.workers = Array.from({ length: count }, () => {
       const worker = new Worker(workerScript());
-      worker.on('message', (reply: IngestReply) => {
+      worker.on('message', (reply: IngestReply | ReadReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
-        waiter?.resolve(reply.results);
+        waiter?.resolve(reply as never);
       });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
@@ -58,13 +58,21 @@ export class IngestPool {
   static readonly batchFiles = BATCH_FILES;
 
   /** Ingests one batch of files on the next thread; the results come in the files' order. */
-  ingest(files: IngestRequest['files'], tmpDir: string, objectsDir: string): Promise<IngestResult[]> {
+  async ingest(files: IngestRequest['files'], tmpDir: string, objectsDir: string): Promise<IngestResult[]> {
+    const reply = await this.send<IngestReply>({ kind: 'ingest', batch: this.nextBatch++, files, tmpDir, objectsDir });
+    return reply.results;
+  }
+
+  /** Reads one batch of objects whole on the next thread, into one buffer. */
+  read(objects: ReadRequest['objects']): Promise<ReadReply> {
+    return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects });
+  }
+
+  private send<T>(request: IngestRequest | ReadRequest): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    const batch = this.nextBatch++;
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
-    const request: IngestRequest = { batch, files, tmpDir, objectsDir };
-    return new Promise((resolve, reject) => {
-      this.waiting.set(batch, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
       worker.postMessage(request);
     });
   }

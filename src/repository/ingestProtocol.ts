@@ -1,4 +1,8 @@
-/** The messages between the store's ingest threads (ingestWorker.ts) and the pool (ingestPool.ts). */
+/**
+ * The messages between the store's threads (ingestWorker.ts) and the pool (ingestPool.ts):
+ * small files taken into the store (snapshot create), and small objects read out of it
+ * (bundle create).
+ */
 
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
 export const OBJECT_MODE = 0o444;
@@ -6,6 +10,7 @@ export const OBJECT_MODE = 0o444;
 export const SMALL_FILE_LIMIT = 4 * 1024 * 1024;
 
 export interface IngestRequest {
+  kind: 'ingest';
   batch: number;
   /** Paths with the size the walk saw (a file that grew since is sent back as large). */
   files: Array<{ path: string; size: number }>;
@@ -25,4 +30,22 @@ export type IngestResult =
 export interface IngestReply {
   batch: number;
   results: IngestResult[];
+}
+
+/** Objects to read whole: each is read into one buffer for the batch, which is transferred back. */
+export interface ReadRequest {
+  kind: 'read';
+  batch: number;
+  objects: Array<{ path: string; size: number }>;
+}
+
+export type ReadResult =
+  /** Bytes [offset, offset + size) of the batch's buffer, and the BLAKE3 of them (the caller compares it with the id). */
+  | { kind: 'read'; offset: number; actual: string; longer: boolean }
+  | { kind: 'error'; code: string | null; message: string };
+
+export interface ReadReply {
+  batch: number;
+  buffer: ArrayBuffer;
+  results: ReadResult[];
 }

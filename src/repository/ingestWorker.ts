@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult } from './ingestProtocol.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type ReadReply, type ReadRequest, type ReadResult } from './ingestProtocol.js';
 
 /**
  * One of the threads that take small files into the store (ingestPool.ts): per file one
@@ -50,4 +50,37 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
   return { kind: 'written', id, size: data.length, temp };
 }
 
-parentPort!.on('message', (request: IngestRequest) => parentPort!.postMessage(ingest(request)));
+/** Reads a batch of objects into one buffer (transferred, not copied, back), hashing each. */
+function read(request: ReadRequest): ReadReply {
+  const total = request.objects.reduce((sum, o) => sum + o.size, 0);
+  const buffer = Buffer.allocUnsafeSlow(total);
+  const probe = Buffer.allocUnsafe(1);
+  const results: ReadResult[] = [];
+  let offset = 0;
+  for (const object of request.objects) {
+    try {
+      const fd = fs.openSync(object.path, 'r');
+      let length = 0;
+      let longer = false;
+      try {
+        for (let n = -1; n !== 0 && length < object.size; length += n) n = fs.readSync(fd, buffer, offset + length, object.size - length, null);
+        longer = fs.readSync(fd, probe, 0, 1, null) > 0;
+      } finally {
+        fs.closeSync(fd);
+      }
+      // A shorter file hashes short: its bytes are taken as they are and fail the caller's check.
+      results.push({ kind: 'read', offset, actual: hashBytes(buffer.subarray(offset, offset + length)), longer: longer || length < object.size });
+    } catch (err) {
+      results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+    offset += object.size;
+  }
+  return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
+}
+
+parentPort!.on('message', (request: IngestRequest | ReadRequest) => {
+  if (request.kind === 'read') {
+    const reply = read(request);
+    parentPort!.postMessage(reply, [reply.buffer]);
+  } else parentPort!.postMessage(ingest(request));
+});

@@ -8,6 +8,7 @@ import { forEachConcurrently } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
 import { OBJECT_MODE, SMALL_FILE_LIMIT } from './ingestProtocol.js';
+import type { IngestPool } from './ingestPool.js';
 
 export { OBJECT_MODE };
 
@@ -306,17 +307,43 @@ export class ObjectStore {
     this.tmpReady = false;
   }
 
-  /** Reads a small object whole (the caller bounds its size), verified like readVerified. */
+  /**
+   * Reads a small object whole (the caller bounds its size), verified like readVerified.
+   * Synchronous below SMALL_FILE_LIMIT: an open, one read and a close cost less than the
+   * four threadpool round trips of fs.promises.readFile (which took 80 % of bundling
+   * 200,000 small files).
+   */
   async readWholeVerified(id: ObjectId, expectedSize: number): Promise<Buffer> {
+    const path = this.path(id);
     let data: Buffer;
     try {
-      data = await fsp.readFile(this.path(id));
+      data = expectedSize <= SMALL_FILE_LIMIT ? readSmall(path, expectedSize) : await fsp.readFile(path);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw missingObject(id, this.path(id));
+      if (errnoCode(err) === 'ENOENT') throw missingObject(id, path);
       throw err;
     }
     this.checkContent(id, hashBytes(data), data.length, expectedSize);
     return data;
+  }
+
+  /**
+   * Reads a batch of small objects whole on one of `pool`'s threads (open, read, hash off
+   * the main thread), verified like readWholeVerified; the buffers are views of one
+   * buffer per batch.
+   */
+  async readManyVerified(pool: IngestPool, objects: ReadonlyArray<{ id: ObjectId; size: number }>): Promise<Buffer[]> {
+    const reply = await pool.read(objects.map((o) => ({ path: this.path(o.id), size: o.size })));
+    return objects.map(({ id, size }, i) => {
+      const result = reply.results[i]!;
+      const path = this.path(id);
+      if (result.kind === 'error') {
+        if (result.code === 'ENOENT') throw missingObject(id, path);
+        explainSystemError(Object.assign(new Error(result.message), { code: result.code ?? undefined }), 'reading an object of the store', path);
+      }
+      // A file of another length is named by its length (a longer one is one byte longer at least).
+      this.checkContent(id, result.actual, result.longer ? size + 1 : size, size);
+      return Buffer.from(reply.buffer, result.offset, size);
+    });
   }
 
   /** Streams an object, verifying its hash at the end; throws OBJECT_CORRUPT on mismatch. */
@@ -400,6 +427,19 @@ export function corruptObject(id: ObjectId, path: string, actual: ObjectId): Air
     where: path,
     hint: 'the file was changed on disk; run `airlock verify --deep` to find every damaged file, then restore it from a bundle',
   });
+}
+
+/** A file expected to be `size` bytes, in one read: a byte more is asked for, so a longer file shows as longer. */
+function readSmall(path: string, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size + 1);
+  const fd = fs.openSync(path, 'r');
+  let length = 0;
+  try {
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buffer.subarray(0, length);
 }
 
 export function vanished(source: string): AirlockError {

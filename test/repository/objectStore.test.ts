@@ -4,6 +4,7 @@ import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { hashFile, OBJECT_MODE, ObjectStore } from '../../src/repository/objectStore.js';
+import { IngestPool } from '../../src/repository/ingestPool.js';
 import { cleanTempDirsAfterEach, collect, patternBytes, re, rejectsWith, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -356,5 +357,38 @@ describe('hashFile', () => {
 
   it('returns undefined for a missing file', async () => {
     expect(await hashFile(join(tempDir(), 'missing'))).toBeUndefined();
+  });
+});
+
+describe('ObjectStore.readManyVerified (small objects read on the store threads, for bundle create)', () => {
+  it('reads a batch in order, each object checked against its id; a damaged, cut or grown object is OBJECT_CORRUPT, a missing one names its path', async () => {
+    const { store } = newStore();
+    const contents = [Buffer.from('alpha\n'), Buffer.alloc(0), patternBytes(70_000), Buffer.from('omega')];
+    const ids: string[] = [];
+    for (const c of contents) ids.push(await stored(store, c));
+    const pool = IngestPool.start(2);
+    try {
+      const read = await store.readManyVerified(pool, ids.map((id, i) => ({ id, size: contents[i]!.length })));
+      expect(read.map((b) => b.toString('hex'))).toEqual(contents.map((c) => c.toString('hex')));
+      const victim = store.path(ids[2]!);
+      fs.chmodSync(victim, 0o644);
+      const original = fs.readFileSync(victim);
+      const damaged = Buffer.from(original);
+      damaged[100] = damaged[100]! ^ 1;
+      for (const [what, bytes, message] of [
+        ['a flipped byte', damaged, /hashes to|damaged|does not match/],
+        ['one byte cut', original.subarray(0, -1), /hashes to|damaged|does not match/],
+        ['one byte added', Buffer.concat([original, Buffer.from([0])]), /bytes long/],
+      ] as const) {
+        fs.writeFileSync(victim, bytes);
+        const err = await rejectsWith(store.readManyVerified(pool, [{ id: ids[2]!, size: contents[2]!.length }]), 'OBJECT_CORRUPT', message);
+        expect(err.where, what).toBe(victim);
+      }
+      fs.rmSync(victim);
+      const missing = await rejectsWith(store.readManyVerified(pool, [{ id: ids[0]!, size: 6 }, { id: ids[2]!, size: contents[2]!.length }]), 'OBJECT_CORRUPT', /is missing from the store/);
+      expect(missing.where).toBe(victim);
+    } finally {
+      await pool.close();
+    }
   });
 });
