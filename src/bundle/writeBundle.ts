@@ -34,8 +34,8 @@ import { TarFile } from './tarFile.js';
 import { VolumeSink } from './byteSink.js';
 import { volumeFileName } from '../core/bundle/volume.js';
 import { TOOL_NAME } from '../version.js';
-import { IngestPool } from '../repository/ingestPool.js';
-import { SMALL_FILE_LIMIT } from '../repository/ingestProtocol.js';
+import { StoreThreads } from '../repository/storeThreads.js';
+import { SMALL_FILE_LIMIT } from '../repository/storeThreadMessages.js';
 
 /** Objects up to this size are compressed in memory; larger ones through a temp file. */
 const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
@@ -148,10 +148,10 @@ const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** The store's reading threads, started when the first small object is to be read. */
 class StoreReaders {
-  private pool: IngestPool | undefined;
+  private pool: StoreThreads | undefined;
 
-  get(): IngestPool {
-    this.pool ??= IngestPool.start();
+  get(): StoreThreads {
+    this.pool ??= StoreThreads.start();
     return this.pool;
   }
 

@@ -7,9 +7,9 @@ import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
-import { IngestPool } from './ingestPool.js';
+import { StoreThreads } from './storeThreads.js';
 import { vanished } from './objectStore.js';
-import { SMALL_FILE_LIMIT, type IngestResult } from './ingestProtocol.js';
+import { SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 
@@ -84,7 +84,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // Small files go to the ingest threads in batches; large ones are streamed here. At most
   // `capacity` batches are out at once, and after a failure none is sent and every thread
   // is stopped before the error leaves (so nothing writes on once the lock is released).
-  const pool = IngestPool.start();
+  const pool = StoreThreads.start();
   const tmpDir = repo.objects.tmpDirForWriters();
   const out: Promise<void>[] = [];
   const send = async (batch: number[]) => {
@@ -118,7 +118,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
       else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
       else {
         batch.push(index);
-        if (batch.length >= IngestPool.batchFiles) await dispatch();
+        if (batch.length >= StoreThreads.batchFiles) await dispatch();
       }
     }
     if (batch.length > 0) await dispatch();

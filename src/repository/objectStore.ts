@@ -7,8 +7,8 @@ import { cannotLink } from '../fs/links.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
-import { OBJECT_MODE, SMALL_FILE_LIMIT } from './ingestProtocol.js';
-import type { IngestPool } from './ingestPool.js';
+import { OBJECT_MODE, SMALL_FILE_LIMIT } from './storeThreadMessages.js';
+import type { StoreThreads } from './storeThreads.js';
 
 export { OBJECT_MODE };
 
@@ -205,7 +205,7 @@ export class ObjectStore {
   }
 
   /**
-   * Takes a temp file an ingest thread wrote (ingestPool.ts) into the queue: the thread
+   * Takes a temp file an ingest thread wrote (storeThreads.ts) into the queue: the thread
    * found no object `id` on disk, so only what this process has queued is looked at.
    */
   async queueWritten(temp: string, id: ObjectId, size: number): Promise<void> {
@@ -331,7 +331,7 @@ export class ObjectStore {
    * the main thread), verified like readWholeVerified; the buffers are views of one
    * buffer per batch.
    */
-  async readManyVerified(pool: IngestPool, objects: ReadonlyArray<{ id: ObjectId; size: number }>): Promise<Buffer[]> {
+  async readManyVerified(pool: StoreThreads, objects: ReadonlyArray<{ id: ObjectId; size: number }>): Promise<Buffer[]> {
     const reply = await pool.read(objects.map((o) => ({ path: this.path(o.id), size: o.size })));
     return objects.map(({ id, size }, i) => {
       const result = reply.results[i]!;

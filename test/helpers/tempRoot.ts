@@ -11,6 +11,9 @@ import { join } from 'node:path';
  */
 export default function setup(): () => void {
   const root = fs.mkdtempSync(join(tmpdir(), 'airlock-tests-'));
+  // As /tmp is: every account can reach what tests make below it (permission tests check
+  // what the server account can read), no one can remove another's files.
+  fs.chmodSync(root, 0o1777);
   process.env.TMPDIR = root;
   return () => {
     if (process.env.AIRLOCK_TEST_KEEP === '1') {

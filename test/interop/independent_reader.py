@@ -891,19 +891,16 @@ def decode_pack_index(entry, data):
     need(1)
     tag = data[pos]
     pos += 1
+    # fixarray, array 16 (at least 16 rows), array 32 (at least 65536): the smallest form only
+    headers = {0xDC: (2, 16), 0xDD: (4, 65536)}
     if 0x90 <= tag <= 0x9F:
         count = tag - 0x90
-    elif tag == 0xDC:
-        need(2)
-        count = int.from_bytes(data[pos : pos + 2], "big")
-        pos += 2
-        if count < 16:
-            raise Reject(entry, "the pack index's array header is not in its smallest form")
-    elif tag == 0xDD:
-        need(4)
-        count = int.from_bytes(data[pos : pos + 4], "big")
-        pos += 4
-        if count < 65536:
+    elif tag in headers:
+        width, smallest = headers[tag]
+        need(width)
+        count = int.from_bytes(data[pos : pos + width], "big")
+        pos += width
+        if count < smallest:
             raise Reject(entry, "the pack index's array header is not in its smallest form")
     else:
         raise Reject(entry, "the pack index is not an array")

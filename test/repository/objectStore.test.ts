@@ -4,7 +4,7 @@ import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { hashFile, OBJECT_MODE, ObjectStore } from '../../src/repository/objectStore.js';
-import { IngestPool } from '../../src/repository/ingestPool.js';
+import { StoreThreads } from '../../src/repository/storeThreads.js';
 import { cleanTempDirsAfterEach, collect, patternBytes, re, rejectsWith, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -366,7 +366,7 @@ describe('ObjectStore.readManyVerified (small objects read on the store threads,
     const contents = [Buffer.from('alpha\n'), Buffer.alloc(0), patternBytes(70_000), Buffer.from('omega')];
     const ids: string[] = [];
     for (const c of contents) ids.push(await stored(store, c));
-    const pool = IngestPool.start(2);
+    const pool = StoreThreads.start(2);
     try {
       const read = await store.readManyVerified(pool, ids.map((id, i) => ({ id, size: contents[i]!.length })));
       expect(read.map((b) => b.toString('hex'))).toEqual(contents.map((c) => c.toString('hex')));

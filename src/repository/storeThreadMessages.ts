@@ -1,5 +1,5 @@
 /**
- * The messages between the store's threads (ingestWorker.ts) and the pool (ingestPool.ts):
+ * The messages between the store's threads (storeThread.ts) and the pool (storeThreads.ts):
  * small files taken into the store (snapshot create), and small objects read out of it
  * (bundle create).
  */
@@ -48,4 +48,18 @@ export interface ReadReply {
   batch: number;
   buffer: ArrayBuffer;
   results: ReadResult[];
+}
+
+/** Hardlinks to make (a deployment's files), with the owner to give each when there is one. */
+export interface LinkRequest {
+  kind: 'link';
+  batch: number;
+  pairs: Array<[source: string, target: string]>;
+  owner: { uid: number; gid: number } | null;
+}
+
+/** The links that failed, by index in the request; every other one was made. */
+export interface LinkReply {
+  batch: number;
+  failures: Array<{ index: number; code: string | null; message: string }>;
 }

@@ -4,11 +4,10 @@ import { parentPort } from 'node:worker_threads';
 import { hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type ReadReply, type ReadRequest, type ReadResult } from './ingestProtocol.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult } from './storeThreadMessages.js';
 
 /**
- * One of the threads that take small files into the store (ingestPool.ts): per file one
- * open, read and close, the BLAKE3, a look for the object, and a temp file holding its
+ * One of the store's threads (storeThreads.ts). Ingest: per file one open, read and close, the BLAKE3, a look for the object, and a temp file holding its
  * bytes. The thread never names an object: the temp becomes one only in the store's
  * flush, on the main thread, after the batch is durable. Synchronous calls on purpose: on
  * this thread they block nothing else, and a threadpool round trip each would cost more.
@@ -78,8 +77,23 @@ function read(request: ReadRequest): ReadReply {
   return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
 }
 
-parentPort!.on('message', (request: IngestRequest | ReadRequest) => {
-  if (request.kind === 'read') {
+/** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */
+function link(request: LinkRequest): LinkReply {
+  const failures: LinkReply['failures'] = [];
+  request.pairs.forEach(([source, target], index) => {
+    try {
+      fs.linkSync(source, target);
+      if (request.owner) fs.lchownSync(target, request.owner.uid, request.owner.gid);
+    } catch (err) {
+      failures.push({ index, code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+  });
+  return { batch: request.batch, failures };
+}
+
+parentPort!.on('message', (request: IngestRequest | ReadRequest | LinkRequest) => {
+  if (request.kind === 'link') parentPort!.postMessage(link(request));
+  else if (request.kind === 'read') {
     const reply = read(request);
     parentPort!.postMessage(reply, [reply.buffer]);
   } else parentPort!.postMessage(ingest(request));

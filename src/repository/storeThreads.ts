@@ -1,14 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { IngestReply, IngestRequest, IngestResult, ReadReply, ReadRequest } from './ingestProtocol.js';
+import type { IngestReply, IngestRequest, IngestResult, LinkReply, LinkRequest, ReadReply, ReadRequest } from './storeThreadMessages.js';
 
 /**
- * Threads that take small files into the store side by side (ingestWorker.ts). A tree
- * of 200,000 files of a few hundred bytes is bound by system calls (open, read, create,
- * write, close per file), which one thread makes one after another; two threads on two
- * cores make them twice as fast. Files go out in batches, so a message costs little per
- * file; at most two batches per thread are out at once, so memory stays flat however
- * many files there are.
+ * The store's threads (storeThread.ts), for the work a tree of many small files is made
+ * of: taking files into the store (snapshot create), reading small objects out of it
+ * (bundle create) and hardlinking a deployment's files (apply, rollback, the online
+ * view). A tree of 200,000 files of a few hundred bytes is bound by system calls (open,
+ * read, create, write, close, link per file), which one thread makes one after another;
+ * two threads on two cores make them about twice as fast. Work goes out in batches, so a
+ * message costs little per file; at most two batches per thread are out at once, so
+ * memory stays flat however many files there are.
  */
 const BATCH_FILES = 64;
 const BATCHES_PER_THREAD = 2;
@@ -19,11 +21,11 @@ const BATCHES_PER_THREAD = 2;
  */
 function workerScript(): URL {
   const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return new URL('./ingestWorker.js', here);
-  return new URL('../../dist/src/repository/ingestWorker.js', here);
+  if (!here.pathname.endsWith('.ts')) return new URL('./storeThread.js', here);
+  return new URL('../../dist/src/repository/storeThread.js', here);
 }
 
-export class IngestPool {
+export class StoreThreads {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (r: never) => void; reject: (e: unknown) => void }>();
   private nextBatch = 0;
@@ -40,15 +42,15 @@ export class IngestPool {
       });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`an ingest thread stopped (exit ${code})`));
+        if (code !== 0) this.fail(new Error(`a store thread stopped (exit ${code})`));
       });
       return worker;
     });
   }
 
   /** One thread per core, two at least (the main thread has its own work: renames, messages). */
-  static start(threads = Math.max(2, Math.min(4, availableParallelism()))): IngestPool {
-    return new IngestPool(threads);
+  static start(threads = Math.max(2, Math.min(4, availableParallelism()))): StoreThreads {
+    return new StoreThreads(threads);
   }
 
   get capacity(): number {
@@ -68,7 +70,12 @@ export class IngestPool {
     return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects });
   }
 
-  private send<T>(request: IngestRequest | ReadRequest): Promise<T> {
+  /** Makes one batch of hardlinks on the next thread. */
+  link(pairs: LinkRequest['pairs'], owner: LinkRequest['owner']): Promise<LinkReply> {
+    return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, pairs, owner });
+  }
+
+  private send<T>(request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
     return new Promise<T>((resolve, reject) => {
