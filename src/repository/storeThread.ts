@@ -91,10 +91,12 @@ function link(request: LinkRequest): LinkReply {
   return { batch: request.batch, failures };
 }
 
-parentPort!.on('message', (request: IngestRequest | ReadRequest | LinkRequest) => {
-  if (request.kind === 'link') parentPort!.postMessage(link(request));
+// Loaded as a module anywhere else (the release check imports every module), it does nothing.
+parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest) => {
+  const port = parentPort!;
+  if (request.kind === 'link') port.postMessage(link(request));
   else if (request.kind === 'read') {
     const reply = read(request);
-    parentPort!.postMessage(reply, [reply.buffer]);
-  } else parentPort!.postMessage(ingest(request));
+    port.postMessage(reply, [reply.buffer]);
+  } else port.postMessage(ingest(request));
 });
