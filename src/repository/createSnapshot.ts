@@ -38,6 +38,7 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   const files = walkTree(root, options.skip);
   const cache = await StatCache.load(repo.layout, root);
   const { entries, hashedFiles, hashedBytes } = await ingestFiles(repo, root, files, cache, scanStartedMs, options.progress);
+  cache.forget();
   sortEntries(entries);
   validateTree(entries);
   await repo.objects.flush();

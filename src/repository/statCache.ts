@@ -48,6 +48,14 @@ export class StatCache {
     file.rememberedId = id;
   }
 
+  /**
+   * Drops the rows read from disk once every file has been looked up: for a million files
+   * they are a few hundred MB that the tree's encoding and the save need not share memory with.
+   */
+  forget(): void {
+    this.rows.clear();
+  }
+
   async save(files: readonly WalkedFile[]): Promise<void> {
     this.rows.clear();
     const rows: unknown[] = [];
