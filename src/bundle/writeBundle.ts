@@ -104,7 +104,7 @@ export async function writeBundle(
   // One file, or volumes no larger than the medium takes; either way under temp names until complete.
   const volumes = volumeSize === undefined ? undefined : new VolumeSink(output, volumeSize);
   const writer = new SealedWriter(volumes ? new TarFile(volumes) : await TarFile.create(output));
-  const readers = new StoreReaders();
+  const readers = new StoreReaders(plan.objects.size);
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
     await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
@@ -150,8 +150,11 @@ const CHUNK_BYTES = 8 * 1024 * 1024;
 class StoreReaders {
   private pool: StoreThreads | undefined;
 
+  /** How many objects the bundle carries: few enough, and they are read on the main thread. */
+  constructor(private readonly objects: number) {}
+
   get(): StoreThreads {
-    this.pool ??= StoreThreads.start();
+    this.pool ??= StoreThreads.forWork(this.objects);
     return this.pool;
   }
 

@@ -134,7 +134,7 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   // The links are made on the store's threads, a batch each, side by side: one link per file
   // is all a deployment costs, and two cores make them twice as fast as one. A link the
   // filesystem refuses is copied here instead; an object missing from the store is ObjectMissing.
-  const pool = StoreThreads.start();
+  const pool = StoreThreads.forWork(tree.entries.length);
   const out: Promise<void>[] = [];
   const send = async (indices: number[]) => {
     const reply = await pool.link(

@@ -85,7 +85,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // Small files go to the ingest threads in batches; large ones are streamed here. At most
   // `capacity` batches are out at once, and after a failure none is sent and every thread
   // is stopped before the error leaves (so nothing writes on once the lock is released).
-  const pool = StoreThreads.start();
+  const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
   const out: Promise<void>[] = [];
   const send = async (batch: number[]) => {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ingest, link, read } from './storeWork.js';
 import type { IngestReply, IngestRequest, IngestResult, LinkReply, LinkRequest, ReadReply, ReadRequest } from './storeThreadMessages.js';
 
 /**
@@ -14,6 +15,12 @@ import type { IngestReply, IngestRequest, IngestResult, LinkReply, LinkRequest, 
  */
 const BATCH_FILES = 64;
 const BATCHES_PER_THREAD = 2;
+/**
+ * Below this many files the work is done on the main thread, by the same code: starting
+ * two threads costs about 0.1 s, more than a small tree's work. AIRLOCK_STORE_THREADS_FROM
+ * changes it (the tests set 0 to run the threads on small trees too).
+ */
+const THREADS_FROM = Number(process.env.AIRLOCK_STORE_THREADS_FROM ?? 5000);
 
 /**
  * The thread's script: next to this module once compiled. When this module runs from its
@@ -27,12 +34,15 @@ function workerScript(): URL {
 
 export class StoreThreads {
   private readonly workers: Worker[];
+  /** No threads: each batch is done here, on the main thread. */
+  private readonly inline: boolean;
   private readonly waiting = new Map<number, { resolve: (r: never) => void; reject: (e: unknown) => void }>();
   private nextBatch = 0;
   private nextWorker = 0;
   private failure: Error | undefined;
 
   private constructor(count: number) {
+    this.inline = count === 0;
     this.workers = Array.from({ length: count }, () => {
       const worker = new Worker(workerScript());
       worker.on('message', (reply: IngestReply | ReadReply) => {
@@ -48,13 +58,16 @@ export class StoreThreads {
     });
   }
 
-  /** One thread per core, two at least (the main thread has its own work: renames, messages). */
-  static start(threads = Math.max(2, Math.min(4, availableParallelism()))): StoreThreads {
-    return new StoreThreads(threads);
+  /**
+   * For `items` files of work: one thread per core, two at least (the main thread has its
+   * own work: renames, messages), or none below THREADS_FROM.
+   */
+  static forWork(items: number, threads = Math.max(2, Math.min(4, availableParallelism()))): StoreThreads {
+    return new StoreThreads(items < THREADS_FROM ? 0 : threads);
   }
 
   get capacity(): number {
-    return this.workers.length * BATCHES_PER_THREAD;
+    return this.inline ? 1 : this.workers.length * BATCHES_PER_THREAD;
   }
 
   static readonly batchFiles = BATCH_FILES;
@@ -76,6 +89,13 @@ export class StoreThreads {
   }
 
   private send<T>(request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
+    if (this.inline) {
+      try {
+        return Promise.resolve((request.kind === 'link' ? link(request) : request.kind === 'read' ? read(request) : ingest(request)) as T);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (this.failure) return Promise.reject(this.failure);
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
     return new Promise<T>((resolve, reject) => {

@@ -7,6 +7,9 @@ import { Random } from '../../fixtures/random.js';
 import { airlock, airlockBin, airlockJson, airlockOk, type RunResult } from '../helpers/cli.js';
 import { readTree, tempDir } from '../helpers/fixtures.js';
 
+// The store's threads even for these small trees (they start only for 5,000 files or more by default).
+process.env.AIRLOCK_STORE_THREADS_FROM = '0';
+
 /**
  * The promise of apply: whatever kills it (SIGKILL at any moment), the data dir path
  * shows the old tree or the new one, exactly, and the next command finishes or

@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { hashBytes } from '../core/objectId.js';
+import { errnoCode } from '../errors.js';
+import { tempName } from '../fs/durable.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult } from './storeThreadMessages.js';
+
+/**
+ * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
+ * batch of work, on the main thread. Ingest: per file one open, read and close, the BLAKE3,
+ * a look for the object, and a temp file holding its bytes. The thread never names an object: the temp becomes one only in the store's
+ * flush, on the main thread, after the batch is durable. Synchronous calls on purpose: on
+ * this thread they block nothing else, and a threadpool round trip each would cost more.
+ */
+export function ingest(request: IngestRequest): IngestReply {
+  const results: IngestResult[] = [];
+  for (const source of request.files) {
+    try {
+      results.push(ingestOne(source, request));
+    } catch (err) {
+      results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+  }
+  return { batch: request.batch, results };
+}
+
+function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
+  // The walk's size, plus a byte to see growth: one read, no fstat, no read to find the end.
+  const buffer = Buffer.allocUnsafe(source.size + 1);
+  let length = 0;
+  const fd = fs.openSync(source.path, 'r');
+  try {
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  // It grew since the walk: the main thread streams it instead.
+  if (length > source.size) return { kind: 'large' };
+  const data = buffer.subarray(0, length);
+  const id = hashBytes(data);
+  if (fs.statSync(join(request.objectsDir, id.slice(0, 2), id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
+  const temp = tempName(`${request.tmpDir}/object`);
+  try {
+    fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  return { kind: 'written', id, size: data.length, temp };
+}
+
+/** Reads a batch of objects into one buffer (transferred, not copied, back), hashing each. */
+export function read(request: ReadRequest): ReadReply {
+  const total = request.objects.reduce((sum, o) => sum + o.size, 0);
+  const buffer = Buffer.allocUnsafeSlow(total);
+  const probe = Buffer.allocUnsafe(1);
+  const results: ReadResult[] = [];
+  let offset = 0;
+  for (const object of request.objects) {
+    try {
+      const fd = fs.openSync(object.path, 'r');
+      let length = 0;
+      let longer = false;
+      try {
+        for (let n = -1; n !== 0 && length < object.size; length += n) n = fs.readSync(fd, buffer, offset + length, object.size - length, null);
+        longer = fs.readSync(fd, probe, 0, 1, null) > 0;
+      } finally {
+        fs.closeSync(fd);
+      }
+      // A shorter file hashes short: its bytes are taken as they are and fail the caller's check.
+      results.push({ kind: 'read', offset, actual: hashBytes(buffer.subarray(offset, offset + length)), longer: longer || length < object.size });
+    } catch (err) {
+      results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+    offset += object.size;
+  }
+  return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
+}
+
+/** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */
+export function link(request: LinkRequest): LinkReply {
+  const failures: LinkReply['failures'] = [];
+  request.pairs.forEach(([source, target], index) => {
+    try {
+      fs.linkSync(source, target);
+      if (request.owner) fs.lchownSync(target, request.owner.uid, request.owner.gid);
+    } catch (err) {
+      failures.push({ index, code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+  });
+  return { batch: request.batch, failures };
+}
