@@ -135,7 +135,6 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   // is all a deployment costs, and two cores make them twice as fast as one. A link the
   // filesystem refuses is copied here instead; an object missing from the store is ObjectMissing.
   const pool = StoreThreads.forWork(tree.entries.length);
-  const out: Promise<void>[] = [];
   const send = async (indices: number[]) => {
     const reply = await pool.link(
       indices.map((i) => [repo.objects.path(tree.entries[i]!.id), join(root, tree.entries[i]!.path)]),
@@ -155,29 +154,18 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     progress.advance(indices.length, 0);
     failpoint('deploy-batch');
   };
+  const queue = pool.batches(LINK_BATCH, send);
   try {
-    let batch: number[] = [];
-    const dispatch = async () => {
-      const sent = send(batch);
-      sent.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
-      out.push(sent);
-      batch = [];
-      if (out.length >= pool.capacity) await out.shift();
-    };
     for (let i = 0; i < tree.entries.length; i++) {
       // Executable files need their own inode: the shared object is read-only, not executable.
       if (tree.entries[i]!.mode === EXECUTABLE_MODE) {
         copy(i);
         progress.advance(1, 0);
-        continue;
-      }
-      batch.push(i);
-      if (batch.length >= LINK_BATCH) await dispatch();
+      } else await queue.add(i);
     }
-    if (batch.length > 0) await dispatch();
-    while (out.length > 0) await out.shift();
+    await queue.finish();
   } finally {
-    await Promise.allSettled(out);
+    await queue.settled();
     await pool.close();
   }
   if (owner) for (const dir of ['', ...directories]) fs.lchownSync(join(root, dir), owner.uid, owner.gid);

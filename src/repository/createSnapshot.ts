@@ -87,7 +87,6 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // is stopped before the error leaves (so nothing writes on once the lock is released).
   const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
-  const out: Promise<void>[] = [];
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
       batch.map((i) => ({ path: join(root, files[i]!.path), size: files[i]!.size })),
@@ -103,29 +102,18 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
       else throw ingestFailure(result, join(root, files[index]!.path));
     }
   };
+  const queue = pool.batches(StoreThreads.batchFiles, send);
   try {
-    let batch: number[] = [];
-    const dispatch = async () => {
-      const sent = send(batch);
-      sent.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
-      out.push(sent);
-      batch = [];
-      if (out.length >= pool.capacity) await out.shift();
-    };
     for (let index = 0; index < files.length; index++) {
       const file = files[index]!;
       const cached = cache.lookup(file);
       if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
       else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
-      else {
-        batch.push(index);
-        if (batch.length >= StoreThreads.batchFiles) await dispatch();
-      }
+      else await queue.add(index);
     }
-    if (batch.length > 0) await dispatch();
-    while (out.length > 0) await out.shift();
+    await queue.finish();
   } finally {
-    await Promise.allSettled(out);
+    await queue.settled();
     await pool.close();
   }
   return { entries, hashedFiles, hashedBytes };

@@ -104,6 +104,11 @@ export class StoreThreads {
     });
   }
 
+  /** A queue that sends indices to `send` in batches of `size`, with at most `capacity` batches out at once. */
+  batches(size: number, send: (batch: number[]) => Promise<void>): BatchQueue {
+    return new BatchQueue(size, this.capacity, send);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
@@ -112,5 +117,46 @@ export class StoreThreads {
     this.failure ??= err;
     for (const waiter of this.waiting.values()) waiter.reject(err);
     this.waiting.clear();
+  }
+}
+
+/**
+ * Indices gathered into batches and sent as each fills, with at most `capacity` batches
+ * out at once (adding waits for the oldest). Batches are awaited in the order they were
+ * sent; after a failure, `finish` throws it and `settled` waits for the rest, so nothing
+ * is still running when the caller's error leaves.
+ */
+export class BatchQueue {
+  private batch: number[] = [];
+  private readonly out: Promise<void>[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly capacity: number,
+    private readonly send: (batch: number[]) => Promise<void>,
+  ) {}
+
+  async add(index: number): Promise<void> {
+    this.batch.push(index);
+    if (this.batch.length >= this.size) await this.dispatch();
+  }
+
+  /** Sends what is left and waits for every batch, in order. */
+  async finish(): Promise<void> {
+    if (this.batch.length > 0) await this.dispatch();
+    while (this.out.length > 0) await this.out.shift();
+  }
+
+  /** Waits for every batch still out, whatever became of it. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.out);
+  }
+
+  private async dispatch(): Promise<void> {
+    const sent = this.send(this.batch);
+    sent.catch(() => undefined); // awaited in order; this only keeps an early rejection from going unhandled
+    this.out.push(sent);
+    this.batch = [];
+    if (this.out.length >= this.capacity) await this.out.shift();
   }
 }
