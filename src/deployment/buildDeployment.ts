@@ -12,6 +12,7 @@ import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { StoreThreads } from '../repository/storeThreads.js';
+import { reportedError } from '../repository/storeThreadMessages.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './accounts.js';
 import { safeMode, unsafeBits } from '../core/access.js';
@@ -144,7 +145,7 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     for (const failure of reply.failures) {
       const i = indices[failure.index]!;
       const entry = tree.entries[i]!;
-      const err = Object.assign(new Error(failure.message), { code: failure.code ?? undefined });
+      const err = reportedError(failure);
       if (failure.code === 'ENOENT' && !fs.existsSync(repo.objects.path(entry.id))) throw new ObjectMissing(entry.id, entry.path);
       if (!cannotLink(err)) throw err;
       copy(i);

@@ -9,7 +9,7 @@ import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
 import { StoreThreads } from './storeThreads.js';
 import { vanished } from './objectStore.js';
-import { SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
+import { reportedError, SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 
@@ -123,7 +123,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
 function ingestFailure(result: Extract<IngestResult, { kind: 'error' }>, source: string): Error {
   if (result.code === 'ENOENT') return vanished(source);
   try {
-    explainSystemError(Object.assign(new Error(result.message), { code: result.code ?? undefined }), 'reading a file to record it', source);
+    explainSystemError(reportedError(result), 'reading a file to record it', source);
   } catch (err) {
     return err as Error;
   }

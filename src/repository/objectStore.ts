@@ -7,7 +7,8 @@ import { cannotLink } from '../fs/links.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
-import { OBJECT_MODE, SMALL_FILE_LIMIT } from './storeThreadMessages.js';
+import { OBJECT_MODE, reportedError, SMALL_FILE_LIMIT } from './storeThreadMessages.js';
+import { readUpTo } from './storeWork.js';
 import type { StoreThreads } from './storeThreads.js';
 
 export { OBJECT_MODE };
@@ -209,13 +210,7 @@ export class ObjectStore {
    * found no object `id` on disk, so only what this process has queued is looked at.
    */
   async queueWritten(temp: string, id: ObjectId, size: number): Promise<void> {
-    if (this.pending.has(id) || this.inFlight.has(id)) {
-      await fsp.rm(temp, { force: true });
-      return;
-    }
-    this.pending.set(id, temp);
-    this.pendingBytes += size;
-    if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
+    await this.queue(temp, id, size, false);
   }
 
   /** The directory ingest threads write their temp files to, made when needed. */
@@ -224,8 +219,8 @@ export class ObjectStore {
     return this.layout.tmpDir;
   }
 
-  private async queue(temp: string, id: ObjectId, size: number): Promise<void> {
-    await this.commitTemp(temp, id);
+  private async queue(temp: string, id: ObjectId, size: number, lookOnDisk = true): Promise<void> {
+    await this.commitTemp(temp, id, lookOnDisk);
     this.pendingBytes += size;
     if (this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES) await this.flush();
   }
@@ -239,10 +234,11 @@ export class ObjectStore {
 
   /**
    * Queues a verified temp file (on this filesystem) to become object `id` at the next
-   * flush. If the object exists or is already queued, the temp is discarded.
+   * flush. If the object exists or is already queued, the temp is discarded. `lookOnDisk`
+   * false: the caller has just looked for it on disk (an ingest thread), only the queue is checked.
    */
-  private async commitTemp(temp: string, id: ObjectId): Promise<void> {
-    if (this.hasSync(id)) {
+  private async commitTemp(temp: string, id: ObjectId, lookOnDisk = true): Promise<void> {
+    if (lookOnDisk ? this.hasSync(id) : this.pending.has(id) || this.inFlight.has(id)) {
       await fsp.rm(temp, { force: true });
       return;
     }
@@ -317,7 +313,7 @@ export class ObjectStore {
     const path = this.path(id);
     let data: Buffer;
     try {
-      data = expectedSize <= SMALL_FILE_LIMIT ? readSmall(path, expectedSize) : await fsp.readFile(path);
+      data = expectedSize <= SMALL_FILE_LIMIT ? readUpTo(path, expectedSize) : await fsp.readFile(path);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw missingObject(id, path);
       throw err;
@@ -338,7 +334,7 @@ export class ObjectStore {
       const path = this.path(id);
       if (result.kind === 'error') {
         if (result.code === 'ENOENT') throw missingObject(id, path);
-        explainSystemError(Object.assign(new Error(result.message), { code: result.code ?? undefined }), 'reading an object of the store', path);
+        explainSystemError(reportedError(result), 'reading an object of the store', path);
       }
       // A file of another length is named by its length (a longer one is one byte longer at least).
       this.checkContent(id, result.actual, result.longer ? size + 1 : size, size);
@@ -427,19 +423,6 @@ export function corruptObject(id: ObjectId, path: string, actual: ObjectId): Air
     where: path,
     hint: 'the file was changed on disk; run `airlock verify --deep` to find every damaged file, then restore it from a bundle',
   });
-}
-
-/** A file expected to be `size` bytes, in one read: a byte more is asked for, so a longer file shows as longer. */
-function readSmall(path: string, size: number): Buffer {
-  const buffer = Buffer.allocUnsafe(size + 1);
-  const fd = fs.openSync(path, 'r');
-  let length = 0;
-  try {
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return buffer.subarray(0, length);
 }
 
 export function vanished(source: string): AirlockError {

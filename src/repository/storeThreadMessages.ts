@@ -63,3 +63,8 @@ export interface LinkReply {
   batch: number;
   failures: Array<{ index: number; code: string | null; message: string }>;
 }
+
+/** A failure a thread reported, as the system error it was (with its errno code) for explainSystemError. */
+export function reportedError(failure: { code: string | null; message: string }): Error {
+  return Object.assign(new Error(failure.message), { code: failure.code ?? undefined });
+}

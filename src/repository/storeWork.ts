@@ -24,19 +24,26 @@ export function ingest(request: IngestRequest): IngestReply {
   return { batch: request.batch, results };
 }
 
-function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
-  // The walk's size, plus a byte to see growth: one read, no fstat, no read to find the end.
-  const buffer = Buffer.allocUnsafe(source.size + 1);
+/**
+ * A file expected to be `size` bytes, read with one open, read and close: a byte more is
+ * asked for, so a longer file comes back longer (no fstat, no read to find the end).
+ */
+export function readUpTo(path: string, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size + 1);
   let length = 0;
-  const fd = fs.openSync(source.path, 'r');
+  const fd = fs.openSync(path, 'r');
   try {
     for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
   } finally {
     fs.closeSync(fd);
   }
+  return buffer.subarray(0, length);
+}
+
+function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
+  const data = readUpTo(source.path, source.size);
   // It grew since the walk: the main thread streams it instead.
-  if (length > source.size) return { kind: 'large' };
-  const data = buffer.subarray(0, length);
+  if (data.length > source.size) return { kind: 'large' };
   const id = hashBytes(data);
   if (fs.statSync(join(request.objectsDir, id.slice(0, 2), id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
   const temp = tempName(`${request.tmpDir}/object`);
@@ -53,22 +60,16 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
 export function read(request: ReadRequest): ReadReply {
   const total = request.objects.reduce((sum, o) => sum + o.size, 0);
   const buffer = Buffer.allocUnsafeSlow(total);
-  const probe = Buffer.allocUnsafe(1);
   const results: ReadResult[] = [];
   let offset = 0;
   for (const object of request.objects) {
     try {
-      const fd = fs.openSync(object.path, 'r');
-      let length = 0;
-      let longer = false;
-      try {
-        for (let n = -1; n !== 0 && length < object.size; length += n) n = fs.readSync(fd, buffer, offset + length, object.size - length, null);
-        longer = fs.readSync(fd, probe, 0, 1, null) > 0;
-      } finally {
-        fs.closeSync(fd);
-      }
-      // A shorter file hashes short: its bytes are taken as they are and fail the caller's check.
-      results.push({ kind: 'read', offset, actual: hashBytes(buffer.subarray(offset, offset + length)), longer: longer || length < object.size });
+      // The first `size` bytes are hashed (a shorter file hashes short and fails the caller's
+      // check); a longer one is flagged, so an intact object with bytes added says so.
+      const data = readUpTo(object.path, object.size);
+      const kept = data.subarray(0, object.size);
+      kept.copy(buffer, offset);
+      results.push({ kind: 'read', offset, actual: hashBytes(kept), longer: data.length > object.size });
     } catch (err) {
       results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
     }
