@@ -60,6 +60,7 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       : "$0 <command>\n\nairlock under the seed downloader's name: get and validate.",
   );
   for (const command of await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS)) program.command(command);
+  skipHelpCache(program);
   await program
     .demandCommand(1, `name a command; \`${name} --help\` lists them`)
     .strict()
@@ -74,4 +75,17 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
       process.exit(ExitCode.usage);
     })
     .parseAsync();
+}
+
+/**
+ * yargs renders the whole help text right after it starts a command's handler, in case the
+ * handler asks for it (ours never do; a usage error prints its own line): 70 to 100 ms of a
+ * core on every run, while the command's first requests are in flight. Through yargs'
+ * internal methods, so a yargs without them is left as it is.
+ */
+function skipHelpCache(program: object): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const internal = program as { getInternalMethods?: () => { getUsageInstance?: () => Usage | undefined } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }

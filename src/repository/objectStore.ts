@@ -213,7 +213,16 @@ export class ObjectStore {
     await this.queue(temp, id, size, false);
   }
 
-  /** The directory ingest threads write their temp files to, made when needed. */
+  /**
+   * Takes a temp file written elsewhere (a download thread) into the queue, to become
+   * object `id` at the next flush: the writer hashed its bytes to `id`. Dropped when the
+   * store has the object already.
+   */
+  async queueTemp(temp: string, id: ObjectId, size: number): Promise<void> {
+    await this.queue(temp, id, size);
+  }
+
+  /** The directory ingest and download threads write their temp files to, made when needed. */
   tmpDirForWriters(): string {
     this.ensureTmpDir();
     return this.layout.tmpDir;

@@ -1,12 +1,18 @@
 import { parentPort } from 'node:worker_threads';
-import type { IngestRequest, LinkRequest, ReadRequest } from './storeThreadMessages.js';
-import { ingest, link, read } from './storeWork.js';
+import type { IngestRequest, LinkRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
+import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.js';
+
+/** The streams open on this thread (downloads being written), by number. */
+const streams = new Map<number, StreamWriter>();
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
-parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest) => {
+parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | StreamRequest) => {
   const port = parentPort!;
-  if (request.kind === 'link') port.postMessage(link(request));
+  if (request.kind === 'stream') {
+    const reply = streamStep(streams, request);
+    if (reply) port.postMessage(reply);
+  } else if (request.kind === 'link') port.postMessage(link(request));
   else if (request.kind === 'read') {
     const reply = read(request);
     port.postMessage(reply, [reply.buffer]);

@@ -68,3 +68,40 @@ export interface LinkReply {
 export function reportedError(failure: { code: string | null; message: string }): Error {
   return Object.assign(new Error(failure.message), { code: failure.code ?? undefined });
 }
+
+/** What a stream into the store is hashed with besides BLAKE3: the upstream's promise (a download's). */
+export interface StreamDigestsWanted {
+  md5: boolean;
+  /** A git blob id: SHA-1 of `blob <size>\0` and the bytes. */
+  gitBlobSize: number | null;
+}
+
+export interface StreamDigests {
+  id: string;
+  size: number;
+  md5: string | null;
+  sha1: string | null;
+}
+
+/**
+ * A piece of a stream of bytes into a temp file on one thread (a download's body). The
+ * messages of one stream go to one thread, in order: the first opens it, the last ends it
+ * (and is answered with the digests) or discards it.
+ */
+export interface StreamRequest {
+  kind: 'stream';
+  stream: number;
+  open: { temp: string; wanted: StreamDigestsWanted } | null;
+  /** The next bytes, in order, in transferred buffers. */
+  data: ArrayBuffer[];
+  /** Answered once written (a discard is not answered): the thread is past these bytes. */
+  batch: number;
+  end: boolean;
+  /** Stop: close and remove the temp file; nothing is answered. */
+  discard: boolean;
+}
+
+export type StreamReply =
+  | { batch: number; kind: 'streamed'; digests: StreamDigests | null }
+  /** Writing failed (the temp file is removed); the stream takes no more bytes. */
+  | { batch: number; kind: 'error'; code: string | null; message: string };

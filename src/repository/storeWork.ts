@@ -1,9 +1,10 @@
+import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { hashBytes } from '../core/objectId.js';
+import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult } from './storeThreadMessages.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -90,4 +91,100 @@ export function link(request: LinkRequest): LinkReply {
     }
   });
   return { batch: request.batch, failures };
+}
+
+/**
+ * A temp file written from a stream of pieces (a download's body), hashed on the way: BLAKE3
+ * for the object id, and MD5 or a git blob id when the caller has a promise to check. Pieces
+ * are gathered to BLOCK bytes and written with one synchronous call each: a small body takes
+ * one open, one write and one close.
+ */
+const BLOCK = 1024 * 1024;
+
+export class StreamWriter {
+  private readonly hasher = new ContentHasher();
+  private readonly md5: Hash | null;
+  private readonly sha1: Hash | null;
+  private pieces: Uint8Array[] = [];
+  private pending = 0;
+  private fd: number | null = null;
+
+  constructor(
+    readonly temp: string,
+    wanted: StreamDigestsWanted,
+  ) {
+    this.md5 = wanted.md5 ? createHash('md5') : null;
+    this.sha1 = wanted.gitBlobSize !== null ? createHash('sha1').update(`blob ${wanted.gitBlobSize}\0`) : null;
+  }
+
+  write(piece: Uint8Array): void {
+    this.hasher.update(piece);
+    this.md5?.update(piece);
+    this.sha1?.update(piece);
+    this.pieces.push(piece);
+    this.pending += piece.length;
+    if (this.pending >= BLOCK) this.drain();
+  }
+
+  /** Closes the file (created even for no bytes) and gives its digests. */
+  finish(): StreamDigests {
+    if (this.pending > 0 || this.fd === null) this.drain();
+    fs.closeSync(this.fd!);
+    this.fd = null;
+    return { id: this.hasher.digest(), size: this.hasher.bytes, md5: this.md5?.digest('hex') ?? null, sha1: this.sha1?.digest('hex') ?? null };
+  }
+
+  discard(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    fs.rmSync(this.temp, { force: true });
+  }
+
+  private drain(): void {
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.pending = 0;
+    this.fd ??= fs.openSync(this.temp, 'wx', OBJECT_MODE);
+    const fd = this.fd;
+    if (pieces.length === 1) {
+      const data = pieces[0]!;
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done);
+      return;
+    }
+    let left = pieces.reduce((sum, p) => sum + p.length, 0);
+    while (left > 0) {
+      let wrote = fs.writevSync(fd, pieces);
+      left -= wrote;
+      // A short write: drop what went out and go on with the rest.
+      while (left > 0 && wrote >= pieces[0]!.length) wrote -= pieces.shift()!.length;
+      if (left > 0 && wrote > 0) pieces[0] = pieces[0]!.subarray(wrote);
+    }
+  }
+}
+
+/** One message of a stream, on a store thread: its writers are kept by stream number between messages. */
+export function streamStep(writers: Map<number, StreamWriter>, request: StreamRequest): StreamReply | null {
+  if (request.open) writers.set(request.stream, new StreamWriter(request.open.temp, request.open.wanted));
+  const writer = writers.get(request.stream);
+  if (request.discard) {
+    writers.delete(request.stream);
+    writer?.discard();
+    return null;
+  }
+  // A stream that failed earlier was dropped (its error was answered): the rest of it is ignored.
+  if (!writer) return { batch: request.batch, kind: 'error', code: null, message: 'the stream had already failed' };
+  try {
+    for (const data of request.data) writer.write(new Uint8Array(data));
+    const digests = request.end ? writer.finish() : null;
+    if (request.end) writers.delete(request.stream);
+    return { batch: request.batch, kind: 'streamed', digests };
+  } catch (err) {
+    writers.delete(request.stream);
+    try {
+      writer.discard();
+    } catch {
+      // The write's own error is the one to report.
+    }
+    return { batch: request.batch, kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message };
+  }
 }

@@ -7,8 +7,10 @@ import { Random } from '../../fixtures/random.js';
 import { airlock, airlockBin, airlockJson, airlockOk, type RunResult } from '../helpers/cli.js';
 import { readTree, tempDir } from '../helpers/fixtures.js';
 
-// The store's threads even for these small trees (they start only for 5,000 files or more by default).
+// The store's threads even for these small trees (they start only for 5,000 files or more by default),
+// and every downloaded body written on them (by default only bodies of 1 MiB or more).
 process.env.AIRLOCK_STORE_THREADS_FROM = '0';
+process.env.AIRLOCK_STREAM_THREADS_FROM = '0';
 
 /**
  * The promise of apply: whatever kills it (SIGKILL at any moment), the data dir path

@@ -104,8 +104,8 @@ function run(args: string[], bin?: string): Promise<RunResult> {
   return airlockRun(args, ENV, bin ? { bin } : {});
 }
 
-function runJson<T = GetJson>(args: string[], bin?: string): Promise<T> {
-  return airlockRunJson<T>(args, ENV, bin ? { bin } : {});
+function runJson<T = GetJson>(args: string[], bin?: string, env: Record<string, string> = {}): Promise<T> {
+  return airlockRunJson<T>(args, { ...ENV, ...env }, bin ? { bin } : {});
 }
 
 /** A failed `--json` run: its exit status, and the error object it printed. */
@@ -374,8 +374,10 @@ describe('get bioconductor', () => {
 describe('transient faults are healed by retries', () => {
   const victimOf = () => snapshotAt(dates[0]!).packages[5]!;
 
-  it.each(['status', 'reset', 'truncate', 'wrong-bytes', 'slow'] as FaultKind[])('%s on an archive (and on PACKAGES.gz)', async (kind) => {
-    const dest = newDest(kind);
+  // Each body written on this thread (the fixture's archives are small), and each on a store thread.
+  const writers = { 'written here': {}, 'written on a store thread': { AIRLOCK_STREAM_THREADS_FROM: '0' } };
+  it.each((['status', 'reset', 'truncate', 'wrong-bytes', 'slow'] as FaultKind[]).flatMap((kind) => Object.keys(writers).map((w) => [kind, w] as const)))('%s on an archive (and on PACKAGES.gz), bodies %s', async (kind, writer) => {
+    const dest = newDest(`${kind}-${writer.split(' ').at(-2)}`);
     const victim = victimOf();
     const times = kind === 'slow' ? 1 : 2;
     const extra: Partial<Fault> = kind === 'slow' ? { delayMs: 2500 } : kind === 'status' ? { status: 503 } : {};
@@ -384,7 +386,7 @@ describe('transient faults are healed by retries', () => {
     if (kind !== 'wrong-bytes') faults.push({ kind, match: '/PACKAGES.gz', times: 1, ...extra });
     server.setFaults(faults);
     // --source-type skips the HEAD detection, so the index fault hits the GET of PACKAGES.gz.
-    const out = await runJson(cranArgs(dest, '--source-type', 'package-manager', ...(kind === 'slow' ? ['--timeout', '1'] : [])));
+    const out = await runJson(cranArgs(dest, '--source-type', 'package-manager', ...(kind === 'slow' ? ['--timeout', '1'] : [])), undefined, writers[writer as keyof typeof writers]);
 
     const log = server.requests();
     // One clean fetch after the faults; with a 1 s timeout a loaded machine may time out a clean one too.

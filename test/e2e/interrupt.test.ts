@@ -8,8 +8,10 @@ import { generateUpstream } from '../../fixtures/upstream/universe.js';
 import { airlockBin, airlockJson, airlockOk, airlockRunJson } from '../helpers/cli.js';
 import { fingerprint, onlineScenario, tempDir, type Scenario } from '../helpers/fixtures.js';
 
-// The store's threads even for these small trees (they start only for 5,000 files or more by default).
+// The store's threads even for these small trees (they start only for 5,000 files or more by default),
+// and every downloaded body written on them (by default only bodies of 1 MiB or more).
 process.env.AIRLOCK_STORE_THREADS_FROM = '0';
+process.env.AIRLOCK_STREAM_THREADS_FROM = '0';
 
 /**
  * Ctrl-C and SIGTERM (issue "Admin-proof", item 5): the command stops with 130 or 143 and one

@@ -8,8 +8,10 @@ import { onlineScenario, readTree, tempDir, type Scenario } from '../helpers/fix
 import { bundleContents } from '../helpers/bundleContents.js';
 import { blake3 } from '@napi-rs/blake-hash';
 
-// The store's threads even for these small trees (they start only for 5,000 files or more by default).
+// The store's threads even for these small trees (they start only for 5,000 files or more by default),
+// and every downloaded body written on them (by default only bodies of 1 MiB or more).
 process.env.AIRLOCK_STORE_THREADS_FROM = '0';
+process.env.AIRLOCK_STREAM_THREADS_FROM = '0';
 
 function b3(bytes: Buffer): string {
   return blake3(bytes).toString('hex');

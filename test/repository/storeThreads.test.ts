@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { blake3 } from '@napi-rs/blake-hash';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AirlockError } from '../../src/errors.js';
+import { StoreThreads, type StoreStream } from '../../src/repository/storeThreads.js';
+import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
+
+cleanTempDirsAfterEach();
+
+const opened: StoreThreads[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((t) => t.close()));
+});
+
+function threads(count: number): StoreThreads {
+  const made = StoreThreads.forStreams(count);
+  opened.push(made);
+  return made;
+}
+
+/** What the digests of `bytes` must be, computed here, apart from the code under test. */
+function expected(bytes: Buffer) {
+  return {
+    id: blake3(bytes).toString('hex'),
+    size: bytes.length,
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha1: createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex'),
+  };
+}
+
+async function writeAll(stream: StoreStream, pieces: Buffer[]): Promise<void> {
+  for (const piece of pieces) {
+    const behind = stream.write(piece);
+    if (behind) await behind;
+  }
+}
+
+describe('StoreThreads.stream (a download body written and hashed on a store thread)', () => {
+  it('writes 9 MiB of pieces in order on a thread and gives its BLAKE3, MD5 and git blob id; whole pieces are handed over, slices copied', async () => {
+    const dir = tempDir();
+    const data = patternBytes(9 * 1024 * 1024 + 17, 3);
+    // Pieces as the HTTP client gives them: most the whole of their own memory, some slices of a larger buffer.
+    const pieces: Buffer[] = [];
+    const sliced: Array<{ piece: Buffer; copy: Buffer }> = [];
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const size = Math.min(data.length - at, 40_000 + ((i * 7919) % 30_000));
+      if (i % 5 === 0) {
+        const parent = Buffer.alloc(size + 10);
+        data.copy(parent, 5, at, at + size);
+        const piece = parent.subarray(5, 5 + size);
+        sliced.push({ piece, copy: Buffer.from(piece) });
+        pieces.push(piece);
+      } else {
+        const own = Buffer.from(new ArrayBuffer(size));
+        data.copy(own, 0, at, at + size);
+        pieces.push(own);
+      }
+      at += size;
+    }
+    const temp = join(dir, 'body');
+    const stream = threads(2).stream(temp, { md5: true, gitBlobSize: data.length }, null);
+    await writeAll(stream, pieces);
+    const digests = await stream.finish();
+    expect(digests).toEqual(expected(data));
+    expect(fs.readFileSync(temp).equals(data)).toBe(true);
+    expect(fs.statSync(temp).mode & 0o777).toBe(0o444);
+    // A whole piece went to the thread (its memory is no longer here); a slice was copied and is intact.
+    expect(pieces[1]!.byteLength).toBe(0);
+    for (const { piece, copy } of sliced) expect(piece.equals(copy)).toBe(true);
+  });
+
+  it('writes a small body of known length on the calling thread, with the same digests', async () => {
+    const dir = tempDir();
+    const data = patternBytes(5000, 9);
+    const temp = join(dir, 'small');
+    const stream = threads(2).stream(temp, { md5: true, gitBlobSize: data.length }, data.length);
+    await writeAll(stream, [data.subarray(0, 1000), data.subarray(1000)]);
+    expect(await stream.finish()).toEqual(expected(data));
+    expect(fs.readFileSync(temp).equals(data)).toBe(true);
+  });
+
+  it('an empty body is an empty file; digests not asked for are null', async () => {
+    const dir = tempDir();
+    for (const length of [null, 0]) {
+      const temp = join(dir, `empty-${length}`);
+      const stream = threads(1).stream(temp, { md5: false, gitBlobSize: null }, length);
+      expect(await stream.finish()).toEqual({ id: blake3(Buffer.alloc(0)).toString('hex'), size: 0, md5: null, sha1: null });
+      expect(fs.statSync(temp).size).toBe(0);
+    }
+  });
+
+  it('discard removes the temp file on the thread, whether or not bytes were written', async () => {
+    const dir = tempDir();
+    const pool = threads(1);
+    const temp = join(dir, 'dropped');
+    const stream = pool.stream(temp, { md5: true, gitBlobSize: null }, null);
+    await writeAll(stream, [patternBytes(600 * 1024, 1)]); // one message sent: the file exists on the thread
+    stream.discard();
+    // The thread takes messages in order: once a later stream is done, the discard was too.
+    const later = pool.stream(join(dir, 'later'), { md5: false, gitBlobSize: null }, null);
+    await writeAll(later, [patternBytes(10, 2)]);
+    await later.finish();
+    expect(fs.existsSync(temp)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(['later']);
+  });
+
+  it('a write the thread cannot make rejects with the system error (its errno code), and leaves no file', async () => {
+    const dir = tempDir();
+    const temp = join(dir, 'no-such-dir', 'body');
+    const stream = threads(1).stream(temp, { md5: true, gitBlobSize: null }, null);
+    await writeAll(stream, [patternBytes(300 * 1024, 4)]);
+    const err = await stream.finish().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a thread that dies fails the work it had with INTERNAL and a hint, and refuses new work', async () => {
+    const dir = tempDir();
+    const pool = threads(1);
+    const stream = pool.stream(join(dir, 'body'), { md5: true, gitBlobSize: null }, null);
+    await writeAll(stream, [patternBytes(300 * 1024, 5)]);
+    // Simulated death: the thread stops without the pool closing it.
+    const started = (pool as unknown as { started: Worker[] }).started;
+    await started[0]!.terminate();
+    const err = await stream.finish().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AirlockError);
+    expect((err as AirlockError).code).toBe('INTERNAL');
+    expect((err as AirlockError).message).toMatch(/a store thread stopped/);
+    expect((err as AirlockError).hint).toMatch(/run the same command again/);
+    const next = pool.stream(join(dir, 'next'), { md5: false, gitBlobSize: null }, null);
+    await expect(next.finish()).rejects.toBe(err);
+  });
+});
