@@ -5,7 +5,7 @@ import { runAirlockSuite, runSmallFilesSuite, suitePaths } from './airlockSuite.
 import { describeBuild, identifyBuild, type BuildIdentity } from './build.js';
 import { loadConfig, type BenchConfig } from './config.js';
 import { corpusParams, ensureCorpus, type Corpus } from './corpus.js';
-import { DOWNLOAD_CORPORA, downloadReport, runDownloadSuite, type DownloadResults } from './download.js';
+import { downloadReport, runDownloadSuite, type DownloadResults } from './download.js';
 import { contentDiff, type ContentDiff } from './files.js';
 import { mb } from './format.js';
 import { StepRunner, timeAsync } from './measure.js';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const ratios = [
     ...computeRatios(steps, diff, !config.parts.has('200k')).filter((r) => (r.key.startsWith('tiny-') ? config.parts.has('200k') : config.parts.has('corpus'))),
     ...(million ? millionRatios(steps) : []),
-    ...(download ? downloadRatios(steps, DOWNLOAD_CORPORA, !has(tools, 'curl')) : []),
+    ...(download ? downloadRatios(steps, download.corpora, !has(tools, 'curl')) : []),
   ];
   const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rebuilt = identifyBuild(config.airlockBin).distFingerprint !== build.distFingerprint;
@@ -134,7 +134,7 @@ function printReport(
   log('');
   if (corpus && diff) log(`corpus: v1 ${corpus.stats.v1.files} files / ${mb(corpus.stats.v1.bytes)} MB, v2 ${corpus.stats.v2.files} files / ${mb(corpus.stats.v2.bytes)} MB, really new ${mb(diff.newBytes)} MB`);
   if (tiny) log(`small-file tree: ${tiny.stats.files} files / ${mb(tiny.stats.bytes)} MB`);
-  for (const c of download?.corpora ?? []) log(`download ${c.name}: ${c.files} files / ${mb(c.bytes)} MB from the fixture server on loopback (its own node process)`);
+  for (const c of download?.corpora ?? []) log(`download ${c.name}: ${c.files} files / ${mb(c.bytes)} MB from ${c.server === 'nginx' ? 'nginx' : 'the fixture server (its own node process)'} on loopback`);
   log('MB = 10^6 bytes; MB/s = "in MB" / wall time; CPU s = user + system time of the command and its children;');
   log('RSS = peak resident set of the command (for a pipeline, its largest process); load = 1-min load average before the step');
   log(`(it includes the bench's own previous steps; well above ${cpus().length}, the number of CPUs, other work was competing)\n`);

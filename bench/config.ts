@@ -17,6 +17,9 @@ import { fileURLToPath } from 'node:url';
  *                       not in the default set, it takes a while and about 10 GB of disk)
  *   BENCH_DOWNLOAD_RUNS=3         rounds of the download comparison (best one reported)
  *   BENCH_DOWNLOAD_CONCURRENCY=8  connections, for airlock and curl alike
+ *   BENCH_DOWNLOAD_SERVERS=fixture,nginx  the upstreams the downloads are measured from: the
+ *                       fixture server (its own node process) and nginx serving the same files
+ *                       (a faster server, so the client's share shows plainly; needs nginx-light)
  *   BENCH_KEEP=1        keeps the run's repositories, bundles and data dirs afterwards
  *   BENCH_AIRLOCK=path  the bin/airlock.js to measure (default this checkout's): a frozen
  *                       copy of a commit gives stable numbers while the tree is edited
@@ -40,7 +43,11 @@ export interface BenchConfig {
   parts: ReadonlySet<BenchPart>;
   downloadRuns: number;
   downloadConcurrency: number;
+  downloadServers: readonly DownloadServer[];
 }
+
+export type DownloadServer = 'fixture' | 'nginx';
+const DOWNLOAD_SERVERS: readonly DownloadServer[] = ['fixture', 'nginx'];
 
 /** dist/bench/config.js -> the project root two levels up. */
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     parts: parseParts(env.BENCH_ONLY, env.BENCH_SKIP_200K === '1'),
     downloadRuns: parseCount('BENCH_DOWNLOAD_RUNS', env.BENCH_DOWNLOAD_RUNS, 3),
     downloadConcurrency: parseCount('BENCH_DOWNLOAD_CONCURRENCY', env.BENCH_DOWNLOAD_CONCURRENCY, 8),
+    downloadServers: parseServers(env.BENCH_DOWNLOAD_SERVERS),
   };
 }
 
@@ -84,4 +92,13 @@ function parseScale(raw: string | undefined): number {
   const scale = Number(raw);
   if (!Number.isFinite(scale) || scale <= 0) throw new Error(`BENCH_SCALE must be a positive number, got ${JSON.stringify(raw)}`);
   return scale;
+}
+
+function parseServers(raw: string | undefined): readonly DownloadServer[] {
+  if (raw === undefined || raw.trim() === '') return DOWNLOAD_SERVERS;
+  const named = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of named) {
+    if (!(DOWNLOAD_SERVERS as readonly string[]).includes(p)) throw new Error(`BENCH_DOWNLOAD_SERVERS names ${JSON.stringify(p)}; the servers are ${DOWNLOAD_SERVERS.join(', ')}`);
+  }
+  return named as DownloadServer[];
 }

@@ -6,8 +6,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateUpstream, loadUpstreamManifest, upstreamLayout, upstreamMatches, type UpstreamOptions } from '../fixtures/upstream/universe.js';
 import { AirlockCli } from './airlock.js';
-import type { BenchConfig } from './config.js';
+import type { BenchConfig, DownloadServer } from './config.js';
 import { listFiles } from './files.js';
+import { startNginx } from './nginx.js';
 import { fixed, mb, MB, rate, table } from './format.js';
 import { flushDirtyPages, timeAsync, type RunResult, type StepRunner } from './measure.js';
 import { guard, type StepLog, type StepResult } from './steps.js';
@@ -15,9 +16,11 @@ import { has, type ToolName, type ToolStatus } from './tools.js';
 
 /**
  * Download throughput: `airlock get cran` from the fixture upstream (a plain CRAN mirror
- * on loopback, served by its own Node process) against curl fetching the same URLs with
- * the same number of connections, on two corpora: thousands of small archives and a few
- * large ones. Both clients start from an empty directory; airlock makes its objects
+ * on loopback, served by its own Node process) and from nginx serving the same files,
+ * against curl fetching the same URLs with the same number of connections, on two
+ * corpora: thousands of small archives and a few large ones. nginx is the faster server,
+ * so the client's share of the time shows plainly; it serves the archives and the index
+ * only, so airlock runs with --sysreqs-url none and curl's list has no sysreqs files. Both clients start from an empty directory; airlock makes its objects
  * durable (syncfs batches) and verifies each MD5, so curl is also timed with a `sync -f`
  * of its output. Rounds are repeated with the order of the clients rotated, and the best
  * round of each is reported. Around every run the server's CPU time (whole process and
@@ -44,8 +47,10 @@ export const DOWNLOAD_CORPORA: readonly DownloadCorpusSpec[] = [
 ];
 
 export interface DownloadCorpus {
+  /** The corpus (small, large), and `-nginx` after it when nginx served it. */
   name: string;
   title: string;
+  server: DownloadServer;
   root: string;
   reused: boolean;
   generationSeconds: number;
@@ -56,6 +61,8 @@ export interface DownloadCorpus {
   bytes: number;
   /** What airlock's result must report as downloaded (PACKAGES.gz it stores as an index, not a download). */
   airlockDownloads: { files: number; bytes: number };
+  /** The sysreqs files among `paths` (nginx serves none: the listing is an API). */
+  sysreqs: { files: number; bytes: number };
   archiveSizes: { count: number; min: number; median: number; p95: number; max: number; large: number };
 }
 
@@ -91,6 +98,7 @@ interface SuiteContext {
   runner: StepRunner;
   config: BenchConfig;
   curl: boolean;
+  servers: readonly DownloadServer[];
   steps: StepLog;
   log: (line: string) => void;
   results: DownloadResults;
@@ -104,8 +112,10 @@ export async function runDownloadSuite(
   log: (line: string) => void,
 ): Promise<DownloadResults> {
   const results: DownloadResults = { concurrency: config.downloadConcurrency, rounds: config.downloadRuns, cpus: cpus().length, xargsBatch: {}, corpora: [], runs: [], setupSeconds: 0 };
-  const ctx: SuiteContext = { runner, config, curl: has(tools, 'curl'), steps, log, results };
+  const servers = config.downloadServers.filter((server) => server !== 'nginx' || has(tools, 'nginx'));
+  const ctx: SuiteContext = { runner, config, curl: has(tools, 'curl'), servers, steps, log, results };
   if (!ctx.curl) log('download: curl is missing, so airlock is measured alone and the download ratios are n/a');
+  if (servers.length < config.downloadServers.length) log('download: nginx is missing, so the downloads are measured from the fixture server only (install: apt-get install -y nginx-light)');
   for (const spec of DOWNLOAD_CORPORA) {
     await guard(steps, `download comparison (${spec.title})`, log, () => runCorpus(ctx, spec));
   }
@@ -116,19 +126,41 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
   const { config, log, results } = ctx;
   const made = await timeAsync(() => ensureDownloadCorpus(config.workDir, spec, log));
   const corpus = made.value;
-  results.corpora.push(corpus);
   results.setupSeconds += made.seconds;
   const s = corpus.archiveSizes;
   log(
     `download corpus ${spec.name} ${corpus.reused ? 'reused' : `generated in ${made.seconds.toFixed(0)} s`}: ${corpus.files} files, ${mb(corpus.bytes)} MB; ` +
       `${s.count} archives of ${kb(s.min)} to ${kb(s.max)} kB (median ${kb(s.median)} kB, 95th percentile ${kb(s.p95)} kB; ${s.large} of them over 1 MB)`,
   );
+  for (const server of ctx.servers) {
+    const served = server === 'fixture' ? corpus : fromNginx(corpus);
+    await guard(ctx.steps, `download comparison (${served.title})`, log, () => runCase(ctx, served));
+  }
+}
 
-  const work = join(config.runDir, 'download', spec.name);
+/** The corpus as nginx serves it: the index and the archives, not the sysreqs listing. */
+function fromNginx(corpus: DownloadCorpus): DownloadCorpus {
+  return {
+    ...corpus,
+    name: `${corpus.name}-nginx`,
+    title: `${corpus.title}, from nginx`,
+    server: 'nginx',
+    paths: corpus.paths.filter((p) => !p.startsWith('/sysreqs/')),
+    files: corpus.files - corpus.sysreqs.files,
+    bytes: corpus.bytes - corpus.sysreqs.bytes,
+    airlockDownloads: { files: corpus.airlockDownloads.files - corpus.sysreqs.files, bytes: corpus.airlockDownloads.bytes - corpus.sysreqs.bytes },
+    sysreqs: { files: 0, bytes: 0 },
+  };
+}
+
+async function runCase(ctx: SuiteContext, corpus: DownloadCorpus): Promise<void> {
+  const { config, log, results } = ctx;
+  results.corpora.push(corpus);
+  const work = join(config.runDir, 'download', corpus.name);
   fs.mkdirSync(work, { recursive: true });
-  const server = await startFixtureServer(join(config.projectRoot, 'dist', 'fixtures', 'upstream', 'serve.js'), corpus.root);
+  const server = await startServer(config, corpus, work);
   try {
-    log(`download ${spec.name}: fixture server at ${server.url} (pid ${server.pid}, its own process)`);
+    log(`download ${corpus.name}: ${corpus.server} at ${server.url} (pid ${server.pid}, its own process)`);
     const urls = corpus.paths.map((p) => `${server.url}${p}`);
     const urlList = join(work, 'urls.txt');
     fs.writeFileSync(urlList, `${urls.join('\n')}\n`);
@@ -138,7 +170,7 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
     // Batches of up to 50 URLs per curl process (one connection each, reused within the batch),
     // but at least four batches per parallel slot, so a few large files still spread over N processes.
     const batch = Math.max(1, Math.min(50, Math.floor(urls.length / (4 * n))));
-    results.xargsBatch[spec.name] = batch;
+    results.xargsBatch[corpus.name] = batch;
 
     await warmUp(ctx, corpus, urls, work);
     const tools: DownloadTool[] = ctx.curl ? ['airlock', 'curl-parallel', 'xargs-curl'] : ['airlock'];
@@ -154,8 +186,9 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
           const threadFile = join(work, 'main-thread-cpu.txt');
           fs.rmSync(threadFile, { force: true });
           const nodeArgs = ['--import', `${pathToFileURL(MAIN_THREAD_CPU).href}?out=${encodeURIComponent(threadFile)}`];
-          run = measure(spec.name, round, tool, server.pid, () => {
-            const got = cli.getCran(dir, `${server.url}/cran`, `${server.url}/sysreqs`, n, { flush: false, nodeArgs });
+          run = measure(corpus.name, round, tool, server.pids, () => {
+            const sysreqs = corpus.server === 'nginx' ? 'none' : `${server.url}/sysreqs`;
+            const got = cli.getCran(dir, `${server.url}/cran`, sysreqs, n, { flush: false, nodeArgs });
             checkAirlock(got.out, corpus);
             return got.run;
           });
@@ -166,7 +199,7 @@ async function runCorpus(ctx: SuiteContext, spec: DownloadCorpusSpec): Promise<v
             tool === 'curl-parallel'
               ? () => ctx.runner.run('curl', [...CURL_FLAGS, '--parallel', '--parallel-immediate', '--parallel-max', String(n), '--remote-name-all', '--config', curlConfig], { cwd: dir, flush: false })
               : () => ctx.runner.shell(`xargs -P ${n} -n ${batch} curl ${CURL_FLAGS.join(' ')} --remote-name-all < ${q(urlList)}`, { cwd: dir, flush: false });
-          run = measure(spec.name, round, tool, server.pid, command);
+          run = measure(corpus.name, round, tool, server.pids, command);
           checkCurl(dir, corpus, tool);
           // The same durability airlock gives its objects: a syncfs of the filesystem holding the output.
           run.syncSeconds = ctx.runner.run('sync', ['-f', dir], { flush: false }).seconds;
@@ -215,12 +248,12 @@ function servedFiles(corpus: DownloadCorpus): string[] {
   return [join(contrib, 'PACKAGES.gz'), ...snapshot.packages.map((p) => join(contrib, p.file))];
 }
 
-function measure(corpus: string, round: number, tool: DownloadTool, serverPid: number, command: () => RunResult): DownloadRun {
+function measure(corpus: string, round: number, tool: DownloadTool, server: ServerProcesses, command: () => RunResult): DownloadRun {
   // Earlier runs' dirty pages are flushed before the counters start, not during the run.
   flushDirtyPages();
-  const before = sampleCpu(serverPid);
+  const before = sampleCpu(server);
   const run = command();
-  const after = sampleCpu(serverPid);
+  const after = sampleCpu(server);
   const machineTicks = after.machine && before.machine ? after.machine.total - before.machine.total : 0;
   return {
     corpus,
@@ -232,7 +265,7 @@ function measure(corpus: string, round: number, tool: DownloadTool, serverPid: n
     clientMainThreadSeconds: null,
     peakRssBytes: run.peakRssBytes,
     serverCpuSeconds: after.server && before.server ? after.server.total - before.server.total : null,
-    serverMainThreadSeconds: after.server && before.server ? after.server.main - before.server.main : null,
+    serverMainThreadSeconds: after.server?.main != null && before.server?.main != null ? after.server.main - before.server.main : null,
     machineBusy: after.machine && before.machine && machineTicks > 0 ? (after.machine.busy - before.machine.busy) / machineTicks : null,
     loadBefore: run.loadBefore,
   };
@@ -282,6 +315,7 @@ export async function ensureDownloadCorpus(workDir: string, spec: DownloadCorpus
   return {
     name: spec.name,
     title: spec.title,
+    server: 'fixture',
     root,
     reused,
     generationSeconds,
@@ -289,6 +323,7 @@ export async function ensureDownloadCorpus(workDir: string, spec: DownloadCorpus
     files: paths.length,
     bytes: packagesGz + archiveBytes + sysreqsBytes,
     airlockDownloads: { files: snapshot.packages.length + sysreqs.length, bytes: archiveBytes + sysreqsBytes },
+    sysreqs: { files: sysreqs.length, bytes: sysreqsBytes },
     archiveSizes: { count: sizes.length, min: sizes[0]!, median: at(0.5), p95: at(0.95), max: sizes.at(-1)!, large: sizes.filter((size) => size > 1_000_000).length },
   };
 }
@@ -300,6 +335,32 @@ interface FixtureServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
+}
+
+/** The processes whose CPU time is the server's, and the one whose main thread is its event loop (none for nginx). */
+interface ServerProcesses {
+  all(): number[];
+  loop: number | null;
+}
+
+interface RunningServer {
+  url: string;
+  pid: number;
+  pids: ServerProcesses;
+  stop(): Promise<void>;
+}
+
+async function startServer(config: BenchConfig, corpus: DownloadCorpus, work: string): Promise<RunningServer> {
+  if (corpus.server === 'fixture') {
+    const server = await startFixtureServer(join(config.projectRoot, 'dist', 'fixtures', 'upstream', 'serve.js'), corpus.root);
+    return { ...server, pids: { all: () => [server.pid], loop: server.pid } };
+  }
+  const snapshot = loadUpstreamManifest(corpus.root).snapshots[0]!;
+  const nginx = await startNginx(join(work, 'nginx'), { '/cran/src/contrib/': upstreamLayout.source(corpus.root, snapshot.date) });
+  const master = nginx.child.pid!;
+  // nginx's work is done by its worker processes, the master's children.
+  const workers = () => fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '').map(Number);
+  return { url: nginx.url, pid: master, pids: { all: () => [master, ...workers()], loop: null }, stop: nginx.stop };
 }
 
 async function startFixtureServer(serveJs: string, root: string): Promise<FixtureServer> {
@@ -347,7 +408,7 @@ async function startFixtureServer(serveJs: string, root: string): Promise<Fixtur
 // CPU counters from /proc (Linux): null elsewhere, and the report says n/a.
 
 interface CpuSample {
-  server: { total: number; main: number } | null;
+  server: { total: number; main: number | null } | null;
   machine: { busy: number; total: number } | null;
 }
 
@@ -369,12 +430,14 @@ function statCpuSeconds(path: string): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
 }
 
-function sampleCpu(pid: number): CpuSample {
+function sampleCpu(processes: ServerProcesses): CpuSample {
   let server: CpuSample['server'] = null;
   let machine: CpuSample['machine'] = null;
   try {
     // The process line sums every thread (libuv's pool reads the files); the task line is the event loop's thread.
-    server = { total: statCpuSeconds(`/proc/${pid}/stat`), main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) };
+    const total = processes.all().reduce((sum, pid) => sum + statCpuSeconds(`/proc/${pid}/stat`), 0);
+    const loop = processes.loop;
+    server = { total, main: loop === null ? null : statCpuSeconds(`/proc/${loop}/task/${loop}/stat`) };
   } catch {
     server = null;
   }

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { startNginx } from './nginx.js';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Random } from '../fixtures/random.js';
@@ -53,7 +53,7 @@ export async function runServeSuite(airlockBin: string, corpus: Corpus, runDir: 
     { set: `${SMALL_FILES} small files`, paths: small.names.map((n) => `sysreqs/latest/rules/${n}`), bytes: small.bytes },
   ];
   const served = await startAirlock(airlockBin, dataDir);
-  const nginx = await startNginx(work, dataDir);
+  const nginx = await startNginx(join(work, 'nginx'), { '/cran/latest/src/contrib/': join(dataDir, 'v3', 'src', 'contrib'), '/sysreqs/latest/': join(dataDir, 'sysreqs') });
   const rows: ServeRow[] = [];
   try {
     for (const s of sets) {
@@ -71,7 +71,7 @@ export async function runServeSuite(airlockBin: string, corpus: Corpus, runDir: 
       }
     }
   } finally {
-    nginx.child.kill('SIGQUIT');
+    await nginx.stop();
   }
   const airlockPeakRssMb = peakRssMb(served.child.pid!);
   served.child.kill('SIGTERM');
@@ -120,64 +120,6 @@ async function startAirlock(airlockBin: string, dataDir: string): Promise<{ url:
     child.once('exit', (code) => reject(new Error(`airlock serve exited ${code}`)));
   });
   return { url: (JSON.parse(first) as { url: string }).url, child };
-}
-
-async function startNginx(work: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const prefix = join(work, 'nginx');
-  fs.mkdirSync(join(prefix, 'logs'), { recursive: true });
-  const conf = join(prefix, 'nginx.conf');
-  const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
-  fs.writeFileSync(
-    conf,
-    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes auto;
-daemon off;
-pid ${join(prefix, 'nginx.pid')};
-error_log ${join(prefix, 'logs', 'error.log')};
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
-  server {
-    listen 127.0.0.1:${port};
-    location /cran/latest/src/contrib/ { alias ${dataDir}/v3/src/contrib/; }
-    location /sysreqs/latest/ { alias ${dataDir}/sysreqs/; }
-  }
-}
-`,
-  );
-  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await listening(port)) return { url, child };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`nginx did not listen on ${port}: see ${join(prefix, 'logs', 'error.log')}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
 
 function peakRssMb(pid: number): number {

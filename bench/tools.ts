@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
  * Each is probed by running it; a missing one is reported with what it costs the
  * bench, and the comparisons that need it are printed as "not measured", never faked.
  */
-export type ToolName = 'tar' | 'zstd' | 'rsync' | 'b3sum' | 'curl' | 'time' | 'hyperfine';
+export type ToolName = 'tar' | 'zstd' | 'rsync' | 'b3sum' | 'curl' | 'nginx' | 'time' | 'hyperfine';
 
 export interface ToolStatus {
   name: ToolName;
@@ -23,6 +23,8 @@ interface ToolSpec {
   role: string;
   ifMissing: string;
   install: string;
+  /** How to ask its version (default --version). */
+  versionArgs?: string[];
 }
 
 const SPECS: readonly ToolSpec[] = [
@@ -37,6 +39,14 @@ const SPECS: readonly ToolSpec[] = [
     ifMissing: 'the download comparison measures airlock alone, its ratios are n/a',
     install: 'curl',
   },
+  {
+    name: 'nginx',
+    command: 'nginx',
+    role: 'the upstream for a second download comparison, and the peer of airlock serve',
+    ifMissing: 'the downloads are measured from the fixture server only',
+    install: 'nginx-light',
+    versionArgs: ['-v'],
+  },
   { name: 'time', command: '/usr/bin/time', role: 'peak RSS of each command (GNU time -f %M)', ifMissing: 'peak RSS is reported as n/a', install: 'time' },
   {
     name: 'hyperfine',
@@ -50,7 +60,7 @@ const SPECS: readonly ToolSpec[] = [
 export function probeTools(): Map<ToolName, ToolStatus> {
   const tools = new Map<ToolName, ToolStatus>();
   for (const spec of SPECS) {
-    const version = probeVersion(spec.command);
+    const version = probeVersion(spec.command, spec.versionArgs);
     tools.set(spec.name, {
       name: spec.name,
       command: spec.command,
@@ -63,10 +73,10 @@ export function probeTools(): Map<ToolName, ToolStatus> {
   return tools;
 }
 
-function probeVersion(command: string): string | null {
-  const run = spawnSync(command, ['--version'], { encoding: 'utf8' });
+function probeVersion(command: string, args = ['--version']): string | null {
+  const run = spawnSync(command, args, { encoding: 'utf8' });
   if (run.error || run.status !== 0) return null;
-  // GNU time prints its version on stderr; the others on stdout.
+  // GNU time and nginx print their version on stderr; the others on stdout.
   const first = `${run.stdout}\n${run.stderr}`.split('\n').find((line) => line.trim() !== '');
   return first?.trim() ?? '';
 }

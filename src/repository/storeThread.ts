@@ -1,16 +1,17 @@
-import { parentPort } from 'node:worker_threads';
-import type { IngestRequest, LinkRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { IngestRequest, LinkRequest, ReadRequest, StoreThreadData, StreamRequest } from './storeThreadMessages.js';
 import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.js';
 
-/** The streams open on this thread (downloads being written), by number. */
+/** The streams open on this thread (downloads being written), by number, and the memory their bytes come in. */
 const streams = new Map<number, StreamWriter>();
+const slots = parentPort ? new Uint8Array((workerData as StoreThreadData).slots) : new Uint8Array(0);
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
 parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | StreamRequest) => {
   const port = parentPort!;
   if (request.kind === 'stream') {
-    const reply = streamStep(streams, request);
+    const reply = streamStep(streams, request, slots);
     if (reply) port.postMessage(reply);
   } else if (request.kind === 'link') port.postMessage(link(request));
   else if (request.kind === 'read') {

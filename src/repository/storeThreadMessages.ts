@@ -84,6 +84,20 @@ export interface StreamDigests {
 }
 
 /**
+ * Each store thread shares STREAM_SLOTS slots of STREAM_SLOT_BYTES with the main thread, for
+ * the bytes of streams: the main thread copies a body's bytes into a free slot, the thread
+ * writes and hashes them and answers, and the slot is free again. Memory for streams is
+ * these 8 MiB a thread, however many bodies are under way and however fast they arrive.
+ */
+export const STREAM_SLOT_BYTES = 256 * 1024;
+export const STREAM_SLOTS = 32;
+
+/** What a store thread is started with. */
+export interface StoreThreadData {
+  slots: SharedArrayBuffer;
+}
+
+/**
  * A piece of a stream of bytes into a temp file on one thread (a download's body). The
  * messages of one stream go to one thread, in order: the first opens it, the last ends it
  * (and is answered with the digests) or discards it.
@@ -92,8 +106,9 @@ export interface StreamRequest {
   kind: 'stream';
   stream: number;
   open: { temp: string; wanted: StreamDigestsWanted } | null;
-  /** The next bytes, in order, in transferred buffers. */
-  data: ArrayBuffer[];
+  /** The next bytes: `length` of them at the start of this slot of the thread's shared memory (null: none). */
+  slot: number | null;
+  length: number;
   /** Answered once written (a discard is not answered): the thread is past these bytes. */
   batch: number;
   end: boolean;

@@ -16,6 +16,9 @@ import {
   type StreamDigestsWanted,
   type StreamReply,
   type StreamRequest,
+  STREAM_SLOT_BYTES,
+  STREAM_SLOTS,
+  type StoreThreadData,
 } from './storeThreadMessages.js';
 
 /** Bytes streamed into a temp file (a download's body), written and hashed on a store thread. */
@@ -54,10 +57,6 @@ const THREADS_FROM_SET = process.env.AIRLOCK_STORE_THREADS_FROM;
 const STREAM_THREAD_FROM = Number(process.env.AIRLOCK_STREAM_THREADS_FROM ?? 1024 * 1024);
 /** One thread per core, two at least (the main thread has its own work: renames, messages, HTTP). */
 const THREAD_COUNT = Math.max(2, Math.min(4, availableParallelism()));
-/** A stream's bytes go to its thread in messages of about this size... */
-const STREAM_MESSAGE_BYTES = 256 * 1024;
-/** ...with at most this many unanswered (4 MiB a stream): a disk slower than the network holds the body back, not memory. */
-const STREAM_MESSAGES_OUT = 16;
 
 export class StoreThreads {
   private started: Worker[] | undefined;
@@ -69,6 +68,8 @@ export class StoreThreads {
   private nextStream = 0;
   private failure: Error | undefined;
   private closing = false;
+  /** Each thread's shared memory for stream bytes. */
+  private readonly slots: SlotPool[] = [];
 
   /** The threads start at the first piece of work sent to them (a run of small downloads never needs them). */
   private constructor(
@@ -80,8 +81,11 @@ export class StoreThreads {
   }
 
   private get workers(): Worker[] {
-    this.started ??= Array.from({ length: this.count }, () => {
-      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'));
+    this.started ??= Array.from({ length: this.count }, (_, index) => {
+      const slots = new SharedArrayBuffer(STREAM_SLOTS * STREAM_SLOT_BYTES);
+      this.slots[index] = new SlotPool(new Uint8Array(slots));
+      const workerData: StoreThreadData = { slots };
+      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'), { workerData });
       worker.on('message', (reply: IngestReply | ReadReply | LinkReply | StreamReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
@@ -140,20 +144,21 @@ export class StoreThreads {
   stream(temp: string, wanted: StreamDigestsWanted, length: number | null): StoreStream {
     if (this.inline || (length !== null && length < this.streamThreadFrom)) return inlineStream(new StreamWriter(temp, wanted));
     const worker = this.nextWorker++ % this.count;
-    return new ThreadStream(this.nextStream++, { temp, wanted }, (piece) => this.post<StreamReply>(piece, worker));
+    const thread = this.workers[worker]!;
+    return new ThreadStream(this.nextStream++, { temp, wanted }, this.slots[worker]!, (piece) => this.post<StreamReply>(piece, thread));
   }
 
-  /** One stream message to its thread, transferring its buffers; a discard is not answered. */
-  private post<T>(piece: Omit<StreamRequest, 'batch'>, worker: number): Promise<T> {
+  /** One stream message to its thread; a discard is not answered. */
+  private post<T>(piece: Omit<StreamRequest, 'batch'>, worker: Worker): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const request: StreamRequest = { ...piece, batch: this.nextBatch++ };
     if (request.discard) {
-      this.workers[worker]!.postMessage(request);
+      worker.postMessage(request);
       return Promise.resolve(undefined as T);
     }
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
-      this.workers[worker]!.postMessage(request, request.data);
+      worker.postMessage(request);
     });
   }
 
@@ -190,6 +195,7 @@ export class StoreThreads {
     });
     for (const waiter of this.waiting.values()) waiter.reject(this.failure);
     this.waiting.clear();
+    for (const pool of this.slots) pool.fail(this.failure);
   }
 }
 
@@ -204,64 +210,120 @@ function inlineStream(writer: StreamWriter): StoreStream {
   };
 }
 
+/** A thread's slots (storeThreadMessages.ts): taken by streams for their next bytes, freed when the thread answers. */
+class SlotPool {
+  private readonly free: number[] = Array.from({ length: STREAM_SLOTS }, (_, i) => i);
+  private readonly waiters: Array<{ resolve: (slot: number) => void; reject: (err: unknown) => void }> = [];
+  private failure: unknown;
+
+  constructor(readonly memory: Uint8Array) {}
+
+  take(): number | undefined {
+    return this.free.pop();
+  }
+
+  /** The next free slot, once there is one (every slot is out: the thread is behind). */
+  wait(): Promise<number> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(slot: number): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(slot);
+    else this.free.push(slot);
+  }
+
+  fail(err: unknown): void {
+    this.failure = err;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+  }
+}
+
 /**
- * A stream on one thread. Pieces go in messages of about STREAM_MESSAGE_BYTES, each
- * answered once written, with at most STREAM_MESSAGES_OUT unanswered. A piece that is the
- * whole of its memory (a network read, as the HTTP client hands it on) is transferred, not
- * copied; it must not be used after write(). Others are copied. The first failure answered
- * is the one thrown.
+ * A stream on one thread: its bytes are copied into the thread's free slots and sent a
+ * slot at a time; the slot is free again once the thread has written it. When every slot
+ * is out, write() returns a promise to wait on, so a disk slower than the network holds
+ * the body back rather than filling memory. The first failure answered is the one thrown.
  */
 class ThreadStream implements StoreStream {
-  private pieces: ArrayBuffer[] = [];
-  private bytes = 0;
+  private slot: number | undefined;
+  private filled = 0;
   private open: StreamRequest['open'];
   private readonly out: Promise<StreamReply>[] = [];
+  private failure: Error | undefined;
 
   constructor(
     private readonly id: number,
     open: NonNullable<StreamRequest['open']>,
+    private readonly slots: SlotPool,
     private readonly post: (request: Omit<StreamRequest, 'batch'>) => Promise<StreamReply>,
   ) {
     this.open = open;
   }
 
   write(piece: Buffer): Promise<void> | undefined {
-    const whole = piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength && piece.buffer instanceof ArrayBuffer;
-    this.pieces.push(whole ? (piece.buffer as ArrayBuffer) : (piece.buffer.slice(piece.byteOffset, piece.byteOffset + piece.byteLength) as ArrayBuffer));
-    this.bytes += piece.byteLength;
-    if (this.bytes < STREAM_MESSAGE_BYTES) return undefined;
-    this.send(false);
-    return this.out.length > STREAM_MESSAGES_OUT ? this.settleOldest() : undefined;
+    if (this.failure) throw this.failure;
+    for (let at = 0; at < piece.length; ) {
+      if (this.slot === undefined) {
+        this.slot = this.slots.take();
+        if (this.slot === undefined) return this.writeLater(piece, at);
+      }
+      at += this.fill(piece, at);
+    }
+    return undefined;
   }
 
   async finish(): Promise<StreamDigests> {
+    if (this.failure) throw this.failure;
     this.send(true);
     let digests: StreamDigests | null = null;
     while (this.out.length > 0) {
       const reply = await this.out.shift()!;
-      if (reply.kind === 'error') throw reportedError(reply);
-      digests = reply.digests ?? digests;
+      if (reply.kind === 'streamed') digests = reply.digests ?? digests;
     }
+    if (this.failure) throw this.failure;
     return digests!;
   }
 
   discard(): void {
+    if (this.slot !== undefined) this.slots.release(this.slot);
+    this.slot = undefined;
     if (this.open) return; // nothing was sent: no file exists
-    void this.post({ kind: 'stream', stream: this.id, open: null, data: [], end: false, discard: true }).catch(() => undefined);
+    void this.post({ kind: 'stream', stream: this.id, open: null, slot: null, length: 0, end: false, discard: true }).catch(() => undefined);
   }
 
-  private async settleOldest(): Promise<void> {
-    const reply = await this.out.shift()!;
-    if (reply.kind === 'error') throw reportedError(reply);
+  private async writeLater(piece: Buffer, from: number): Promise<void> {
+    for (let at = from; at < piece.length; ) {
+      this.slot ??= this.slots.take() ?? (await this.slots.wait());
+      at += this.fill(piece, at);
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** Copies what fits of piece[at..] into the slot held, and sends the slot once full. */
+  private fill(piece: Buffer, at: number): number {
+    const n = Math.min(STREAM_SLOT_BYTES - this.filled, piece.length - at);
+    piece.copy(this.slots.memory, this.slot! * STREAM_SLOT_BYTES + this.filled, at, at + n);
+    this.filled += n;
+    if (this.filled === STREAM_SLOT_BYTES) this.send(false);
+    return n;
   }
 
   private send(end: boolean): void {
-    const sent = this.post({ kind: 'stream', stream: this.id, open: this.open, data: this.pieces, end, discard: false });
-    sent.catch(() => undefined); // awaited in order by finish or write
-    this.pieces = [];
-    this.bytes = 0;
+    const slot = this.slot;
+    const sent = this.post({ kind: 'stream', stream: this.id, open: this.open, slot: slot ?? null, length: this.filled, end, discard: false }).then((reply) => {
+      if (slot !== undefined) this.slots.release(slot);
+      if (reply.kind === 'error') this.failure ??= reportedError(reply);
+      return reply;
+    });
+    sent.catch(() => undefined); // awaited in order by finish
+    this.slot = undefined;
+    this.filled = 0;
     this.open = null;
     this.out.push(sent);
+    // Answered messages are let go as they come, so a long body does not pile up promises.
+    while (this.out.length > STREAM_SLOTS) this.out.shift();
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -117,13 +117,14 @@ export class StreamWriter {
     this.sha1 = wanted.gitBlobSize !== null ? createHash('sha1').update(`blob ${wanted.gitBlobSize}\0`) : null;
   }
 
-  write(piece: Uint8Array): void {
+  /** `borrowed`: the piece's memory is reused once this returns, so it is written now, not kept. */
+  write(piece: Uint8Array, borrowed = false): void {
     this.hasher.update(piece);
     this.md5?.update(piece);
     this.sha1?.update(piece);
     this.pieces.push(piece);
     this.pending += piece.length;
-    if (this.pending >= BLOCK) this.drain();
+    if (borrowed || this.pending >= BLOCK) this.drain();
   }
 
   /** Closes the file (created even for no bytes) and gives its digests. */
@@ -162,8 +163,11 @@ export class StreamWriter {
   }
 }
 
-/** One message of a stream, on a store thread: its writers are kept by stream number between messages. */
-export function streamStep(writers: Map<number, StreamWriter>, request: StreamRequest): StreamReply | null {
+/**
+ * One message of a stream, on a store thread: its writers are kept by stream number between
+ * messages, and its bytes are in a slot of `slots` (the memory shared with the main thread).
+ */
+export function streamStep(writers: Map<number, StreamWriter>, request: StreamRequest, slots: Uint8Array): StreamReply | null {
   if (request.open) writers.set(request.stream, new StreamWriter(request.open.temp, request.open.wanted));
   const writer = writers.get(request.stream);
   if (request.discard) {
@@ -174,7 +178,10 @@ export function streamStep(writers: Map<number, StreamWriter>, request: StreamRe
   // A stream that failed earlier was dropped (its error was answered): the rest of it is ignored.
   if (!writer) return { batch: request.batch, kind: 'error', code: null, message: 'the stream had already failed' };
   try {
-    for (const data of request.data) writer.write(new Uint8Array(data));
+    if (request.slot !== null && request.length > 0) {
+      const at = request.slot * STREAM_SLOT_BYTES;
+      writer.write(slots.subarray(at, at + request.length), true);
+    }
     const digests = request.end ? writer.finish() : null;
     if (request.end) writers.delete(request.stream);
     return { batch: request.batch, kind: 'streamed', digests };
