@@ -37,15 +37,24 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   options.progress.phase('scanning');
   const files = walkTree(root, options.skip);
   const cache = await StatCache.load(repo.layout, root);
-  const { entries, hashedFiles, hashedBytes } = await ingestFiles(repo, root, files, cache, scanStartedMs, options.progress);
+  const { id, totals, hashedFiles, hashedBytes } = await storeTree(repo, root, files, cache, scanStartedMs, options.progress);
+  await cache.save(files);
+  const record = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals });
+  return { ...record, hashedFiles, hashedBytes, cachedFiles: files.length - hashedFiles };
+}
+
+/**
+ * The files into the store and their tree saved; the tree's entries (a few hundred MB for a
+ * million files) are let go when this returns, before the stat cache is written.
+ */
+async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
+  const { entries, hashedFiles, hashedBytes } = await ingestFiles(repo, root, files, cache, scanStartedMs, progress);
   cache.forget();
   sortEntries(entries);
   validateTree(entries);
   await repo.objects.flush();
   const id = await repo.snapshots.saveTree({ entries });
-  await cache.save(files);
-  const record = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals: treeTotals({ entries }) });
-  return { ...record, hashedFiles, hashedBytes, cachedFiles: files.length - hashedFiles };
+  return { id, totals: treeTotals({ entries }), hashedFiles, hashedBytes };
 }
 
 function realDirectory(path: string): string {

@@ -1,9 +1,10 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { pack, unpack } from 'msgpackr';
+import { pack, unpackMultiple } from 'msgpackr';
 import { hashBytes, type ObjectId } from '../core/objectId.js';
 import type { WalkedFile } from '../fs/walk.js';
-import { writeFileDurable } from '../fs/durable.js';
+import { TempFile } from '../fs/durable.js';
+import { explainSystemError } from '../errors.js';
 import type { RepositoryLayout } from './layout.js';
 
 /**
@@ -17,6 +18,12 @@ import type { RepositoryLayout } from './layout.js';
 const RACY_MS = 100;
 
 /** Rows are kept exactly as decoded (ids as hex strings): no per-row conversion, no Buffer objects. */
+/**
+ * Saved as a sequence of msgpack arrays of up to SAVE_ROWS rows each (a cache written as one
+ * array reads the same way): the save packs and writes one slice of the files at a time, so
+ * it never holds every row, or the whole file's bytes, at once.
+ */
+const SAVE_ROWS = 8192;
 type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, id: ObjectId];
 
 export class StatCache {
@@ -27,17 +34,20 @@ export class StatCache {
   static async load(layout: RepositoryLayout, sourceRoot: string): Promise<StatCache> {
     const cache = new StatCache(join(layout.statCacheDir, `${hashBytes(Buffer.from(sourceRoot)).slice(0, 32)}.msgpack`));
     try {
-      const raw = unpack(await fsp.readFile(cache.file)) as unknown;
-      if (Array.isArray(raw)) for (const row of raw as Row[]) if (isRow(row)) cache.rows.set(row[0], row);
+      unpackMultiple(await fsp.readFile(cache.file), (rows: unknown) => {
+        if (Array.isArray(rows)) for (const row of rows as Row[]) if (isRow(row)) cache.rows.set(row[0], row);
+      });
     } catch {
       // No cache, or an unreadable one: every file is simply hashed again.
     }
     return cache;
   }
 
+  /** Each file is looked up once: its row is let go, so the rows shrink as the tree's entries grow. */
   lookup(file: WalkedFile): ObjectId | undefined {
     const row = this.rows.get(file.path);
     if (!row) return undefined;
+    this.rows.delete(file.path);
     const [, size, mtimeMs, ctimeMs, ino, id] = row;
     return size === file.size && mtimeMs === file.mtimeMs && ctimeMs === file.ctimeMs && ino === file.ino ? id : undefined;
   }
@@ -58,11 +68,24 @@ export class StatCache {
 
   async save(files: readonly WalkedFile[]): Promise<void> {
     this.rows.clear();
-    const rows: unknown[] = [];
-    for (const f of files) if (f.rememberedId !== undefined) rows.push([f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, f.rememberedId]);
     await fsp.mkdir(join(this.file, '..'), { recursive: true });
-    // A private cache, not a hashed format: plain msgpackr is fine (timestamps are floats).
-    await writeFileDurable(this.file, pack(rows));
+    let file: TempFile | undefined;
+    try {
+      file = await TempFile.create(this.file);
+      // A private cache, not a hashed format: plain msgpackr is fine (timestamps are floats).
+      let rows: unknown[] = [];
+      for (const f of files) {
+        if (f.rememberedId !== undefined) rows.push([f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, f.rememberedId]);
+        if (rows.length < SAVE_ROWS) continue;
+        await file.handle.write(pack(rows));
+        rows = [];
+      }
+      if (rows.length > 0) await file.handle.write(pack(rows));
+      await file.commit();
+    } catch (err) {
+      await file?.discard();
+      explainSystemError(err, 'writing a file', this.file);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
 import type { WalkedFile } from '../../src/fs/walk.js';
@@ -68,8 +69,10 @@ describe('StatCache', () => {
     const id = hashBytes(Buffer.from('x'));
     const loaded = await roundTrip(layout, source, (c) => c.remember(file('x'), id, SCAN));
     expect(loaded.lookup(file('x'))).toBe(id);
-    expect(loaded.lookup(file('x', change))).toBeUndefined();
-    expect(loaded.lookup(file('y'))).toBeUndefined();
+    // Each lookup lets its row go: the changed file is asked of the cache as loaded afresh.
+    const again = await StatCache.load(layout, source);
+    expect(again.lookup(file('x', change))).toBeUndefined();
+    expect(again.lookup(file('y'))).toBeUndefined();
   });
 
   it('does not remember files modified or changed within 100 ms of the scan (racy clean)', async () => {
@@ -99,6 +102,34 @@ describe('StatCache', () => {
     const second = await roundTrip(layout, source, (c) => c.remember(file('kept'), id, SCAN));
     expect(second.lookup(file('kept'))).toBe(id);
     expect(second.lookup(file('dropped'))).toBeUndefined();
+  });
+
+  it('lets a row go once looked up (a snapshot looks each file up once; the rows shrink as the tree grows)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('once'));
+    const loaded = await roundTrip(layout, source, (c) => c.remember(file('once'), id, SCAN));
+    expect(loaded.lookup(file('once'))).toBe(id);
+    expect(loaded.lookup(file('once'))).toBeUndefined();
+  });
+
+  it('saves and loads a cache of several slices (20,000 files) row for row', async () => {
+    const { layout, source } = setup();
+    const files = Array.from({ length: 20_000 }, (_, i) => file(`d${i % 97}/f${i}`, { size: i, ino: 1000 + i }));
+    const ids = files.map((f) => hashBytes(Buffer.from(f.path)));
+    const loaded = await roundTrip(layout, source, (c) => files.forEach((f, i) => c.remember(f, ids[i]!, SCAN)));
+    expect(files.map((f) => loaded.lookup(f))).toEqual(ids);
+  });
+
+  it('reads a cache written as one array of rows (the form before slices)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('old'));
+    await roundTrip(layout, source, (c) => c.remember(file('seed'), id, SCAN));
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    const f = file('old/one');
+    fs.writeFileSync(join(layout.statCacheDir, name!), pack([[f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, id]]));
+    const loaded = await StatCache.load(layout, source);
+    expect(loaded.lookup(f)).toBe(id);
+    expect(loaded.lookup(file('seed'))).toBeUndefined();
   });
 
   it('keeps one cache per source directory', async () => {
