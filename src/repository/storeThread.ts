@@ -4,7 +4,8 @@ import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.j
 
 /** The streams open on this thread (downloads being written), by number, and the memory their bytes come in. */
 const streams = new Map<number, StreamWriter>();
-const slots = parentPort ? new Uint8Array((workerData as StoreThreadData).slots) : new Uint8Array(0);
+const shared = parentPort ? (workerData as StoreThreadData).slots : null;
+const slots = shared ? new Uint8Array(shared) : new Uint8Array(0);
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.

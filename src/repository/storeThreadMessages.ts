@@ -94,7 +94,8 @@ export const STREAM_SLOTS = 32;
 
 /** What a store thread is started with. */
 export interface StoreThreadData {
-  slots: SharedArrayBuffer;
+  /** Null for a pool that takes no streams. */
+  slots: SharedArrayBuffer | null;
 }
 
 /**

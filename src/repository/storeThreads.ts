@@ -74,7 +74,7 @@ export class StoreThreads {
   /** The threads start at the first piece of work sent to them (a run of small downloads never needs them). */
   private constructor(
     private readonly count: number,
-    /** Streams of fewer bytes are written on this thread. */
+    /** Streams of fewer bytes are written on this thread (Infinity: every stream, as for a pool of work). */
     private readonly streamThreadFrom: number,
   ) {
     this.inline = count === 0;
@@ -82,8 +82,9 @@ export class StoreThreads {
 
   private get workers(): Worker[] {
     this.started ??= Array.from({ length: this.count }, (_, index) => {
-      const slots = new SharedArrayBuffer(STREAM_SLOTS * STREAM_SLOT_BYTES);
-      this.slots[index] = new SlotPool(new Uint8Array(slots));
+      // Shared memory for streams only where streams may go to the threads (a download's pool).
+      const slots = Number.isFinite(this.streamThreadFrom) ? new SharedArrayBuffer(STREAM_SLOTS * STREAM_SLOT_BYTES) : null;
+      if (slots) this.slots[index] = new SlotPool(new Uint8Array(slots));
       const workerData: StoreThreadData = { slots };
       const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'), { workerData });
       worker.on('message', (reply: IngestReply | ReadReply | LinkReply | StreamReply) => {
@@ -106,7 +107,7 @@ export class StoreThreads {
    */
   static forWork(items: number, threads = THREAD_COUNT): StoreThreads {
     const threshold = THREADS_FROM_SET === undefined ? THREADS_FROM : Number(THREADS_FROM_SET);
-    return new StoreThreads(items < threshold ? 0 : threads, STREAM_THREAD_FROM);
+    return new StoreThreads(items < threshold ? 0 : threads, Infinity);
   }
 
   /** For streams (downloads): the threads take the large ones, and start with the first of those. */
@@ -142,7 +143,8 @@ export class StoreThreads {
    * STREAM_THREAD_FROM): for a few kilobytes the messages cost more than the work.
    */
   stream(temp: string, wanted: StreamDigestsWanted, length: number | null): StoreStream {
-    if (this.inline || (length !== null && length < this.streamThreadFrom)) return inlineStream(new StreamWriter(temp, wanted));
+    const here = length === null ? !Number.isFinite(this.streamThreadFrom) : length < this.streamThreadFrom;
+    if (this.inline || here) return inlineStream(new StreamWriter(temp, wanted));
     const worker = this.nextWorker++ % this.count;
     const thread = this.workers[worker]!;
     return new ThreadStream(this.nextStream++, { temp, wanted }, this.slots[worker]!, (piece) => this.post<StreamReply>(piece, thread));
