@@ -33,8 +33,7 @@ export async function fetchToTemp(http: HttpClient, item: FetchItem, threads: St
       const described = expected.rPackage ? new RPackageCheck(url, expected.rPackage) : null;
       for await (const chunk of response.body) {
         onBytes(chunk.length);
-        // The DESCRIPTION check keeps its own copy: the stream may hand this memory to a thread.
-        if (described) await described.update(Buffer.from(chunk));
+        if (described) await described.update(chunk);
         const behind = stream.write(chunk);
         if (behind) await behind;
       }
@@ -44,8 +43,12 @@ export async function fetchToTemp(http: HttpClient, item: FetchItem, threads: St
       checkPromise(url, expected, digests);
       return { id: digests.id, size: digests.size, temp };
     } catch (err) {
-      stream.discard();
-      fs.rmSync(temp, { force: true }); // finished, then refused: the thread has let the file go
+      try {
+        stream.discard();
+        fs.rmSync(temp, { force: true }); // finished, then refused: the thread has let the file go
+      } catch {
+        // The download's own error is the one to report; tmp/ is swept by the next command.
+      }
       explainSystemError(err, 'adding an object to the store', url);
     }
   });

@@ -77,10 +77,10 @@ export class StatCache {
       for (const f of files) {
         if (f.rememberedId !== undefined) rows.push([f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, f.rememberedId]);
         if (rows.length < SAVE_ROWS) continue;
-        await file.handle.write(pack(rows));
+        await file.handle.writeFile(pack(rows)); // all of it, from where the last slice ended
         rows = [];
       }
-      if (rows.length > 0) await file.handle.write(pack(rows));
+      if (rows.length > 0) await file.handle.writeFile(pack(rows));
       await file.commit();
     } catch (err) {
       await file?.discard();

@@ -173,7 +173,10 @@ export class StoreThreads {
       }
     }
     if (this.failure) return Promise.reject(this.failure);
-    const worker = this.workers[this.nextWorker++ % this.count]!;
+    return this.sendTo<T>(this.workers[this.nextWorker++ % this.count]!, request);
+  }
+
+  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
       worker.postMessage(request);
@@ -185,16 +188,27 @@ export class StoreThreads {
     return new BatchQueue(size, this.capacity, send);
   }
 
+  /** Stops the threads; anything still waiting on them, or sent after, fails instead of waiting forever. */
   async close(): Promise<void> {
+    // Each thread takes its messages in order: once it answers an empty batch, everything sent
+    // before (a discarded download's temp file to remove) is done.
+    if (!this.failure) await Promise.allSettled((this.started ?? []).map((worker) => this.sendTo<LinkReply>(worker, { kind: 'link', batch: this.nextBatch++, pairs: [], owner: null })));
     this.closing = true;
     await Promise.all((this.started ?? []).map((w) => w.terminate()));
+    this.settleAll(new Error('the store threads were closed with work still out'));
   }
 
   /** A thread that died takes its work with it: what it had is failed, and so is anything sent after. */
   private fail(why: string): void {
-    this.failure ??= new AirlockError('INTERNAL', `a store thread stopped: ${why}`, {
-      hint: 'run the same command again (what was already stored is kept); if it happens again, report it with the output of the command run with --verbose',
-    });
+    this.settleAll(
+      new AirlockError('INTERNAL', `a store thread stopped: ${why}`, {
+        hint: 'run the same command again (what was already stored is kept); if it happens again, report it with the output of the command run with --verbose',
+      }),
+    );
+  }
+
+  private settleAll(err: Error): void {
+    this.failure ??= err;
     for (const waiter of this.waiting.values()) waiter.reject(this.failure);
     this.waiting.clear();
     for (const pool of this.slots) pool.fail(this.failure);
@@ -237,8 +251,13 @@ class SlotPool {
   }
 
   fail(err: unknown): void {
-    this.failure = err;
+    this.failure ??= err;
     for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+  }
+
+  /** The thread's failure, once it has failed: its streams stop at once. */
+  get failed(): unknown {
+    return this.failure;
   }
 }
 
@@ -266,6 +285,7 @@ class ThreadStream implements StoreStream {
 
   write(piece: Buffer): Promise<void> | undefined {
     if (this.failure) throw this.failure;
+    if (this.slots.failed !== undefined) throw this.slots.failed;
     for (let at = 0; at < piece.length; ) {
       if (this.slot === undefined) {
         this.slot = this.slots.take();

@@ -130,14 +130,18 @@ export class StreamWriter {
   /** Closes the file (created even for no bytes) and gives its digests. */
   finish(): StreamDigests {
     if (this.pending > 0 || this.fd === null) this.drain();
-    fs.closeSync(this.fd!);
+    // Let go of the descriptor before closing it: a close that fails must not be retried
+    // by discard() on a number another thread may have been given since.
+    const fd = this.fd!;
     this.fd = null;
+    fs.closeSync(fd);
     return { id: this.hasher.digest(), size: this.hasher.bytes, md5: this.md5?.digest('hex') ?? null, sha1: this.sha1?.digest('hex') ?? null };
   }
 
   discard(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = null;
+    if (fd !== null) fs.closeSync(fd);
     fs.rmSync(this.temp, { force: true });
   }
 
@@ -172,7 +176,11 @@ export function streamStep(writers: Map<number, StreamWriter>, request: StreamRe
   const writer = writers.get(request.stream);
   if (request.discard) {
     writers.delete(request.stream);
-    writer?.discard();
+    try {
+      writer?.discard();
+    } catch {
+      // Nobody waits for a discard: a temp file left behind is swept from tmp/ by the next command.
+    }
     return null;
   }
   // A stream that failed earlier was dropped (its error was answered): the rest of it is ignored.

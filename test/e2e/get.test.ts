@@ -401,7 +401,8 @@ describe('transient faults are healed by retries', () => {
       if (kind === 'slow') expect(clean(onIndex)).toBeGreaterThanOrEqual(1);
       else expect(clean(onIndex)).toBe(1);
     }
-    // Nothing counted twice, nothing wrong committed.
+    // Nothing counted twice, nothing wrong committed, and no refused body left in tmp/.
+    expect(fs.readdirSync(join(dest, 'tmp'))).toEqual([]);
     const packages = snapshotAt(dates[0]!).packages;
     expect(out.downloaded.files).toBe(packages.length + sysreqsFileCount());
     expectContrib(join(dest, 'current/v3/src/contrib'), packages);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { pack } from 'msgpackr';
+import { pack, unpackMultiple } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
 import type { WalkedFile } from '../../src/fs/walk.js';
@@ -118,6 +118,10 @@ describe('StatCache', () => {
     const ids = files.map((f) => hashBytes(Buffer.from(f.path)));
     const loaded = await roundTrip(layout, source, (c) => files.forEach((f, i) => c.remember(f, ids[i]!, SCAN)));
     expect(files.map((f) => loaded.lookup(f))).toEqual(ids);
+    // Written as slices: 8,192 + 8,192 + 3,616 rows, three msgpack values one after another.
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    const slices = unpackMultiple(fs.readFileSync(join(layout.statCacheDir, name!))) as unknown[][];
+    expect(slices.map((rows) => rows.length)).toEqual([8192, 8192, 3616]);
   });
 
   it('reads a cache written as one array of rows (the form before slices)', async () => {

@@ -90,6 +90,61 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     expect(fs.readFileSync(temp).equals(data)).toBe(true);
   });
 
+  it('a slot freed by one stream goes to another stream waiting for one, and both files are whole', async () => {
+    const dir = tempDir();
+    const slot = 256 * 1024;
+    const pool = threads(1);
+    const a = patternBytes(32 * slot, 7);
+    const b = patternBytes(3 * slot + 5, 8);
+    const first = pool.stream(join(dir, 'a'), { md5: true, gitBlobSize: null }, null);
+    const second = pool.stream(join(dir, 'b'), { md5: true, gitBlobSize: null }, null);
+    // The first stream takes every slot; the second must wait until the thread answers one of them.
+    for (let i = 0; i < 32; i++) expect(first.write(a.subarray(i * slot, (i + 1) * slot))).toBeUndefined();
+    const waiting = second.write(b.subarray(0, slot));
+    expect(waiting).toBeInstanceOf(Promise);
+    await waiting;
+    await writeAll(second, [b.subarray(slot)]);
+    const [da, db] = await Promise.all([first.finish(), second.finish()]);
+    expect(da).toEqual({ ...expected(a), sha1: null });
+    expect(db).toEqual({ ...expected(b), sha1: null });
+    expect(fs.readFileSync(join(dir, 'a')).equals(a)).toBe(true);
+    expect(fs.readFileSync(join(dir, 'b')).equals(b)).toBe(true);
+  });
+
+  it('a discarded stream gives back the slot it held: 40 discards, then a 40-slot body still goes through', async () => {
+    const dir = tempDir();
+    const pool = threads(1);
+    for (let i = 0; i < 40; i++) {
+      const stream = pool.stream(join(dir, `gone-${i}`), { md5: false, gitBlobSize: null }, null);
+      expect(stream.write(patternBytes(100 * 1024, i))).toBeUndefined(); // a part of one slot, not yet sent
+      stream.discard();
+    }
+    const data = patternBytes(40 * 256 * 1024, 99);
+    const stream = pool.stream(join(dir, 'kept'), { md5: false, gitBlobSize: null }, null);
+    await writeAll(stream, [data]);
+    expect((await stream.finish()).size).toBe(data.length);
+    expect(fs.readdirSync(dir)).toEqual(['kept']);
+  });
+
+  it('a thread that dies while a body waits for a slot fails that wait with INTERNAL', async () => {
+    const dir = tempDir();
+    const slot = 256 * 1024;
+    const pool = threads(1);
+    const stream = pool.stream(join(dir, 'body'), { md5: false, gitBlobSize: null }, null);
+    const data = patternBytes(33 * slot, 10);
+    for (let i = 0; i < 32; i++) stream.write(data.subarray(i * slot, (i + 1) * slot));
+    const waiting = stream.write(data.subarray(32 * slot));
+    expect(waiting).toBeInstanceOf(Promise);
+    await (pool as unknown as { started: Worker[] }).started[0]!.terminate();
+    const err = await waiting!.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AirlockError);
+    expect((err as AirlockError).code).toBe('INTERNAL');
+    expect(() => stream.write(data.subarray(0, 10))).toThrow(/a store thread stopped/);
+  });
+
   it('writes a small body of known length on the calling thread, with the same digests', async () => {
     const dir = tempDir();
     const data = patternBytes(5000, 9);
