@@ -12,8 +12,8 @@ import { RPackageCheck } from './rPackageCheck.js';
  * One download, from the request to a temp file in the store's tmp/ holding bytes that
  * kept the upstream's promise. The body's pieces go to a store thread (storeThreads.ts),
  * which writes them and hashes them (BLAKE3 for the object id, MD5 or the git blob id for
- * the promise), so this thread only parses HTTP; below a few files the same work runs
- * here. The DESCRIPTION of an archived package is checked here as the bytes pass. It
+ * the promise), so this thread only parses HTTP; a body under 1 MiB is written and hashed
+ * here by the same StreamWriter. The DESCRIPTION of an archived package is checked here as the bytes pass. It
  * never names an object: the caller queues the temp, which becomes one in the store's
  * flush, after it is durable. Bytes that break the promise are removed and the request is
  * retried (HttpClient.fetch).

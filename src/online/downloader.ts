@@ -13,11 +13,11 @@ import { ledgerKey, type FetchItem } from './fetchItem.js';
 
 /**
  * Brings every item into the object store: from the store when the upstream's checksum
- * names bytes already there, otherwise over HTTP, `concurrency` at a time, on the download
- * threads (downloadThreads.ts): each body is streamed into a temp file in the store and
- * hashed on the way (BLAKE3 for the id, MD5 or the git blob id for the upstream's
- * promise), and the main thread queues the temp as an object. Bytes that break the promise
- * are discarded before they become an object, and the request is retried. Progress is made durable in
+ * names bytes already there, otherwise over HTTP, `concurrency` at a time (downloadWork.ts):
+ * each body is streamed into a temp file in the store and hashed on the way (BLAKE3 for the
+ * id, MD5 or the git blob id for the upstream's promise), a large one on the store's
+ * threads, and the temp is queued as an object. Bytes that break the promise are discarded
+ * before they become an object, and the request is retried. Progress is made durable in
  * checkpoints, so an interrupted run loses at most the files since the last one.
  */
 export interface StoredFile {
@@ -62,9 +62,9 @@ export async function downloadAll(repo: Repository, ledger: DownloadLedger, http
   const bytes = estimateTotalBytes(missing.map((item) => item.expected.size ?? options.guessSize?.(item.path)));
   options.progress.phase('downloading', { files: missing.length, ...(bytes === undefined ? {} : { bytes, estimated: true }) });
   let sinceCheckpoint = { files: 0, bytes: 0, started: Date.now() };
-  // Stopped by Ctrl-C or SIGTERM: what arrived is made durable and remembered, for the next run.
   const threads = StoreThreads.forStreams();
   const onBytes = (bytes: number) => options.progress.advance(0, bytes);
+  // Stopped by Ctrl-C or SIGTERM: what arrived is made durable and remembered, for the next run.
   const forget = onInterrupt(async () => {
     const kept = summary.downloadedFiles; // each already remembered by the ledger
     await ledger.checkpoint();

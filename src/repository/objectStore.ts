@@ -8,7 +8,7 @@ import { forEachConcurrently } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
 import { OBJECT_MODE, reportedError, SMALL_FILE_LIMIT } from './storeThreadMessages.js';
-import { readUpTo } from './storeWork.js';
+import { readUpTo, StreamWriter } from './storeWork.js';
 import type { StoreThreads } from './storeThreads.js';
 
 export { OBJECT_MODE };
@@ -25,8 +25,6 @@ export interface StagedObject {
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in one call: far cheaper than a stream for the many small files of a CRAN tree. */
 const WHOLE_READ_LIMIT = SMALL_FILE_LIMIT;
-/** Streams are written in blocks of this size; a smaller body takes one synchronous write. */
-const WRITE_BLOCK = 1024 * 1024;
 /**
  * A long ingest flushes every so often, so a kill or crash loses at most this much work
  * (the objects already flushed are found again and not rewritten) and tmp/ stays small.
@@ -116,45 +114,23 @@ export class ObjectStore {
   }
 
   /**
-   * Streams bytes into the store. `accept` runs after the last byte and before the object
-   * is queued: when it throws (a checksum that does not match, a body cut short), the
-   * bytes are discarded and never become an object.
+   * Streams bytes into the store (a file too large to read whole), written and hashed by the
+   * same StreamWriter that writes a download's body: in 1 MiB blocks, one synchronous call each.
    */
-  async addStream(chunks: AsyncIterable<Buffer>, origin: string, accept?: (id: ObjectId, size: number) => void): Promise<{ id: ObjectId; size: number }> {
+  async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
     this.ensureTmpDir();
-    const temp = tempName(`${this.layout.tmpDir}/object`);
-    const hasher = new ContentHasher();
-    // Network and file streams come in 16-64 KiB pieces; writing them in blocks of WRITE_BLOCK
-    // saves a threadpool round trip per piece, and a body that fits in one block (most
-    // package archives) is written with one synchronous call, as addBuffer does.
-    let block: Buffer[] = [];
-    let blockBytes = 0;
-    let handle: fsp.FileHandle | undefined;
+    const writer = new StreamWriter(tempName(`${this.layout.tmpDir}/object`), { md5: false, gitBlobSize: null });
     try {
-      for await (const chunk of chunks) {
-        hasher.update(chunk);
-        block.push(chunk);
-        blockBytes += chunk.length;
-        if (blockBytes < WRITE_BLOCK) continue;
-        handle ??= await fsp.open(temp, 'wx', OBJECT_MODE);
-        await handle.writev(block);
-        block = [];
-        blockBytes = 0;
-      }
-      if (handle) {
-        if (blockBytes > 0) await handle.writev(block);
-        await handle.close();
-        handle = undefined;
-      } else {
-        fs.writeFileSync(temp, joined(block, blockBytes), { flag: 'wx', mode: OBJECT_MODE });
-      }
-      const id = hasher.digest();
-      accept?.(id, hasher.bytes);
-      await this.queue(temp, id, hasher.bytes);
-      return { id, size: hasher.bytes };
+      for await (const chunk of chunks) writer.write(chunk);
+      const { id, size } = writer.finish();
+      await this.queue(writer.temp, id, size);
+      return { id, size };
     } catch (err) {
-      await handle?.close().catch(() => undefined);
-      await fsp.rm(temp, { force: true });
+      try {
+        writer.discard();
+      } catch {
+        // The stream's own error is the one to report; tmp/ is swept by the next command.
+      }
       explainSystemError(err, 'adding an object to the store', origin);
     }
   }
@@ -439,9 +415,4 @@ export function vanished(source: string): AirlockError {
     where: source,
     hint: 'a download or sync is probably still writing this tree; let it finish, then run the command again',
   });
-}
-
-/** Most bodies arrive in one piece: no copy then. */
-function joined(pieces: Buffer[], bytes: number): Buffer {
-  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
 }

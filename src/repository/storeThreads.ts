@@ -39,7 +39,8 @@ export interface StoreStream {
  * read, create, write, close, link per file), which one thread makes one after another;
  * two threads on two cores make them about twice as fast. Work goes out in batches, so a
  * message costs little per file; at most two batches per thread are out at once, so
- * memory stays flat however many files there are.
+ * memory stays flat however many files there are. They also write and hash a download's
+ * large bodies (`stream`), so the main thread only parses HTTP.
  */
 const BATCH_FILES = 64;
 const BATCHES_PER_THREAD = 2;
