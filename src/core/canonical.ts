@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { Unpackr } from 'msgpackr';
 
 /**
@@ -136,7 +137,6 @@ class Writer {
   }
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Where canonical msgpack bytes break a rule; callers turn it into their own error. */
 export class CanonicalFormError extends Error {
@@ -163,8 +163,12 @@ export type MsgpackType = 'uint' | 'int' | 'float' | 'string' | 'bin' | 'array' 
  */
 export class CanonicalReader {
   private offset = 0;
+  /** The same bytes as a Buffer, to decode strings and hex from without a view object each. */
+  private readonly text: Buffer;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(private readonly bytes: Uint8Array) {
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   get position(): number {
     return this.offset;
@@ -246,17 +250,24 @@ export class CanonicalReader {
   string(): string {
     const start = this.offset;
     const view = this.stringBytes();
-    try {
-      return STRICT_UTF8.decode(view);
-    } catch {
-      throw new CanonicalFormError('a string is not valid UTF-8', start);
-    }
+    const from = this.offset - view.length;
+    // ASCII (nearly every path) is its own Latin-1; otherwise strict UTF-8, checked first,
+    // since Buffer's decoder, like a lenient one, would map bad bytes to U+FFFD.
+    if (isAscii(view)) return this.text.toString('latin1', from, this.offset);
+    if (!isUtf8(view)) throw new CanonicalFormError('a string is not valid UTF-8', start);
+    return this.text.toString('utf8', from, this.offset);
   }
 
   /** A byte string, as a view (no copy). */
   bin(): Uint8Array {
     const start = this.offset;
     return this.take(this.lengthHeader(BIN_HEADER, start), start);
+  }
+
+  /** A byte string as lowercase hex when it is `length` bytes long; undefined (and consumed) when not. */
+  binHex(length: number): string | undefined {
+    const view = this.bin();
+    return view.length === length ? this.text.toString('hex', this.offset - length, this.offset) : undefined;
   }
 
   /** Consumes a nil and answers true, or leaves the cursor and answers false. */

@@ -1,7 +1,7 @@
 import { AirlockError } from '../errors.js';
 import { CanonicalFormError, CanonicalReader, encodeMsgpack, isUint } from './canonical.js';
 import { hashBytes, isObjectId, type ObjectId } from './objectId.js';
-import { comparePaths, MAX_PATH_BYTES, parentDirectories, pathProblem } from './paths.js';
+import { comparePaths, directoriesOf, MAX_PATH_BYTES, pathProblem } from './paths.js';
 
 /**
  * A tree is the sorted list of files of a snapshot. Its canonical encoding is
@@ -119,7 +119,7 @@ export function decodeTree(encoded: Uint8Array, checkCount?: (rows: number) => v
     const entries: TreeEntry[] = [];
     for (let index = 0; index < count; index++) entries.push(readEntry(reader, index));
     reader.end();
-    validateTree(entries);
+    validateTree(entries, true);
     return { entries };
   } catch (err) {
     if (!(err instanceof CanonicalFormError)) throw err;
@@ -147,13 +147,13 @@ function readEntry(reader: CanonicalReader, index: number): TreeEntry {
   if (reader.peekType() !== 'array' || reader.arrayLength() !== 4) throw invalid('an entry is not [path, id, size, mode]', where);
   if (reader.peekType() !== 'string') throw invalid('an entry path is not a string', where);
   const path = reader.string();
-  const id = reader.peekType() === 'bin' ? reader.bin() : undefined;
-  if (id?.length !== 32) throw invalid(`entry ${path} has no 32-byte object id`, where);
+  const id = reader.peekType() === 'bin' ? reader.binHex(32) : undefined;
+  if (id === undefined) throw invalid(`entry ${path} has no 32-byte object id`, where);
   const size = readUintField(reader);
   if (size === undefined) throw invalid(`entry ${path} has an invalid size`, where);
   const mode = readUintField(reader);
   if (mode !== FILE_MODE && mode !== EXECUTABLE_MODE) throw invalid(`entry ${path} has mode ${mode ?? 'that is not an integer'}; only 0644 and 0755 are allowed`, where);
-  return { path, id: Buffer.from(id).toString('hex'), size, mode };
+  return { path, id, size, mode };
 }
 
 /**
@@ -177,23 +177,26 @@ function readUintField(reader: CanonicalReader): number | undefined {
   }
 }
 
-/** Throws on the first rule a list of entries breaks; used on every tree we build or read. */
-export function validateTree(entries: readonly TreeEntry[]): void {
-  const directories = new Set<string>();
+/**
+ * Throws on the first rule a list of entries breaks; used on every tree we build or read.
+ * `idsFromBytes`: the ids were made here from 32-byte values (a decoded tree), so their
+ * form needs no second look.
+ */
+export function validateTree(entries: readonly TreeEntry[], idsFromBytes = false): void {
   const sizes = new Map<ObjectId, number>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const problem = pathProblem(entry.path);
     if (problem) throw invalid(`unsafe path ${JSON.stringify(entry.path)}: ${problem}`, `manifest entry ${i}`);
-    if (!isObjectId(entry.id)) throw invalid(`entry ${entry.path} has an invalid object id`, `manifest entry ${i}`);
+    if (!idsFromBytes && !isObjectId(entry.id)) throw invalid(`entry ${entry.path} has an invalid object id`, `manifest entry ${i}`);
     if (i > 0 && comparePaths(entries[i - 1]!.path, entry.path) >= 0) {
       throw invalid(`entries are not in strict path order at ${JSON.stringify(entry.path)}`, `manifest entry ${i}`);
     }
     const known = sizes.get(entry.id);
     if (known === undefined) sizes.set(entry.id, entry.size);
     else if (known !== entry.size) throw invalid(`entry ${entry.path} gives object ${entry.id.slice(0, 12)} a size of ${entry.size}, another entry ${known}`, `manifest entry ${i}`);
-    for (const dir of parentDirectories(entry.path)) directories.add(dir);
   }
+  const directories = directoriesOf(entries.map((e) => e.path));
   for (const entry of entries) {
     if (directories.has(entry.path)) throw invalid(`${entry.path} is both a file and a directory`);
   }

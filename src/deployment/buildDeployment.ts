@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { shortId, type ObjectId } from '../core/objectId.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
-import { parentDirectories } from '../core/paths.js';
+import { directoriesOf } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
 import { walkEntries } from '../fs/walk.js';
@@ -101,7 +101,7 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
 }
 
 async function populate(repo: Repository, root: string, tree: Tree, owner: Owner | undefined, progress: Progress) {
-  const directories = [...new Set(tree.entries.flatMap((e) => parentDirectories(e.path)))].sort();
+  const directories = directoriesOf(tree.entries.map((e) => e.path));
   fs.mkdirSync(root, { mode: DEPLOYMENT_DIR_MODE });
   // mkdir's mode is masked by the umask, and a directory inherits setgid from a setgid parent:
   // when the first one did not come out exactly 0755, every one is set explicitly.
@@ -137,10 +137,14 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   // filesystem refuses is copied here instead; an object missing from the store is ObjectMissing.
   const pool = StoreThreads.forWork(tree.entries.length);
   const send = async (indices: number[]) => {
-    const reply = await pool.link(
-      indices.map((i) => [repo.objects.path(tree.entries[i]!.id), join(root, tree.entries[i]!.path)]),
-      owner ? { uid: owner.uid, gid: owner.gid } : null,
-    );
+    const reply = await pool.link({
+      objectsDir: repo.layout.objectsDir,
+      targetDir: root,
+      count: indices.length,
+      ids: indices.map((i) => tree.entries[i]!.id).join(''),
+      paths: indices.map((i) => tree.entries[i]!.path).join('\0'),
+      owner: owner ? { uid: owner.uid, gid: owner.gid } : null,
+    });
     const failed = new Set<number>();
     for (const failure of reply.failures) {
       const i = indices[failure.index]!;

@@ -20,20 +20,31 @@ export const REPOSITORY_MARKER = 'airlock-repository.json';
 export const REPOSITORY_FORMAT = 'airlock-repository';
 export const REPOSITORY_VERSION = 1;
 
+/**
+ * An object's path in an objects directory: ab/<64 hex>. Built by hand, not with path.join,
+ * as a deployment asks it once per file: `objectsDir` is a joined path already, and an id is
+ * 64 hex digits (checked wherever ids come in).
+ */
+export function objectPathIn(objectsDir: string, id: ObjectId): string {
+  return `${objectsDir}/${id.slice(0, 2)}/${id}`;
+}
+
 export class RepositoryLayout {
-  constructor(readonly root: string) {}
+  /** Joined once: every object's path starts with it. */
+  readonly objectsDir: string;
+
+  constructor(readonly root: string) {
+    this.objectsDir = join(root, 'objects', 'v1');
+  }
 
   get marker(): string {
     return join(this.root, REPOSITORY_MARKER);
-  }
-  get objectsDir(): string {
-    return join(this.root, 'objects', 'v1');
   }
   objectDir(id: ObjectId): string {
     return join(this.objectsDir, id.slice(0, 2));
   }
   objectPath(id: ObjectId): string {
-    return join(this.objectsDir, id.slice(0, 2), id);
+    return objectPathIn(this.objectsDir, id);
   }
   get snapshotsDir(): string {
     return join(this.root, 'snapshots', 'v1');

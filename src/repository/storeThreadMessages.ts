@@ -50,12 +50,26 @@ export interface ReadReply {
   results: ReadResult[];
 }
 
-/** Hardlinks to make (a deployment's files), with the owner to give each when there is one. */
+/**
+ * Hardlinks to make (a deployment's files), with the owner to give each when there is one:
+ * link `count` objects of `objectsDir`, named by `ids` (64 hex digits each, end to end), at
+ * `paths` (joined by NUL, which no path holds) below `targetDir`. Two strings instead of
+ * thousands: a message's cost is per string, and the thread builds the paths itself.
+ */
 export interface LinkRequest {
   kind: 'link';
   batch: number;
-  pairs: Array<[source: string, target: string]>;
+  objectsDir: string;
+  targetDir: string;
+  count: number;
+  ids: string;
+  paths: string;
   owner: { uid: number; gid: number } | null;
+}
+
+/** An empty batch: a thread that answers it has done everything sent to it before. */
+export function emptyLinkRequest(batch: number): LinkRequest {
+  return { kind: 'link', batch, objectsDir: '', targetDir: '', count: 0, ids: '', paths: '', owner: null };
 }
 
 /** The links that failed, by index in the request; every other one was made. */

@@ -4,6 +4,7 @@ import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
 import { ingest, link, read, StreamWriter } from './storeWork.js';
 import {
+  emptyLinkRequest,
   reportedError,
   type IngestReply,
   type IngestRequest,
@@ -134,8 +135,8 @@ export class StoreThreads {
   }
 
   /** Makes one batch of hardlinks on the next thread. */
-  link(pairs: LinkRequest['pairs'], owner: LinkRequest['owner']): Promise<LinkReply> {
-    return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, pairs, owner });
+  link(links: Omit<LinkRequest, 'kind' | 'batch'>): Promise<LinkReply> {
+    return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, ...links });
   }
 
   /**
@@ -193,7 +194,7 @@ export class StoreThreads {
   async close(): Promise<void> {
     // Each thread takes its messages in order: once it answers an empty batch, everything sent
     // before (a discarded download's temp file to remove) is done.
-    if (!this.failure) await Promise.allSettled((this.started ?? []).map((worker) => this.sendTo<LinkReply>(worker, { kind: 'link', batch: this.nextBatch++, pairs: [], owner: null })));
+    if (!this.failure) await Promise.allSettled((this.started ?? []).map((worker) => this.sendTo<LinkReply>(worker, emptyLinkRequest(this.nextBatch++))));
     this.closing = true;
     await Promise.all((this.started ?? []).map((w) => w.terminate()));
     this.settleAll(new Error('the store threads were closed with work still out'));

@@ -1,9 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
+import { objectPathIn } from './layout.js';
 import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
 
 /**
@@ -46,7 +46,7 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
   // It grew since the walk: the main thread streams it instead.
   if (data.length > source.size) return { kind: 'large' };
   const id = hashBytes(data);
-  if (fs.statSync(join(request.objectsDir, id.slice(0, 2), id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
+  if (fs.statSync(objectPathIn(request.objectsDir, id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
   const temp = tempName(`${request.tmpDir}/object`);
   try {
     fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
@@ -82,14 +82,16 @@ export function read(request: ReadRequest): ReadReply {
 /** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */
 export function link(request: LinkRequest): LinkReply {
   const failures: LinkReply['failures'] = [];
-  request.pairs.forEach(([source, target], index) => {
+  const paths = request.count === 0 ? [] : request.paths.split('\0');
+  for (let index = 0; index < request.count; index++) {
+    const target = `${request.targetDir}/${paths[index]!}`;
     try {
-      fs.linkSync(source, target);
+      fs.linkSync(objectPathIn(request.objectsDir, request.ids.slice(index * 64, index * 64 + 64)), target);
       if (request.owner) fs.lchownSync(target, request.owner.uid, request.owner.gid);
     } catch (err) {
       failures.push({ index, code: errnoCode(err) ?? null, message: (err as Error).message });
     }
-  });
+  }
   return { batch: request.batch, failures };
 }
 

@@ -97,6 +97,19 @@ describe('CanonicalReader', () => {
     expect(() => r.end()).not.toThrow();
   });
 
+  it('reads strings of every kind exactly, from a view into a larger buffer, and refuses bytes that are not UTF-8', () => {
+    const texts = ['plain/ascii.txt', '', 'caf\u00e9', '\uFEFFbom kept', '\u{1F600}/\uFF5E', 'a'.repeat(300)];
+    const encoded = encodeMsgpack([...texts, Buffer.alloc(32, 0xab), Buffer.alloc(31, 1)]);
+    const framed = Buffer.concat([Buffer.from('junk'), encoded, Buffer.from('more')]);
+    const r = new CanonicalReader(framed.subarray(4, 4 + encoded.length));
+    expect(r.arrayLength()).toBe(texts.length + 2);
+    for (const text of texts) expect(r.string()).toBe(text);
+    expect(r.binHex(32)).toBe('ab'.repeat(32));
+    expect(r.binHex(32)).toBeUndefined(); // 31 bytes: consumed, and refused
+    expect(r.atEnd()).toBe(true);
+    for (const bad of ['a2c328', 'a3eda080', 'a2c0af', 'a1ff']) expect(() => read(bad).string(), bad).toThrow(/not valid UTF-8/); // cut, surrogate, overlong, 0xff
+  });
+
   it.each([
     ['uint8 holding a fixint', 'cc05'],
     ['uint16 holding a uint8', 'cd00ff'],

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { comparePaths, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, parentDirectories, pathProblem } from '../../src/core/paths.js';
+import { comparePaths, directoriesOf, MAX_PATH_BYTES, MAX_SEGMENT_BYTES, pathProblem } from '../../src/core/paths.js';
+import { Random } from '../../fixtures/random.js';
 
 describe('pathProblem', () => {
   it('accepts ordinary relative paths', () => {
@@ -62,15 +63,32 @@ describe('comparePaths', () => {
     expect(comparePaths('B', 'a')).toBeLessThan(0); // bytes, not locale
     expect(comparePaths('same/path', 'same/path')).toBe(0);
   });
+
+  it('agrees with comparing the UTF-8 bytes on random paths of ASCII, accents, U+E000-FFFF and astral characters', () => {
+    const alphabet = ['a', 'b', '/', '.', '-', '\u00e9', '\u0800', '\uD7FF', '\uE000', '\uFF5E', '\uFFFD', '\u{1F600}', '\u{10000}', '\u{10FFFF}'];
+    const rng = new Random(42);
+    const word = () => Array.from({ length: rng.int(0, 6) }, () => alphabet[rng.int(0, alphabet.length - 1)]!).join('');
+    for (let i = 0; i < 20_000; i++) {
+      const a = word();
+      const b = rng.int(0, 3) === 0 ? a + word() : word();
+      const expected = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(comparePaths(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(expected);
+      expect(comparePaths(b, a)).toBe(expected === 0 ? 0 : -expected);
+    }
+  });
 });
 
-describe('parentDirectories', () => {
-  it('lists every ancestor directory, outermost first', () => {
-    expect(parentDirectories('a/b/c.txt')).toEqual(['a', 'a/b']);
-    expect(parentDirectories('src/contrib/Archive/x/x_1.0.tar.gz')).toEqual(['src', 'src/contrib', 'src/contrib/Archive', 'src/contrib/Archive/x']);
+describe('directoriesOf', () => {
+  it('lists every directory holding a path once, each after its parent', () => {
+    const dirs = [...directoriesOf(['PACKAGES', 'a/b/c.txt', 'a/b/d.txt', 'a/e.txt', 'src/contrib/Archive/x/x_1.0.tar.gz', 'a/f/g/h.txt'])];
+    expect(dirs.sort()).toEqual(['a', 'a/b', 'a/f', 'a/f/g', 'src', 'src/contrib', 'src/contrib/Archive', 'src/contrib/Archive/x']);
+    const inOrder = [...directoriesOf(['z/y/x/w.txt', 'a/b.txt', 'z/y/v.txt', 'z/u/t.txt'])];
+    expect(inOrder).toEqual(['z', 'z/y', 'z/y/x', 'a', 'z/u']);
   });
 
-  it('gives nothing for a top-level file', () => {
-    expect(parentDirectories('PACKAGES')).toEqual([]);
+  it('gives nothing for top-level files, and finds a directory whatever order the paths come in', () => {
+    expect(directoriesOf(['PACKAGES', 'README']).size).toBe(0);
+    const shuffled = directoriesOf(['b/c/d', 'a/x', 'b/c/e', 'a/x/y/z', 'b/f']);
+    expect([...shuffled].sort()).toEqual(['a', 'a/x', 'a/x/y', 'b', 'b/c']);
   });
 });
