@@ -12,6 +12,7 @@ import { vanished } from './objectStore.js';
 import { reportedError, SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
+import { comparePaths } from '../core/paths.js';
 
 export interface CreateSnapshotOptions {
   from: string;
@@ -35,7 +36,8 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   const root = realDirectory(options.from);
   const scanStartedMs = Date.now();
   options.progress.phase('scanning');
-  const files = walkTree(root, options.skip);
+  // In manifest order from the start: the stat cache is read alongside, and the entries come out sorted.
+  const files = walkTree(root, options.skip).sort((a, b) => comparePaths(a.path, b.path));
   const cache = await StatCache.load(repo.layout, root);
   const { id, totals, hashedFiles, hashedBytes } = await storeTree(repo, root, files, cache, scanStartedMs, options.progress);
   await cache.save(files);
@@ -48,8 +50,13 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
  * million files) are let go when this returns, before the stat cache is written.
  */
 async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
-  const { entries, hashedFiles, hashedBytes } = await ingestFiles(repo, root, files, cache, scanStartedMs, progress);
-  cache.forget();
+  let ingested: Awaited<ReturnType<typeof ingestFiles>>;
+  try {
+    ingested = await ingestFiles(repo, root, files, cache, scanStartedMs, progress);
+  } finally {
+    cache.forget();
+  }
+  const { entries, hashedFiles, hashedBytes } = ingested;
   sortEntries(entries);
   validateTree(entries);
   await repo.objects.flush();
@@ -115,7 +122,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   try {
     for (let index = 0; index < files.length; index++) {
       const file = files[index]!;
-      const cached = cache.lookup(file);
+      const cached = await cache.lookup(file);
       if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
       else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
       else await queue.add(index);

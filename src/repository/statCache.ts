@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { pipeline, type Duplex } from 'node:stream';
 import { join } from 'node:path';
-import { pack, unpackMultiple } from 'msgpackr';
+import { pack, UnpackrStream } from 'msgpackr';
+import { comparePaths } from '../core/paths.js';
 import { hashBytes, type ObjectId } from '../core/objectId.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { TempFile } from '../fs/durable.js';
@@ -17,39 +20,100 @@ import type { RepositoryLayout } from './layout.js';
  */
 const RACY_MS = 100;
 
-/** Rows are kept exactly as decoded (ids as hex strings): no per-row conversion, no Buffer objects. */
 /**
- * Saved as a sequence of msgpack arrays of up to SAVE_ROWS rows each (a cache written as one
- * array reads the same way): the save packs and writes one slice of the files at a time, so
- * it never holds every row, or the whole file's bytes, at once.
+ * Saved as a header and then msgpack arrays of up to SAVE_ROWS rows each, in manifest order
+ * (by path, as comparePaths sorts). A snapshot asks for its files in that order too, so the
+ * cache is read alongside, a slice at a time, as a merge: its rows are never all in memory,
+ * and the save never holds them all either. A cache written before the header (rows in walk
+ * order, as one array or as slices) is read whole into a map instead, once.
  */
 const SAVE_ROWS = 8192;
+const SORTED_HEADER = 'airlock-stat-cache sorted 1';
 type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, id: ObjectId];
 
 export class StatCache {
-  private readonly rows = new Map<string, Row>();
+  /** Rows passed over by the merge (files gone from the tree), or every row of an unsorted cache. */
+  private readonly strays = new Map<string, Row>();
+  /** The sorted rows still to come: the slice being read and the values left in the file. */
+  private slice: Row[] = [];
+  private next = 0;
+  private values: AsyncIterator<unknown> | null = null;
+  private stream: Duplex | null = null;
 
   private constructor(private readonly file: string) {}
 
   static async load(layout: RepositoryLayout, sourceRoot: string): Promise<StatCache> {
     const cache = new StatCache(join(layout.statCacheDir, `${hashBytes(Buffer.from(sourceRoot)).slice(0, 32)}.msgpack`));
-    try {
-      unpackMultiple(await fsp.readFile(cache.file), (rows: unknown) => {
-        if (Array.isArray(rows)) for (const row of rows as Row[]) if (isRow(row)) cache.rows.set(row[0], row);
-      });
-    } catch {
-      // No cache, or an unreadable one: every file is simply hashed again.
-    }
+    await cache.open();
     return cache;
   }
 
-  /** Each file is looked up once: its row is let go, so the rows shrink as the tree's entries grow. */
-  lookup(file: WalkedFile): ObjectId | undefined {
-    const row = this.rows.get(file.path);
-    if (!row) return undefined;
-    this.rows.delete(file.path);
-    const [, size, mtimeMs, ctimeMs, ino, id] = row;
-    return size === file.size && mtimeMs === file.mtimeMs && ctimeMs === file.ctimeMs && ino === file.ino ? id : undefined;
+  private async open(): Promise<void> {
+    const stream = fs.createReadStream(this.file);
+    const values = new UnpackrStream();
+    // A missing or unreadable file ends the values with an error, which nextValue takes as the end.
+    pipeline(stream, values, () => undefined);
+    this.stream = values;
+    this.values = values[Symbol.asyncIterator]();
+    const first = await this.nextValue();
+    if (first === SORTED_HEADER) return;
+    // Written before the header (or not a cache at all): whatever rows it has, by path, in a map.
+    for (let value = first; value !== undefined; value = await this.nextValue()) this.keepAll(value);
+  }
+
+  /** The next msgpack value of the file; undefined at its end, or where it is unreadable (every file not yet found is then hashed again). */
+  private async nextValue(): Promise<unknown> {
+    if (this.values === null) return undefined;
+    try {
+      const step = await this.values.next();
+      if (!step.done) return step.value;
+    } catch {
+      // Unreadable from here on: the rows read so far still count.
+    }
+    this.close();
+    return undefined;
+  }
+
+  private keepAll(value: unknown): void {
+    if (Array.isArray(value)) for (const row of value as unknown[]) if (isRow(row)) this.strays.set(row[0], row);
+  }
+
+  /**
+   * The remembered id of a walked file, if its size, times and inode are unchanged. Files
+   * are asked in manifest order, each once; each row is let go once passed, so the rows shrink
+   * as the tree's entries grow.
+   */
+  async lookup(file: WalkedFile): Promise<ObjectId | undefined> {
+    const stray = this.strays.get(file.path);
+    if (stray) {
+      this.strays.delete(file.path);
+      return matching(stray, file);
+    }
+    for (;;) {
+      if (this.next === this.slice.length && !(await this.readSlice())) return undefined;
+      const row = this.slice[this.next]!;
+      const order = comparePaths(row[0], file.path);
+      if (order > 0) return undefined; // a row for a later file
+      this.slice[this.next++] = EMPTY_ROW; // let go
+      if (order === 0) return matching(row, file);
+      this.strays.set(row[0], row); // a file gone from the tree, or asked out of order
+    }
+  }
+
+  private async readSlice(): Promise<boolean> {
+    this.slice = [];
+    this.next = 0;
+    while (this.slice.length === 0) {
+      const value = await this.nextValue();
+      if (value === undefined) return false;
+      if (Array.isArray(value)) this.slice = (value as unknown[]).filter(isRow);
+    }
+    return true;
+  }
+
+  /** Rows read from disk and not yet let go: at most a slice and the strays, for a sorted cache. */
+  get heldRows(): number {
+    return this.strays.size + this.slice.length - this.next;
   }
 
   /** Marks the walked file itself (no second per-file map: memory stays flat for 200,000 files). */
@@ -58,21 +122,28 @@ export class StatCache {
     file.rememberedId = id;
   }
 
-  /**
-   * Drops the rows read from disk once every file has been looked up: for a million files
-   * they are a few hundred MB that the tree's encoding and the save need not share memory with.
-   */
+  /** Lets go of what is left of the rows read from disk and closes the file. */
   forget(): void {
-    this.rows.clear();
+    this.strays.clear();
+    this.slice = [];
+    this.close();
   }
 
+  private close(): void {
+    this.stream?.destroy();
+    this.stream = null;
+    this.values = null;
+  }
+
+  /** Saves what was remembered of `files`, which are in manifest order. */
   async save(files: readonly WalkedFile[]): Promise<void> {
-    this.rows.clear();
+    this.forget();
     await fsp.mkdir(join(this.file, '..'), { recursive: true });
     let file: TempFile | undefined;
     try {
       file = await TempFile.create(this.file);
       // A private cache, not a hashed format: plain msgpackr is fine (timestamps are floats).
+      await file.handle.writeFile(pack(SORTED_HEADER));
       let rows: unknown[] = [];
       for (const f of files) {
         if (f.rememberedId !== undefined) rows.push([f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, f.rememberedId]);
@@ -87,6 +158,13 @@ export class StatCache {
       explainSystemError(err, 'writing a file', this.file);
     }
   }
+}
+
+const EMPTY_ROW: Row = ['', 0, 0, 0, 0, ''];
+
+function matching(row: Row, file: WalkedFile): ObjectId | undefined {
+  const [, size, mtimeMs, ctimeMs, ino, id] = row;
+  return size === file.size && mtimeMs === file.mtimeMs && ctimeMs === file.ctimeMs && ino === file.ino ? id : undefined;
 }
 
 function isRow(row: unknown): row is Row {

@@ -6,6 +6,7 @@ import { hashBytes } from '../../src/core/objectId.js';
 import type { WalkedFile } from '../../src/fs/walk.js';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { StatCache } from '../../src/repository/statCache.js';
+import { comparePaths } from '../../src/core/paths.js';
 import { cleanTempDirsAfterEach, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -31,7 +32,7 @@ async function roundTrip(layout: RepositoryLayout, source: string, fill: (cache:
       cache.remember(f, id, scan);
     },
   });
-  await cache.save(walked);
+  await cache.save(walked.sort((a, b) => comparePaths(a.path, b.path))); // as createSnapshot has them
   return StatCache.load(layout, source);
 }
 
@@ -39,7 +40,7 @@ describe('StatCache', () => {
   it('a new cache knows nothing', async () => {
     const { layout, source } = setup();
     const cache = await StatCache.load(layout, source);
-    expect(cache.lookup(file('a'))).toBeUndefined();
+    expect(await cache.lookup(file('a'))).toBeUndefined();
   });
 
   it('remembers ids by (size, mtime, ctime, inode) across save and load', async () => {
@@ -52,8 +53,8 @@ describe('StatCache', () => {
       c.remember(a, idA, SCAN);
       c.remember(b, idB, SCAN);
     });
-    expect(loaded.lookup(a)).toBe(idA);
-    expect(loaded.lookup(b)).toBe(idB);
+    expect(await loaded.lookup(a)).toBe(idA);
+    expect(await loaded.lookup(b)).toBe(idB);
     expect(fs.readdirSync(layout.statCacheDir)).toHaveLength(1);
     expect(fs.readdirSync(layout.statCacheDir)[0]).toMatch(/^[0-9a-f]{32}\.msgpack$/);
   });
@@ -68,11 +69,11 @@ describe('StatCache', () => {
     const { layout, source } = setup();
     const id = hashBytes(Buffer.from('x'));
     const loaded = await roundTrip(layout, source, (c) => c.remember(file('x'), id, SCAN));
-    expect(loaded.lookup(file('x'))).toBe(id);
+    expect(await loaded.lookup(file('x'))).toBe(id);
     // Each lookup lets its row go: the changed file is asked of the cache as loaded afresh.
     const again = await StatCache.load(layout, source);
-    expect(again.lookup(file('x', change))).toBeUndefined();
-    expect(again.lookup(file('y'))).toBeUndefined();
+    expect(await again.lookup(file('x', change))).toBeUndefined();
+    expect(await again.lookup(file('y'))).toBeUndefined();
   });
 
   it('does not remember files modified or changed within 100 ms of the scan (racy clean)', async () => {
@@ -85,10 +86,10 @@ describe('StatCache', () => {
     const loaded = await roundTrip(layout, source, (c) => {
       for (const f of [racyMtime, racyCtime, afterStart, justOld]) c.remember(f, id, SCAN);
     });
-    expect(loaded.lookup(racyMtime)).toBeUndefined();
-    expect(loaded.lookup(racyCtime)).toBeUndefined();
-    expect(loaded.lookup(afterStart)).toBeUndefined();
-    expect(loaded.lookup(justOld)).toBe(id);
+    expect(await loaded.lookup(racyMtime)).toBeUndefined();
+    expect(await loaded.lookup(racyCtime)).toBeUndefined();
+    expect(await loaded.lookup(afterStart)).toBeUndefined();
+    expect(await loaded.lookup(justOld)).toBe(id);
   });
 
   it('keeps only what was remembered in the last run (files gone from the tree are forgotten)', async () => {
@@ -98,18 +99,18 @@ describe('StatCache', () => {
       c.remember(file('kept'), id, SCAN);
       c.remember(file('dropped'), id, SCAN);
     });
-    expect(first.lookup(file('dropped'))).toBe(id);
+    expect(await first.lookup(file('dropped'))).toBe(id);
     const second = await roundTrip(layout, source, (c) => c.remember(file('kept'), id, SCAN));
-    expect(second.lookup(file('kept'))).toBe(id);
-    expect(second.lookup(file('dropped'))).toBeUndefined();
+    expect(await second.lookup(file('kept'))).toBe(id);
+    expect(await second.lookup(file('dropped'))).toBeUndefined();
   });
 
   it('lets a row go once looked up (a snapshot looks each file up once; the rows shrink as the tree grows)', async () => {
     const { layout, source } = setup();
     const id = hashBytes(Buffer.from('once'));
     const loaded = await roundTrip(layout, source, (c) => c.remember(file('once'), id, SCAN));
-    expect(loaded.lookup(file('once'))).toBe(id);
-    expect(loaded.lookup(file('once'))).toBeUndefined();
+    expect(await loaded.lookup(file('once'))).toBe(id);
+    expect(await loaded.lookup(file('once'))).toBeUndefined();
   });
 
   it('saves and loads a cache of several slices (20,000 files) row for row', async () => {
@@ -117,11 +118,56 @@ describe('StatCache', () => {
     const files = Array.from({ length: 20_000 }, (_, i) => file(`d${i % 97}/f${i}`, { size: i, ino: 1000 + i }));
     const ids = files.map((f) => hashBytes(Buffer.from(f.path)));
     const loaded = await roundTrip(layout, source, (c) => files.forEach((f, i) => c.remember(f, ids[i]!, SCAN)));
-    expect(files.map((f) => loaded.lookup(f))).toEqual(ids);
+    const idOf = new Map(files.map((f, i) => [f, ids[i]!]));
+    const inOrder = [...files].sort((a, b) => comparePaths(a.path, b.path));
+    const found = [];
+    for (const f of inOrder) found.push(await loaded.lookup(f));
+    expect(found).toEqual(inOrder.map((f) => idOf.get(f)));
     // Written as slices: 8,192 + 8,192 + 3,616 rows, three msgpack values one after another.
     const [name] = fs.readdirSync(layout.statCacheDir);
-    const slices = unpackMultiple(fs.readFileSync(join(layout.statCacheDir, name!))) as unknown[][];
+    const [header, ...slices] = unpackMultiple(fs.readFileSync(join(layout.statCacheDir, name!))) as [string, ...unknown[][]];
+    expect(header).toMatch(/sorted/);
     expect(slices.map((rows) => rows.length)).toEqual([8192, 8192, 3616]);
+  });
+
+  it('reads a cache alongside the files asked in manifest order, holding a slice of rows at a time', async () => {
+    const { layout, source } = setup();
+    const files = Array.from({ length: 20_000 }, (_, i) => file(`d${String(i % 97).padStart(2, '0')}/f${String(i).padStart(5, '0')}`, { ino: i })).sort((a, b) => comparePaths(a.path, b.path));
+    const id = hashBytes(Buffer.from('sliced'));
+    const loaded = await roundTrip(layout, source, (c) => files.forEach((f) => c.remember(f, id, SCAN)));
+    expect(loaded.heldRows).toBe(0);
+    expect(await loaded.lookup(files[0]!)).toBe(id);
+    expect(loaded.heldRows).toBe(8191); // the rest of the first slice, nothing more
+    for (const f of files.slice(1, 9000)) expect(await loaded.lookup(f)).toBe(id);
+    expect(loaded.heldRows).toBe(8192 * 2 - 9000);
+    for (const f of files.slice(9000)) expect(await loaded.lookup(f)).toBe(id);
+    expect(loaded.heldRows).toBe(0);
+  });
+
+  it('passes over the rows of files gone from the tree, and still finds a file asked out of order', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('order'));
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((p) => file(p));
+    const loaded = await roundTrip(layout, source, (cache) => [a, b, c, d].forEach((f) => cache.remember(f!, id, SCAN)));
+    expect(await loaded.lookup(c!)).toBe(id); // a and b passed over: kept aside
+    expect(loaded.heldRows).toBe(3);
+    expect(await loaded.lookup(a!)).toBe(id);
+    expect(await loaded.lookup(file('bb'))).toBeUndefined(); // a new file between rows
+    expect(await loaded.lookup(d!)).toBe(id);
+    expect(await loaded.lookup(file('e'))).toBeUndefined();
+    expect(loaded.heldRows).toBe(1); // b's row: a file gone from the tree
+  });
+
+  it('reads a cache written in walk order, without the header, in slices (the form before sorted caches)', async () => {
+    const { layout, source } = setup();
+    const id = hashBytes(Buffer.from('walk'));
+    await roundTrip(layout, source, (c) => c.remember(file('seed'), id, SCAN));
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    const walkOrder = ['z/last', 'a/first', 'm/middle', 'b/second'].map((p) => file(p));
+    const row = (f: WalkedFile) => [f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, id];
+    fs.writeFileSync(join(layout.statCacheDir, name!), Buffer.concat([pack(walkOrder.slice(0, 2).map(row)), pack(walkOrder.slice(2).map(row))]));
+    const loaded = await StatCache.load(layout, source);
+    for (const f of [...walkOrder].sort((x, y) => comparePaths(x.path, y.path))) expect(await loaded.lookup(f), f.path).toBe(id);
   });
 
   it('reads a cache written as one array of rows (the form before slices)', async () => {
@@ -132,8 +178,8 @@ describe('StatCache', () => {
     const f = file('old/one');
     fs.writeFileSync(join(layout.statCacheDir, name!), pack([[f.path, f.size, f.mtimeMs, f.ctimeMs, f.ino, id]]));
     const loaded = await StatCache.load(layout, source);
-    expect(loaded.lookup(f)).toBe(id);
-    expect(loaded.lookup(file('seed'))).toBeUndefined();
+    expect(await loaded.lookup(f)).toBe(id);
+    expect(await loaded.lookup(file('seed'))).toBeUndefined();
   });
 
   it('keeps one cache per source directory', async () => {
@@ -141,8 +187,8 @@ describe('StatCache', () => {
     const id = hashBytes(Buffer.from('s'));
     await roundTrip(layout, '/srv/one', (c) => c.remember(file('f'), id, SCAN));
     const other = await StatCache.load(layout, '/srv/two');
-    expect(other.lookup(file('f'))).toBeUndefined();
-    expect((await StatCache.load(layout, '/srv/one')).lookup(file('f'))).toBe(id);
+    expect(await other.lookup(file('f'))).toBeUndefined();
+    expect(await (await StatCache.load(layout, '/srv/one')).lookup(file('f'))).toBe(id);
   });
 
   it('an unreadable cache file is ignored (every file is hashed again)', async () => {
@@ -152,6 +198,6 @@ describe('StatCache', () => {
     const [name] = fs.readdirSync(layout.statCacheDir);
     fs.writeFileSync(join(layout.statCacheDir, name!), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
     const cache = await StatCache.load(layout, source);
-    expect(cache.lookup(file('f'))).toBeUndefined();
+    expect(await cache.lookup(file('f'))).toBeUndefined();
   });
 });
