@@ -29,6 +29,7 @@ const RACY_MS = 100;
  */
 const SAVE_ROWS = 8192;
 const SORTED_HEADER = 'airlock-stat-cache sorted 1';
+const READ_BYTES = 4 * 1024 * 1024;
 type Row = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, id: ObjectId];
 
 export class StatCache {
@@ -49,7 +50,8 @@ export class StatCache {
   }
 
   private async open(): Promise<void> {
-    const stream = fs.createReadStream(this.file);
+    // Reads of several slices each: the decoder parses a slice cut by a read again from its start.
+    const stream = fs.createReadStream(this.file, { highWaterMark: READ_BYTES });
     const values = new UnpackrStream();
     // A missing or unreadable file ends the values with an error, which nextValue takes as the end.
     pipeline(stream, values, () => undefined);
