@@ -52,7 +52,9 @@ export class StatCache {
   private async open(): Promise<void> {
     // Reads of several slices each: the decoder parses a slice cut by a read again from its start.
     const stream = fs.createReadStream(this.file, { highWaterMark: READ_BYTES });
-    const values = new UnpackrStream();
+    // The stream is in object mode, so its limit counts values: one decoded slice waits, not sixteen
+    // (the decoder still pushes every value of a read, a few slices at most).
+    const values = new UnpackrStream({ highWaterMark: 1, emitClose: true, allowHalfOpen: true });
     // A missing or unreadable file ends the values with an error, which nextValue takes as the end.
     pipeline(stream, values, () => undefined);
     this.stream = values;
@@ -113,9 +115,14 @@ export class StatCache {
     return true;
   }
 
-  /** Rows read from disk and not yet let go: at most a slice and the strays, for a sorted cache. */
+  /** Rows read from disk and not yet let go, outside the stream: the slice in use and the strays. */
   get heldRows(): number {
     return this.strays.size + this.slice.length - this.next;
+  }
+
+  /** Decoded slices waiting in the stream, and raw reads waiting to be decoded. */
+  get buffered(): { slices: number; reads: number } {
+    return { slices: this.stream?.readableLength ?? 0, reads: this.stream?.writableLength ?? 0 };
   }
 
   /** Marks the walked file itself (no second per-file map: memory stays flat for 200,000 files). */
@@ -128,6 +135,7 @@ export class StatCache {
   forget(): void {
     this.strays.clear();
     this.slice = [];
+    this.next = 0;
     this.close();
   }
 

@@ -53,7 +53,8 @@ export interface ReadReply {
 /**
  * Hardlinks to make (a deployment's files), with the owner to give each when there is one:
  * link `count` objects of `objectsDir`, named by `ids` (64 hex digits each, end to end), at
- * `paths` (joined by NUL, which no path holds) below `targetDir`. Two strings instead of
+ * `paths` (joined by NUL, which no path holds) below `targetDir` (a normalised path, not empty
+ * and without a trailing slash: the thread appends `/path` to it). Two strings instead of
  * thousands: a message's cost is per string, and the thread builds the paths itself.
  */
 export interface LinkRequest {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { pack, unpackMultiple } from 'msgpackr';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
 import type { WalkedFile } from '../../src/fs/walk.js';
@@ -141,6 +142,23 @@ describe('StatCache', () => {
     for (const f of files.slice(1, 9000)) expect(await loaded.lookup(f)).toBe(id);
     expect(loaded.heldRows).toBe(8192 * 2 - 9000);
     for (const f of files.slice(9000)) expect(await loaded.lookup(f)).toBe(id);
+    expect(loaded.heldRows).toBe(0);
+  });
+
+  it('leaves at most a few decoded slices and one read waiting in the stream, however long the cache', async () => {
+    const { layout, source } = setup();
+    await roundTrip(layout, source, () => undefined);
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    const id = hashBytes(Buffer.from('long'));
+    const slices = [pack('airlock-stat-cache sorted 1')];
+    for (let s = 0; s < 30; s++) slices.push(pack(Array.from({ length: 8192 }, (_, i) => [`d${String(s).padStart(3, '0')}/f${String(i).padStart(5, '0')}`, 42, OLD, OLD, i, id])));
+    fs.writeFileSync(join(layout.statCacheDir, name!), Buffer.concat(slices)); // 30 slices, about 30 MB
+    const loaded = await StatCache.load(layout, source);
+    expect(await loaded.lookup(file('d000/f00000', { ino: 0, mtimeMs: OLD, ctimeMs: OLD }))).toBe(id);
+    await sleep(500); // the stream reads ahead as far as it is let
+    expect(loaded.buffered.slices).toBeLessThanOrEqual(5);
+    expect(loaded.buffered.reads).toBeLessThanOrEqual(1);
+    loaded.forget();
     expect(loaded.heldRows).toBe(0);
   });
 
