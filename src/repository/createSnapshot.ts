@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
-import { walkTree } from '../fs/walk.js';
+import { walkFiles } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
 import { StoreThreads } from './storeThreads.js';
 import { vanished } from './objectStore.js';
-import { reportedError, SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
+import { reportedError, SMALL_FILE_LIMIT, STAT_FIELDS, type IngestResult } from './storeThreadMessages.js';
+
+/** Files a thread lstat's per message: each costs a few microseconds, the message more. */
+const STAT_BATCH = 1024;
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 import { comparePaths } from '../core/paths.js';
@@ -37,10 +40,20 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   const scanStartedMs = Date.now();
   options.progress.phase('scanning');
   // In manifest order from the start: the stat cache is read alongside, and the entries come out sorted.
-  const files = walkTree(root, options.skip).sort((a, b) => comparePaths(a.path, b.path));
-  const cache = await StatCache.load(repo.layout, root);
-  const { id, totals, hashedFiles, hashedBytes } = await storeTree(repo, root, files, cache, scanStartedMs, options.progress);
-  await cache.save(files);
+  const paths = walkFiles(root, options.skip).sort(comparePaths);
+  // One set of threads for the command: the files are lstat'ed on them, then taken into the store.
+  const pool = StoreThreads.forWork(paths.length);
+  let files: WalkedFile[];
+  let stored: Awaited<ReturnType<typeof storeTree>>;
+  try {
+    files = await statFiles(pool, root, paths);
+    const cache = await StatCache.load(repo.layout, root);
+    stored = await storeTree(repo, root, files, cache, pool, scanStartedMs, options.progress);
+    await cache.save(files);
+  } finally {
+    await pool.close();
+  }
+  const { id, totals, hashedFiles, hashedBytes } = stored;
   const record = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals });
   return { ...record, hashedFiles, hashedBytes, cachedFiles: files.length - hashedFiles };
 }
@@ -49,10 +62,10 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
  * The files into the store and their tree saved; the tree's entries (a few hundred MB for a
  * million files) are let go when this returns, before the stat cache is written.
  */
-async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
+async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, pool: StoreThreads, scanStartedMs: number, progress: Progress) {
   let ingested: Awaited<ReturnType<typeof ingestFiles>>;
   try {
-    ingested = await ingestFiles(repo, root, files, cache, scanStartedMs, progress);
+    ingested = await ingestFiles(repo, root, files, cache, pool, scanStartedMs, progress);
   } finally {
     cache.forget();
   }
@@ -77,7 +90,29 @@ function realDirectory(path: string): string {
   return real;
 }
 
-async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
+/** Each file's size, mode, times and inode, lstat'ed on the threads in batches, in the order given. */
+async function statFiles(pool: StoreThreads, root: string, paths: string[]): Promise<WalkedFile[]> {
+  const files = new Array<WalkedFile>(paths.length);
+  const queue = pool.batches(STAT_BATCH, async (batch) => {
+    const reply = await pool.stat(root, batch.map((i) => paths[i]!));
+    const failure = reply.failures[0];
+    if (failure) throw ingestFailure({ kind: 'error', ...failure }, join(root, paths[batch[failure.index]!]!));
+    const s = reply.stats;
+    for (let k = 0, o = 0; k < batch.length; k++, o += STAT_FIELDS) {
+      const i = batch[k]!;
+      files[i] = { path: paths[i]!, size: s[o]!, mode: s[o + 1]!, mtimeMs: s[o + 2]!, ctimeMs: s[o + 3]!, ino: s[o + 4]! };
+    }
+  });
+  try {
+    for (let i = 0; i < paths.length; i++) await queue.add(i);
+    await queue.finish();
+  } finally {
+    await queue.settled();
+  }
+  return files;
+}
+
+async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, pool: StoreThreads, scanStartedMs: number, progress: Progress) {
   let totalBytes = 0;
   for (const f of files) totalBytes += f.size;
   progress.phase('hashing', { files: files.length, bytes: totalBytes });
@@ -98,23 +133,32 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
     const added = await repo.objects.addFile(join(root, files[index]!.path));
     settle(index, added.id, added.size, true);
   };
-  // Small files go to the ingest threads in batches; large ones are streamed here. At most
+  // Small files, and files the stat cache knows, go to the ingest threads in batches; large ones
+  // are streamed here. At most
   // `capacity` batches are out at once, and after a failure none is sent and every thread
   // is stopped before the error leaves (so nothing writes on once the lock is released).
-  const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
+  // The stat cache's id for each file sent with one, until its batch is answered.
+  const cachedIds = new Map<number, ObjectId>();
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
-      batch.map((i) => ({ path: join(root, files[i]!.path), size: files[i]!.size })),
+      batch.map((i) => {
+        const cached = cachedIds.get(i);
+        return { path: join(root, files[i]!.path), size: files[i]!.size, ...(cached === undefined ? {} : { cached }) };
+      }),
       tmpDir,
       repo.layout.objectsDir,
     );
     for (let k = 0; k < batch.length; k++) {
       const index = batch[k]!;
       const result = results[k]!;
-      if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
-      if (result.kind === 'written' || result.kind === 'present') settle(index, result.id, result.size, true);
-      else if (result.kind === 'large') await addStreamed(index);
+      const cached = cachedIds.get(index);
+      cachedIds.delete(index);
+      if (result.kind === 'unchanged') settle(index, cached!, files[index]!.size, false);
+      else if (result.kind === 'written' || result.kind === 'present') {
+        if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
+        settle(index, result.id, result.size, true);
+      } else if (result.kind === 'large') await addStreamed(index);
       else throw ingestFailure(result, join(root, files[index]!.path));
     }
   };
@@ -122,15 +166,16 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   try {
     for (let index = 0; index < files.length; index++) {
       const file = files[index]!;
+      // A file the stat cache knows goes to the threads too, whatever its size: they look for
+      // its object in the store (a stat each, off this thread) and read it only when it is gone.
       const cached = await cache.lookup(file);
-      if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
-      else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
+      if (cached !== undefined) cachedIds.set(index, cached);
+      if (cached === undefined && file.size > SMALL_FILE_LIMIT) await addStreamed(index);
       else await queue.add(index);
     }
     await queue.finish();
   } finally {
     await queue.settled();
-    await pool.close();
   }
   return { entries, hashedFiles, hashedBytes };
 }

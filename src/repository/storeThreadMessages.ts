@@ -12,8 +12,12 @@ export const SMALL_FILE_LIMIT = 4 * 1024 * 1024;
 export interface IngestRequest {
   kind: 'ingest';
   batch: number;
-  /** Paths with the size the walk saw (a file that grew since is sent back as large). */
-  files: Array<{ path: string; size: number }>;
+  /**
+   * Paths with the size the walk saw (a file that grew since is sent back as large), and the
+   * id the stat cache remembers for an unchanged file: when the store holds that object the
+   * file is not read at all.
+   */
+  files: Array<{ path: string; size: number; cached?: string }>;
   tmpDir: string;
   objectsDir: string;
 }
@@ -23,6 +27,8 @@ export type IngestResult =
   | { kind: 'written'; id: string; size: number; temp: string }
   /** The store holds the object already (nothing written). */
   | { kind: 'present'; id: string; size: number }
+  /** The store holds the object the stat cache named (nothing read). */
+  | { kind: 'unchanged' }
   /** Too large to read whole: the caller streams it. */
   | { kind: 'large' }
   | { kind: 'error'; code: string | null; message: string };
@@ -67,6 +73,29 @@ export interface LinkRequest {
   paths: string;
   owner: { uid: number; gid: number } | null;
 }
+
+/** Files to lstat (a walk's): `count` paths joined by NUL, below `root` (normalised, as for links). */
+export interface StatRequest {
+  kind: 'stat';
+  batch: number;
+  root: string;
+  count: number;
+  paths: string;
+}
+
+/** What `snapshot create` needs of each file, STAT_FIELDS numbers a file, in this order. */
+export const STAT_FIELDS = 5; // size, mode, mtimeMs, ctimeMs, ino
+
+/** The numbers of each file (transferred, not copied); a file that could not be stat'ed is a failure, its numbers left 0. */
+export interface StatReply {
+  batch: number;
+  stats: Float64Array;
+  failures: Array<{ index: number; code: string | null; message: string }>;
+}
+
+/** Any batch of work for a store thread, and its answer. */
+export type BatchRequest = IngestRequest | ReadRequest | LinkRequest | StatRequest;
+export type BatchReply = IngestReply | ReadReply | LinkReply | StatReply;
 
 /** An empty batch: a thread that answers it has done everything sent to it before. */
 export function emptyLinkRequest(batch: number): LinkRequest {

@@ -2,9 +2,11 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
-import { ingest, link, read, StreamWriter } from './storeWork.js';
+import { doBatch, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
+  type BatchRequest,
+  type StatReply,
   reportedError,
   type IngestReply,
   type IngestRequest,
@@ -134,6 +136,11 @@ export class StoreThreads {
     return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects });
   }
 
+  /** Lstat's one batch of files on the next thread. */
+  stat(root: string, paths: string[]): Promise<StatReply> {
+    return this.send<StatReply>({ kind: 'stat', batch: this.nextBatch++, root, count: paths.length, paths: paths.join('\0') });
+  }
+
   /** Makes one batch of hardlinks on the next thread. */
   link(links: Omit<LinkRequest, 'kind' | 'batch'>): Promise<LinkReply> {
     return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, ...links });
@@ -166,10 +173,10 @@ export class StoreThreads {
     });
   }
 
-  private send<T>(request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
+  private send<T>(request: BatchRequest): Promise<T> {
     if (this.inline) {
       try {
-        return Promise.resolve((request.kind === 'link' ? link(request) : request.kind === 'read' ? read(request) : ingest(request)) as T);
+        return Promise.resolve(doBatch(request).reply as T);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -178,7 +185,7 @@ export class StoreThreads {
     return this.sendTo<T>(this.workers[this.nextWorker++ % this.count]!, request);
   }
 
-  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
+  private sendTo<T>(worker: Worker, request: BatchRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
       worker.postMessage(request);

@@ -252,6 +252,23 @@ describe('createSnapshot: the stat cache', () => {
     expect((await collect(repo.objects.readVerified(id, 34))).toString()).toBe(FILES['src/contrib/b_2.1.tar.gz']);
   });
 
+  it('a large file the cache knows is not read while its object is in the store, and streamed again once it is gone', async () => {
+    const repo = await newRepo();
+    const large = Buffer.alloc(5 * 1024 * 1024 + 3, 7); // above the threads' whole-file limit
+    const from = await settledSource({ ...FILES, 'big/large.bin': large });
+    const first = await snap(repo, from);
+    expect(first.hashedFiles).toBe(5);
+    const unchanged = await snap(repo, from);
+    expect(unchanged.hashedFiles).toBe(0);
+    expect(unchanged.cachedFiles).toBe(5);
+    await repo.objects.remove(b3(large));
+    const again = await snap(repo, from);
+    expect(again.hashedFiles).toBe(1);
+    expect(again.hashedBytes).toBe(large.length);
+    expect(again.record.id).toBe(first.record.id);
+    expect(repo.objects.hasSync(b3(large))).toBe(true);
+  });
+
   it('the cache belongs to the source directory: another directory with the same names is hashed', async () => {
     const repo = await newRepo();
     const one = await settledSource(FILES);
