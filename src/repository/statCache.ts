@@ -4,7 +4,7 @@ import { pipeline, type Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { pack, UnpackrStream } from 'msgpackr';
 import { comparePaths } from '../core/paths.js';
-import { hashBytes, type ObjectId } from '../core/objectId.js';
+import { hashBytes, isObjectId, type ObjectId } from '../core/objectId.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { TempFile } from '../fs/durable.js';
 import { explainSystemError } from '../errors.js';
@@ -174,7 +174,9 @@ const EMPTY_ROW: Row = ['', 0, 0, 0, 0, ''];
 
 function matching(row: Row, file: WalkedFile): ObjectId | undefined {
   const [, size, mtimeMs, ctimeMs, ino, id] = row;
-  return size === file.size && mtimeMs === file.mtimeMs && ctimeMs === file.ctimeMs && ino === file.ino ? id : undefined;
+  if (size !== file.size || mtimeMs !== file.mtimeMs || ctimeMs !== file.ctimeMs || ino !== file.ino) return undefined;
+  // A damaged cache's id is a miss: the store is asked only for a path an id can name.
+  return isObjectId(id) ? id : undefined;
 }
 
 function isRow(row: unknown): row is Row {

@@ -200,6 +200,20 @@ describe('StatCache', () => {
     expect(await loaded.lookup(file('seed'))).toBeUndefined();
   });
 
+  it('a row whose id is not 64 lowercase hex digits is a miss (a damaged cache never names a path outside the store)', async () => {
+    const { layout, source } = setup();
+    await roundTrip(layout, source, () => undefined);
+    const [name] = fs.readdirSync(layout.statCacheDir);
+    const f = file('x');
+    const good = hashBytes(Buffer.from('good'));
+    const rows = ['../../../../etc/passwd', good.toUpperCase(), good.slice(1), `${good}0`].map((id, i) => [`p${i}`, f.size, f.mtimeMs, f.ctimeMs, f.ino, id]);
+    rows.push(['ok', f.size, f.mtimeMs, f.ctimeMs, f.ino, good]);
+    fs.writeFileSync(join(layout.statCacheDir, name!), Buffer.concat([pack('airlock-stat-cache sorted 1'), pack(rows)]));
+    const loaded = await StatCache.load(layout, source);
+    for (let i = 0; i < 4; i++) expect(await loaded.lookup(file(`p${i}`))).toBeUndefined();
+    expect(await loaded.lookup(file('ok'))).toBe(good);
+  });
+
   it('keeps one cache per source directory', async () => {
     const { layout } = setup();
     const id = hashBytes(Buffer.from('s'));
