@@ -57,32 +57,25 @@ export function* walkEntries(root: string, options: WalkOptions = {}): Generator
 }
 
 /**
- * Lists every regular file below `root` by its relative path (the caller lstat's them, on the
- * store's threads). Anything that is not a directory or a regular file is refused with its
- * path, because a snapshot can only carry files (a symlink in an R repository tree is a
- * mistake of the copy, not data).
+ * Lists every regular file below `root`. Anything that is not a directory or a regular
+ * file is refused with its path, because a snapshot can only carry files (a symlink in an
+ * R repository tree is a mistake of the copy, not data).
  */
-export function walkFiles(root: string, skip: (relative: string) => boolean = () => false): string[] {
-  const files: string[] = [];
+export function walkTree(root: string, skip: (relative: string) => boolean = () => false): WalkedFile[] {
+  const files: WalkedFile[] = [];
   for (const { path: rel, dirent } of walkEntries(root, { skip })) {
     const problem = pathProblem(rel);
     if (problem) throw badTree(`cannot record ${JSON.stringify(rel)}: ${problem}`, join(root, rel));
     if (dirent.isDirectory()) continue;
-    if (dirent.isFile()) files.push(rel);
-    else {
+    if (dirent.isFile()) {
+      const st = fs.lstatSync(join(root, rel));
+      files.push({ path: rel, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    } else {
       const kind = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (device, socket or fifo)';
       throw badTree(`${rel} is ${kind}; snapshots hold only regular files and directories`, join(root, rel));
     }
   }
   return files;
-}
-
-/** walkFiles with each file lstat'ed here, one after another (adopt, which then reads them one by one). */
-export function walkTree(root: string, skip?: (relative: string) => boolean): WalkedFile[] {
-  return walkFiles(root, skip).map((path) => {
-    const st = fs.lstatSync(join(root, path));
-    return { path, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
-  });
 }
 
 function badTree(message: string, where: string): AirlockError {

@@ -3,16 +3,13 @@ import { join } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
-import { walkFiles } from '../fs/walk.js';
+import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
 import { StoreThreads } from './storeThreads.js';
 import { vanished } from './objectStore.js';
-import { reportedError, SMALL_FILE_LIMIT, STAT_FIELDS, type IngestResult } from './storeThreadMessages.js';
-
-/** Files a thread lstat's per message: each costs a few microseconds, the message more. */
-const STAT_BATCH = 1024;
+import { reportedError, SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
 import { comparePaths } from '../core/paths.js';
@@ -40,13 +37,10 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   const scanStartedMs = Date.now();
   options.progress.phase('scanning');
   // In manifest order from the start: the stat cache is read alongside, and the entries come out sorted.
-  const paths = walkFiles(root, options.skip).sort(comparePaths);
-  // One set of threads for the command: the files are lstat'ed on them, then taken into the store.
-  const pool = StoreThreads.forWork(paths.length);
-  let files: WalkedFile[];
+  const files = walkTree(root, options.skip).sort((a, b) => comparePaths(a.path, b.path));
+  const pool = StoreThreads.forWork(files.length);
   let stored: Awaited<ReturnType<typeof storeTree>>;
   try {
-    files = await statFiles(pool, root, paths);
     const cache = await StatCache.load(repo.layout, root);
     stored = await storeTree(repo, root, files, cache, pool, scanStartedMs, options.progress);
     await cache.save(files);
@@ -88,28 +82,6 @@ function realDirectory(path: string): string {
     throw new AirlockError('BAD_SOURCE_TREE', `${path} is not a directory`, { where: path, hint: '--from takes the top directory of the tree to record' });
   }
   return real;
-}
-
-/** Each file's size, mode, times and inode, lstat'ed on the threads in batches, in the order given. */
-async function statFiles(pool: StoreThreads, root: string, paths: string[]): Promise<WalkedFile[]> {
-  const files = new Array<WalkedFile>(paths.length);
-  const queue = pool.batches(STAT_BATCH, async (batch) => {
-    const reply = await pool.stat(root, batch.map((i) => paths[i]!));
-    const failure = reply.failures[0];
-    if (failure) throw ingestFailure({ kind: 'error', ...failure }, join(root, paths[batch[failure.index]!]!));
-    const s = reply.stats;
-    for (let k = 0, o = 0; k < batch.length; k++, o += STAT_FIELDS) {
-      const i = batch[k]!;
-      files[i] = { path: paths[i]!, size: s[o]!, mode: s[o + 1]!, mtimeMs: s[o + 2]!, ctimeMs: s[o + 3]!, ino: s[o + 4]! };
-    }
-  });
-  try {
-    for (let i = 0; i < paths.length; i++) await queue.add(i);
-    await queue.finish();
-  } finally {
-    await queue.settled();
-  }
-  return files;
 }
 
 async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, pool: StoreThreads, scanStartedMs: number, progress: Progress) {

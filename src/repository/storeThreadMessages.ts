@@ -74,28 +74,9 @@ export interface LinkRequest {
   owner: { uid: number; gid: number } | null;
 }
 
-/** Files to lstat (a walk's): `count` paths joined by NUL, below `root` (normalised, as for links). */
-export interface StatRequest {
-  kind: 'stat';
-  batch: number;
-  root: string;
-  count: number;
-  paths: string;
-}
-
-/** What `snapshot create` needs of each file, STAT_FIELDS numbers a file, in this order. */
-export const STAT_FIELDS = 5; // size, mode, mtimeMs, ctimeMs, ino
-
-/** The numbers of each file (transferred, not copied); a file that could not be stat'ed is a failure, its numbers left 0. */
-export interface StatReply {
-  batch: number;
-  stats: Float64Array;
-  failures: Array<{ index: number; code: string | null; message: string }>;
-}
-
 /** Any batch of work for a store thread, and its answer. */
-export type BatchRequest = IngestRequest | ReadRequest | LinkRequest | StatRequest;
-export type BatchReply = IngestReply | ReadReply | LinkReply | StatReply;
+export type BatchRequest = IngestRequest | ReadRequest | LinkRequest;
+export type BatchReply = IngestReply | ReadReply | LinkReply;
 
 /** An empty batch: a thread that answers it has done everything sent to it before. */
 export function emptyLinkRequest(batch: number): LinkRequest {

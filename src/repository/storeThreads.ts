@@ -6,7 +6,6 @@ import { doBatch, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
   type BatchRequest,
-  type StatReply,
   reportedError,
   type IngestReply,
   type IngestRequest,
@@ -134,11 +133,6 @@ export class StoreThreads {
   /** Reads one batch of objects whole on the next thread, into one buffer. */
   read(objects: ReadRequest['objects']): Promise<ReadReply> {
     return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects });
-  }
-
-  /** Lstat's one batch of files on the next thread. */
-  stat(root: string, paths: string[]): Promise<StatReply> {
-    return this.send<StatReply>({ kind: 'stat', batch: this.nextBatch++, root, count: paths.length, paths: paths.join('\0') });
   }
 
   /** Makes one batch of hardlinks on the next thread. */

@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, SMALL_FILE_LIMIT, STAT_FIELDS, type BatchReply, type BatchRequest, type StatReply, type StatRequest, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
+import { OBJECT_MODE, SMALL_FILE_LIMIT, type BatchReply, type BatchRequest, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -81,31 +81,11 @@ export function read(request: ReadRequest): ReadReply {
   return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
 }
 
-/** Lstat's a batch of files; a failure is reported, the others go on. */
-export function stat(request: StatRequest): StatReply {
-  const stats = new Float64Array(request.count * STAT_FIELDS);
-  const failures: StatReply['failures'] = [];
-  const paths = request.count === 0 ? [] : request.paths.split('\0');
-  for (let index = 0; index < request.count; index++) {
-    try {
-      const st = fs.lstatSync(`${request.root}/${paths[index]!}`);
-      stats.set([st.size, st.mode, st.mtimeMs, st.ctimeMs, st.ino], index * STAT_FIELDS);
-    } catch (err) {
-      failures.push({ index, code: errnoCode(err) ?? null, message: (err as Error).message });
-    }
-  }
-  return { batch: request.batch, stats, failures };
-}
-
 /** One batch of work, as a thread (or the main thread, for a small job) does it; `transfer` lists the memory its answer hands over. */
 export function doBatch(request: BatchRequest): { reply: BatchReply; transfer: ArrayBuffer[] } {
   switch (request.kind) {
     case 'link':
       return { reply: link(request), transfer: [] };
-    case 'stat': {
-      const reply = stat(request);
-      return { reply, transfer: [reply.stats.buffer as ArrayBuffer] };
-    }
     case 'read': {
       const reply = read(request);
       return { reply, transfer: [reply.buffer] };

@@ -214,24 +214,3 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     await expect(next.finish()).rejects.toBe(err);
   });
 });
-
-describe('StoreThreads.stat', () => {
-  it("lstat's a batch on a thread: each file's size, mode, times and inode as lstat gives them, in order; a missing file is a failure by its index and the rest are still answered", async () => {
-    const root = tempDir();
-    fs.mkdirSync(join(root, 'sub'));
-    fs.writeFileSync(join(root, 'a'), 'aaaa');
-    fs.writeFileSync(join(root, 'sub/é b'), Buffer.alloc(12345));
-    fs.chmodSync(join(root, 'sub/é b'), 0o755);
-    const paths = ['sub/é b', 'gone', 'a'];
-    const pool = threads(2);
-    const reply = await pool.stat(root, paths);
-    expect(reply.failures).toHaveLength(1);
-    expect(reply.failures[0]).toMatchObject({ index: 1, code: 'ENOENT' });
-    for (const [k, path] of paths.entries()) {
-      if (k === 1) continue;
-      const st = fs.lstatSync(join(root, path));
-      expect([...reply.stats.subarray(k * 5, k * 5 + 5)], path).toEqual([st.size, st.mode, st.mtimeMs, st.ctimeMs, st.ino]);
-    }
-    expect((await pool.stat(root, [])).stats).toHaveLength(0);
-  });
-});
