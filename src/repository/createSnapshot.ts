@@ -38,16 +38,9 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
   options.progress.phase('scanning');
   // In manifest order from the start: the stat cache is read alongside, and the entries come out sorted.
   const files = walkTree(root, options.skip).sort((a, b) => comparePaths(a.path, b.path));
-  const pool = StoreThreads.forWork(files.length);
-  let stored: Awaited<ReturnType<typeof storeTree>>;
-  try {
-    const cache = await StatCache.load(repo.layout, root);
-    stored = await storeTree(repo, root, files, cache, pool, scanStartedMs, options.progress);
-    await cache.save(files);
-  } finally {
-    await pool.close();
-  }
-  const { id, totals, hashedFiles, hashedBytes } = stored;
+  const cache = await StatCache.load(repo.layout, root);
+  const { id, totals, hashedFiles, hashedBytes } = await storeTree(repo, root, files, cache, scanStartedMs, options.progress);
+  await cache.save(files);
   const record = await recordSnapshot(repo, { kind: 'next', id, label: options.label, totals });
   return { ...record, hashedFiles, hashedBytes, cachedFiles: files.length - hashedFiles };
 }
@@ -56,10 +49,10 @@ export async function createSnapshot(repo: Repository, options: CreateSnapshotOp
  * The files into the store and their tree saved; the tree's entries (a few hundred MB for a
  * million files) are let go when this returns, before the stat cache is written.
  */
-async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, pool: StoreThreads, scanStartedMs: number, progress: Progress) {
+async function storeTree(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
   let ingested: Awaited<ReturnType<typeof ingestFiles>>;
   try {
-    ingested = await ingestFiles(repo, root, files, cache, pool, scanStartedMs, progress);
+    ingested = await ingestFiles(repo, root, files, cache, scanStartedMs, progress);
   } finally {
     cache.forget();
   }
@@ -84,7 +77,7 @@ function realDirectory(path: string): string {
   return real;
 }
 
-async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, pool: StoreThreads, scanStartedMs: number, progress: Progress) {
+async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], cache: StatCache, scanStartedMs: number, progress: Progress) {
   let totalBytes = 0;
   for (const f of files) totalBytes += f.size;
   progress.phase('hashing', { files: files.length, bytes: totalBytes });
@@ -106,9 +99,11 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
     settle(index, added.id, added.size, true);
   };
   // Small files, and files the stat cache knows, go to the ingest threads in batches; large ones
-  // are streamed here. At most
-  // `capacity` batches are out at once, and after a failure none is sent and every thread
-  // is stopped before the error leaves (so nothing writes on once the lock is released).
+  // are streamed here. At most `capacity` batches are out at once, and after a failure none is
+  // sent and every thread is stopped before the error leaves (so nothing writes on once the lock
+  // is released). The threads stop as soon as the files are in, so their heaps are gone before
+  // the tree is encoded, the command's peak.
+  const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
   // The stat cache's id for each file sent with one, until its batch is answered.
   const cachedIds = new Map<number, ObjectId>();
@@ -148,6 +143,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
     await queue.finish();
   } finally {
     await queue.settled();
+    await pool.close();
   }
   return { entries, hashedFiles, hashedBytes };
 }
