@@ -98,34 +98,23 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
     const added = await repo.objects.addFile(join(root, files[index]!.path));
     settle(index, added.id, added.size, true);
   };
-  // Small files, and files the stat cache knows, go to the ingest threads in batches; large ones
-  // are streamed here. At most `capacity` batches are out at once, and after a failure none is
-  // sent and every thread is stopped before the error leaves (so nothing writes on once the lock
-  // is released). The threads stop as soon as the files are in, so their heaps are gone before
-  // the tree is encoded, the command's peak.
+  // Small files go to the ingest threads in batches; large ones are streamed here. At most
+  // `capacity` batches are out at once, and after a failure none is sent and every thread
+  // is stopped before the error leaves (so nothing writes on once the lock is released).
   const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
-  // The stat cache's id for each file sent with one, until its batch is answered.
-  const cachedIds = new Map<number, ObjectId>();
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
-      batch.map((i) => {
-        const cached = cachedIds.get(i);
-        return { path: join(root, files[i]!.path), size: files[i]!.size, ...(cached === undefined ? {} : { cached }) };
-      }),
+      batch.map((i) => ({ path: join(root, files[i]!.path), size: files[i]!.size })),
       tmpDir,
       repo.layout.objectsDir,
     );
     for (let k = 0; k < batch.length; k++) {
       const index = batch[k]!;
       const result = results[k]!;
-      const cached = cachedIds.get(index);
-      cachedIds.delete(index);
-      if (result.kind === 'unchanged') settle(index, cached!, files[index]!.size, false);
-      else if (result.kind === 'written' || result.kind === 'present') {
-        if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
-        settle(index, result.id, result.size, true);
-      } else if (result.kind === 'large') await addStreamed(index);
+      if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
+      if (result.kind === 'written' || result.kind === 'present') settle(index, result.id, result.size, true);
+      else if (result.kind === 'large') await addStreamed(index);
       else throw ingestFailure(result, join(root, files[index]!.path));
     }
   };
@@ -133,11 +122,9 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   try {
     for (let index = 0; index < files.length; index++) {
       const file = files[index]!;
-      // A file the stat cache knows goes to the threads too, whatever its size: they look for
-      // its object in the store (a stat each, off this thread) and read it only when it is gone.
       const cached = await cache.lookup(file);
-      if (cached !== undefined) cachedIds.set(index, cached);
-      if (cached === undefined && file.size > SMALL_FILE_LIMIT) await addStreamed(index);
+      if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
+      else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
       else await queue.add(index);
     }
     await queue.finish();

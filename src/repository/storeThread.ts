@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BatchRequest, StoreThreadData, StreamRequest } from './storeThreadMessages.js';
-import { doBatch, streamStep, type StreamWriter } from './storeWork.js';
+import type { IngestRequest, LinkRequest, ReadRequest, StoreThreadData, StreamRequest } from './storeThreadMessages.js';
+import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.js';
 
 /** The streams open on this thread (downloads being written), by number, and the memory their bytes come in. */
 const streams = new Map<number, StreamWriter>();
@@ -9,13 +9,14 @@ const slots = shared ? new Uint8Array(shared) : new Uint8Array(0);
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
-parentPort?.on('message', (request: BatchRequest | StreamRequest) => {
+parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | StreamRequest) => {
   const port = parentPort!;
   if (request.kind === 'stream') {
     const reply = streamStep(streams, request, slots);
     if (reply) port.postMessage(reply);
-  } else {
-    const { reply, transfer } = doBatch(request);
-    port.postMessage(reply, transfer);
-  }
+  } else if (request.kind === 'link') port.postMessage(link(request));
+  else if (request.kind === 'read') {
+    const reply = read(request);
+    port.postMessage(reply, [reply.buffer]);
+  } else port.postMessage(ingest(request));
 });

@@ -12,12 +12,8 @@ export const SMALL_FILE_LIMIT = 4 * 1024 * 1024;
 export interface IngestRequest {
   kind: 'ingest';
   batch: number;
-  /**
-   * Paths with the size the walk saw (a file that grew since is sent back as large), and the
-   * id the stat cache remembers for an unchanged file: when the store holds that object the
-   * file is not read at all.
-   */
-  files: Array<{ path: string; size: number; cached?: string }>;
+  /** Paths with the size the walk saw (a file that grew since is sent back as large). */
+  files: Array<{ path: string; size: number }>;
   tmpDir: string;
   objectsDir: string;
 }
@@ -27,8 +23,6 @@ export type IngestResult =
   | { kind: 'written'; id: string; size: number; temp: string }
   /** The store holds the object already (nothing written). */
   | { kind: 'present'; id: string; size: number }
-  /** The store holds the object the stat cache named (nothing read). */
-  | { kind: 'unchanged' }
   /** Too large to read whole: the caller streams it. */
   | { kind: 'large' }
   | { kind: 'error'; code: string | null; message: string };
@@ -73,10 +67,6 @@ export interface LinkRequest {
   paths: string;
   owner: { uid: number; gid: number } | null;
 }
-
-/** Any batch of work for a store thread, and its answer. */
-export type BatchRequest = IngestRequest | ReadRequest | LinkRequest;
-export type BatchReply = IngestReply | ReadReply | LinkReply;
 
 /** An empty batch: a thread that answers it has done everything sent to it before. */
 export function emptyLinkRequest(batch: number): LinkRequest {

@@ -2,10 +2,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
-import { doBatch, StreamWriter } from './storeWork.js';
+import { ingest, link, read, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
-  type BatchRequest,
   reportedError,
   type IngestReply,
   type IngestRequest,
@@ -167,10 +166,10 @@ export class StoreThreads {
     });
   }
 
-  private send<T>(request: BatchRequest): Promise<T> {
+  private send<T>(request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
     if (this.inline) {
       try {
-        return Promise.resolve(doBatch(request).reply as T);
+        return Promise.resolve((request.kind === 'link' ? link(request) : request.kind === 'read' ? read(request) : ingest(request)) as T);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -179,7 +178,7 @@ export class StoreThreads {
     return this.sendTo<T>(this.workers[this.nextWorker++ % this.count]!, request);
   }
 
-  private sendTo<T>(worker: Worker, request: BatchRequest): Promise<T> {
+  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
       worker.postMessage(request);

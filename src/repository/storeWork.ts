@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, SMALL_FILE_LIMIT, type BatchReply, type BatchRequest, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -41,9 +41,7 @@ export function readUpTo(path: string, size: number): Buffer {
   return buffer.subarray(0, length);
 }
 
-function ingestOne(source: IngestRequest['files'][number], request: IngestRequest): IngestResult {
-  if (source.cached !== undefined && fs.statSync(objectPathIn(request.objectsDir, source.cached), { throwIfNoEntry: false }) !== undefined) return { kind: 'unchanged' };
-  if (source.size > SMALL_FILE_LIMIT) return { kind: 'large' };
+function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
   const data = readUpTo(source.path, source.size);
   // It grew since the walk: the main thread streams it instead.
   if (data.length > source.size) return { kind: 'large' };
@@ -79,20 +77,6 @@ export function read(request: ReadRequest): ReadReply {
     offset += object.size;
   }
   return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
-}
-
-/** One batch of work, as a thread (or the main thread, for a small job) does it; `transfer` lists the memory its answer hands over. */
-export function doBatch(request: BatchRequest): { reply: BatchReply; transfer: ArrayBuffer[] } {
-  switch (request.kind) {
-    case 'link':
-      return { reply: link(request), transfer: [] };
-    case 'read': {
-      const reply = read(request);
-      return { reply, transfer: [reply.buffer] };
-    }
-    case 'ingest':
-      return { reply: ingest(request), transfer: [] };
-  }
 }
 
 /** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */
