@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
-import { modeFromStat, sortEntries, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
+import { modeFromStat, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
 import { walkTree } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
@@ -56,8 +56,8 @@ async function storeTree(repo: Repository, root: string, files: WalkedFile[], ca
   } finally {
     cache.forget();
   }
+  // In the files' order, which is manifest order: validateTree refuses them otherwise.
   const { entries, hashedFiles, hashedBytes } = ingested;
-  sortEntries(entries);
   validateTree(entries);
   await repo.objects.flush();
   const id = await repo.snapshots.saveTree({ entries });

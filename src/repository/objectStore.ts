@@ -126,11 +126,7 @@ export class ObjectStore {
       await this.queue(writer.temp, id, size);
       return { id, size };
     } catch (err) {
-      try {
-        writer.discard();
-      } catch {
-        // The stream's own error is the one to report; tmp/ is swept by the next command.
-      }
+      writer.discardQuietly(); // the stream's own error is the one to report
       explainSystemError(err, 'adding an object to the store', origin);
     }
   }

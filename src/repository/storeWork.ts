@@ -147,6 +147,18 @@ export class StreamWriter {
     fs.rmSync(this.temp, { force: true });
   }
 
+  /**
+   * discard() for a caller that has an error of its own to report, or nobody to report to:
+   * a failure here leaves only a temp file, which the next command sweeps from tmp/.
+   */
+  discardQuietly(): void {
+    try {
+      this.discard();
+    } catch {
+      // Swept from tmp/ by the next command.
+    }
+  }
+
   private drain(): void {
     const pieces = this.pieces;
     this.pieces = [];
@@ -178,11 +190,7 @@ export function streamStep(writers: Map<number, StreamWriter>, request: StreamRe
   const writer = writers.get(request.stream);
   if (request.discard) {
     writers.delete(request.stream);
-    try {
-      writer?.discard();
-    } catch {
-      // Nobody waits for a discard: a temp file left behind is swept from tmp/ by the next command.
-    }
+    writer?.discardQuietly(); // nobody waits for a discard
     return null;
   }
   // A stream that failed earlier was dropped (its error was answered): the rest of it is ignored.
