@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -130,18 +131,37 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     const dir = tempDir();
     const slot = 256 * 1024;
     const pool = threads(1);
+    // The thread is held in open() of a FIFO nobody writes, so it cannot free a slot before it dies.
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const held = pool.ingest([{ path: fifo, size: 10 }], dir, join(dir, 'objects')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const stream = pool.stream(join(dir, 'body'), { md5: false, gitBlobSize: null }, null);
     const data = patternBytes(33 * slot, 10);
     for (let i = 0; i < 32; i++) stream.write(data.subarray(i * slot, (i + 1) * slot));
     const waiting = stream.write(data.subarray(32 * slot));
     expect(waiting).toBeInstanceOf(Promise);
-    await (pool as unknown as { started: Worker[] }).started[0]!.terminate();
+    const worker = (pool as unknown as { started: Worker[] }).started[0]!;
+    const exited = worker.terminate();
+    // Let the thread out of open() once it is there (a writer's non-blocking open needs the reader).
+    for (let gone = false; !gone; ) {
+      try {
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        break;
+      } catch {
+        gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10))]);
+      }
+    }
+    await exited;
     const err = await waiting!.then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(AirlockError);
     expect((err as AirlockError).code).toBe('INTERNAL');
+    expect(await held).toBeInstanceOf(AirlockError);
     expect(() => stream.write(data.subarray(0, 10))).toThrow(/a store thread stopped/);
   });
 
