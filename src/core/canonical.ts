@@ -25,7 +25,7 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
 }
 
 export function encodeMsgpack(value: Canonical): Buffer {
-  const writer = new Writer();
+  const writer = new CanonicalWriter();
   writer.value(value);
   return writer.result();
 }
@@ -38,12 +38,21 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-class Writer {
-  private buffer = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Writes canonical msgpack into one buffer. Given the exact size up front (a tree of a
+ * million entries, sized with the *Bytes functions below), it allocates once and hands
+ * that buffer back without a copy; otherwise it grows by doubling and copies the result.
+ */
+export class CanonicalWriter {
+  private buffer: Buffer;
   private offset = 0;
 
+  constructor(capacity = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
   result(): Buffer {
-    return Buffer.from(this.buffer.subarray(0, this.offset));
+    return this.offset === this.buffer.length ? this.buffer : Buffer.from(this.buffer.subarray(0, this.offset));
   }
 
   value(v: Canonical): void {
@@ -54,7 +63,7 @@ class Writer {
     else if (typeof v === 'string') this.string(v);
     else if (v instanceof Uint8Array) this.bin(v);
     else if (Array.isArray(v)) {
-      this.header(ARRAY_HEADER, v.length);
+      this.arrayHeader(v.length);
       for (const item of v) this.value(item);
     } else {
       const keys = Object.keys(v);
@@ -66,7 +75,21 @@ class Writer {
     }
   }
 
-  private uint(n: number): void {
+  arrayHeader(length: number): void {
+    this.header(ARRAY_HEADER, length);
+  }
+
+  /** A byte string given as hex (an object id): the same bytes as bin(Buffer.from(hex, 'hex')), with no Buffer made. */
+  binHex(hex: string): void {
+    const length = hex.length >>> 1;
+    this.header(BIN_HEADER, length);
+    this.reserve(length);
+    const written = this.buffer.write(hex, this.offset, length, 'hex');
+    if (written !== length || hex.length !== length * 2) throw new TypeError(`canonical msgpack: ${JSON.stringify(hex)} is not hex`);
+    this.offset += written;
+  }
+
+  uint(n: number): void {
     if (!isUint(n)) throw new TypeError(`canonical msgpack holds only non-negative safe integers, not ${n}`);
     if (n < 0x80) this.byte(n);
     else if (n < 0x100) this.bytes([0xcc, n]);
@@ -83,7 +106,7 @@ class Writer {
     }
   }
 
-  private string(s: string): void {
+  string(s: string): void {
     const length = Buffer.byteLength(s);
     this.header(STRING_HEADER, length);
     this.reserve(length);
@@ -137,6 +160,32 @@ class Writer {
   }
 }
 
+
+/** Bytes `n` takes as a canonical uint. */
+export function uintBytes(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
+/** Bytes a string of `length` UTF-8 bytes takes, header included. */
+export function stringBytes(length: number): number {
+  return headerBytes(STRING_HEADER, length) + length;
+}
+
+/** Bytes a byte string of `length` bytes takes, header included. */
+export function binBytes(length: number): number {
+  return headerBytes(BIN_HEADER, length) + length;
+}
+
+/** Bytes an array header for `length` items takes. */
+export function arrayHeaderBytes(length: number): number {
+  return headerBytes(ARRAY_HEADER, length);
+}
+
+function headerBytes(form: LengthHeader, length: number): number {
+  if (form.fix !== undefined && length <= form.fixMax) return 1;
+  if (form.tag8 !== undefined && length < 0x100) return 2;
+  return length < 0x10000 ? 3 : 5;
+}
 
 /** Where canonical msgpack bytes break a rule; callers turn it into their own error. */
 export class CanonicalFormError extends Error {

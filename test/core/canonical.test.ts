@@ -1,6 +1,18 @@
 import { describe, it, expect } from 'vitest';
 import { Unpackr } from 'msgpackr';
-import { CanonicalFormError, CanonicalReader, decodeMsgpack, encodeMsgpack, isRecord, isUint } from '../../src/core/canonical.js';
+import {
+  arrayHeaderBytes,
+  binBytes,
+  CanonicalFormError,
+  CanonicalReader,
+  CanonicalWriter,
+  decodeMsgpack,
+  encodeMsgpack,
+  isRecord,
+  isUint,
+  stringBytes,
+  uintBytes,
+} from '../../src/core/canonical.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -53,6 +65,40 @@ describe('encodeMsgpack', () => {
     expect(decoded.sizes).toEqual(value.sizes);
     expect(Buffer.from(decoded.id).equals(value.id)).toBe(true);
     expect(decoded.none).toBeNull();
+  });
+});
+
+describe('sizes for a writer sized up front', () => {
+  it('uintBytes, stringBytes, binBytes and arrayHeaderBytes equal what the writer writes, at every bound', () => {
+    const bounds = [0, 1, 15, 16, 31, 32, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000];
+    for (const n of [...bounds, 0xffff_ffff, 2 ** 32, Number.MAX_SAFE_INTEGER]) expect(uintBytes(n)).toBe(encodeMsgpack(n).length);
+    for (const n of bounds) {
+      expect(stringBytes(n)).toBe(encodeMsgpack('x'.repeat(n)).length);
+      expect(binBytes(n)).toBe(encodeMsgpack(new Uint8Array(n)).length);
+      expect(arrayHeaderBytes(n)).toBe(encodeMsgpack(new Array<null>(n).fill(null)).length - n);
+    }
+  });
+
+  it('a writer given its exact size returns that buffer, not a copy; an undersized one grows and still writes the same bytes', () => {
+    const value = ['airlock-tree', 1, [['a', new Uint8Array(32).fill(7), 70_000, 0o644]]];
+    const expected = encodeMsgpack(value);
+    const exact = new CanonicalWriter(expected.length);
+    exact.value(value);
+    const first = exact.result();
+    expect(first.equals(expected)).toBe(true);
+    first[0] = 0; // the same memory the writer filled: nothing was copied
+    expect(exact.result()[0]).toBe(0);
+    const small = new CanonicalWriter(3);
+    small.value(value);
+    expect(small.result().equals(expected)).toBe(true);
+  });
+
+  it('binHex writes the bytes of its hex and refuses what is not hex', () => {
+    const w = new CanonicalWriter();
+    w.binHex('00ff10');
+    expect(hex(w.result())).toBe('c40300ff10');
+    expect(() => new CanonicalWriter().binHex('0g')).toThrow(/not hex/);
+    expect(() => new CanonicalWriter().binHex('abc')).toThrow(/not hex/);
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { AirlockError, type ErrorCode } from '../../src/errors.js';
 import { pack as encodeMsgpack } from 'msgpackr';
 import { hashBytes } from '../../src/core/objectId.js';
+import { encodeMsgpack as encodeCanonical } from '../../src/core/canonical.js';
 import {
   decodeTree,
   distinctObjects,
@@ -154,6 +155,38 @@ describe('encodeTree / decodeTree', () => {
   it('accepts a size of 2^32 written as uint64 (0xcf), the documented canonical form', () => {
     const bytes = rawTree({ size: uint64(2n ** 32n) });
     expect(decodeTree(bytes).entries[0]!.size).toBe(2 ** 32);
+  });
+});
+
+describe('encodeTree, sized up front', () => {
+  /** The general writer's bytes for the same tree: what the sized writer must equal. */
+  const general = (t: Tree) => encodeCanonical(['airlock-tree', 1, t.entries.map((e) => [e.path, Buffer.from(e.id, 'hex'), e.size, e.mode])]);
+
+  it('writes the same bytes as the general canonical writer at every header size', () => {
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const sizes = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffff_ffff, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    const pieces = ['a', '\u00e9', '\u{1F600}', 'dir', 'x'.repeat(31), 'y'.repeat(255), 'z'.repeat(250)];
+    // 0, 1, 15 and 16 rows cross the fixarray bound; 65,536 rows the array16 bound.
+    for (const count of [0, 1, 15, 16, 300, 65_536]) {
+      const entries: TreeEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        const path = `${String(i).padStart(6, '0')}/${pieces[next(pieces.length)]!}${count < 1000 ? '/' + pieces[next(pieces.length)]! : ''}`;
+        entries.push(entry(path, sizes[next(sizes.length)]!, next(2) === 0 ? FILE_MODE : EXECUTABLE_MODE));
+      }
+      const t = tree(...entries);
+      const encoded = encodeTree(t);
+      expect(encoded.equals(general(t))).toBe(true);
+      expect(decodeTree(encoded)).toEqual(t);
+    }
+  });
+
+  it('refuses an id that is not hex rather than writing fewer bytes', () => {
+    expect(() => encodeTree(tree(entry('a', 1, FILE_MODE, 'zz' + ID_A.slice(2))))).toThrow(/not hex/);
+    expect(() => encodeTree(tree(entry('a', 1, FILE_MODE, ID_A + 'a')))).toThrow(/not hex/);
   });
 });
 
