@@ -69,13 +69,22 @@ export function walkTree(root: string, skip: (relative: string) => boolean = () 
     if (dirent.isDirectory()) continue;
     if (dirent.isFile()) {
       const st = fs.lstatSync(join(root, rel));
-      files.push({ path: rel, size: st.size, mode: st.mode, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+      files.push({ path: rel, size: smallInteger(st.size), mode: smallInteger(st.mode), mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: smallInteger(st.ino) });
     } else {
       const kind = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (device, socket or fifo)';
       throw badTree(`${rel} is ${kind}; snapshots hold only regular files and directories`, join(root, rel));
     }
   }
   return files;
+}
+
+/**
+ * The same number, as V8's small integer when it fits. A Stats object's fields come out of a
+ * Float64Array, so each is a boxed double of 16 bytes, even 644 or 347; kept per walked file
+ * that is 48 bytes of boxes for size, mode and inode, 48 MB at a million files.
+ */
+function smallInteger(n: number): number {
+  return n >= 0 && n <= 0x7fff_ffff ? n | 0 : n;
 }
 
 function badTree(message: string, where: string): AirlockError {
