@@ -166,7 +166,10 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
       if (tree.entries[i]!.mode === EXECUTABLE_MODE) {
         copy(i);
         progress.advance(1, 0);
-      } else await queue.add(i);
+      } else {
+        const sent = queue.add(i);
+        if (sent) await sent;
+      }
     }
     await queue.finish();
   } finally {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { pathProblem } from '../core/paths.js';
 
@@ -63,12 +63,13 @@ export function* walkEntries(root: string, options: WalkOptions = {}): Generator
  */
 export function walkTree(root: string, skip: (relative: string) => boolean = () => false): WalkedFile[] {
   const files: WalkedFile[] = [];
+  const under = pathsUnder(root);
   for (const { path: rel, dirent } of walkEntries(root, { skip })) {
     const problem = pathProblem(rel);
     if (problem) throw badTree(`cannot record ${JSON.stringify(rel)}: ${problem}`, join(root, rel));
     if (dirent.isDirectory()) continue;
     if (dirent.isFile()) {
-      const st = fs.lstatSync(join(root, rel));
+      const st = fs.lstatSync(under(rel));
       files.push({ path: rel, size: smallInteger(st.size), mode: smallInteger(st.mode), mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: smallInteger(st.ino) });
     } else {
       const kind = dirent.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (device, socket or fifo)';
@@ -76,6 +77,17 @@ export function walkTree(root: string, skip: (relative: string) => boolean = () 
     }
   }
   return files;
+}
+
+/**
+ * Joins a relative path that pathProblem accepted (no empty, `.` or `..` segment) to `root`
+ * by concatenation: path.join normalises the whole string again, character by character,
+ * and at 200,000 files that was 350 MB of short-lived strings per snapshot.
+ */
+export function pathsUnder(root: string): (relative: string) => string {
+  const base = normalize(root);
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  return (relative) => prefix + relative;
 }
 
 /**

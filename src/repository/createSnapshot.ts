@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import { modeFromStat, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
-import { walkTree } from '../fs/walk.js';
+import { pathsUnder, walkTree } from '../fs/walk.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
@@ -103,16 +103,20 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // is stopped before the error leaves (so nothing writes on once the lock is released).
   const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
+  const under = pathsUnder(root);
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
-      batch.map((i) => ({ path: join(root, files[i]!.path), size: files[i]!.size })),
+      batch.map((i) => ({ path: under(files[i]!.path), size: files[i]!.size })),
       tmpDir,
       repo.layout.objectsDir,
     );
     for (let k = 0; k < batch.length; k++) {
       const index = batch[k]!;
       const result = results[k]!;
-      if (result.kind === 'written') await repo.objects.queueWritten(result.temp, result.id, result.size);
+      if (result.kind === 'written') {
+        const flushing = repo.objects.queueWritten(result.temp, result.id, result.size);
+        if (flushing) await flushing;
+      }
       if (result.kind === 'written' || result.kind === 'present') settle(index, result.id, result.size, true);
       else if (result.kind === 'large') await addStreamed(index);
       else throw ingestFailure(result, join(root, files[index]!.path));
@@ -122,10 +126,15 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   try {
     for (let index = 0; index < files.length; index++) {
       const file = files[index]!;
-      const cached = await cache.lookup(file);
+      // Awaited only when there is something to wait for: most files need neither.
+      let cached = cache.lookup(file);
+      if (cached instanceof Promise) cached = await cached;
       if (cached !== undefined && repo.objects.hasSync(cached)) settle(index, cached, file.size, false);
       else if (file.size > SMALL_FILE_LIMIT) await addStreamed(index);
-      else await queue.add(index);
+      else {
+        const sent = queue.add(index);
+        if (sent) await sent;
+      }
     }
     await queue.finish();
   } finally {

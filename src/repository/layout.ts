@@ -41,7 +41,7 @@ export class RepositoryLayout {
     return join(this.root, REPOSITORY_MARKER);
   }
   objectDir(id: ObjectId): string {
-    return join(this.objectsDir, id.slice(0, 2));
+    return `${this.objectsDir}/${id.slice(0, 2)}`; // as objectPathIn: asked once per object in a flush
   }
   objectPath(id: ObjectId): string {
     return objectPathIn(this.objectsDir, id);

@@ -87,14 +87,15 @@ export class StatCache {
    * are asked in manifest order, each once; each row is let go once passed, so the rows shrink
    * as the tree's entries grow.
    */
-  async lookup(file: WalkedFile): Promise<ObjectId | undefined> {
+  lookup(file: WalkedFile): ObjectId | undefined | Promise<ObjectId | undefined> {
     const stray = this.strays.get(file.path);
     if (stray) {
       this.strays.delete(file.path);
       return matching(stray, file);
     }
     for (;;) {
-      if (this.next === this.slice.length && !(await this.readSlice())) return undefined;
+      // A promise only when the next slice must be read: an async call per file was most of a snapshot's garbage.
+      if (this.next === this.slice.length) return this.values === null ? undefined : this.readSlice().then((more) => (more ? this.lookup(file) : undefined));
       const row = this.slice[this.next]!;
       const order = comparePaths(row[0], file.path);
       if (order > 0) return undefined; // a row for a later file

@@ -367,9 +367,10 @@ export class BatchQueue {
     private readonly send: (batch: number[]) => Promise<void>,
   ) {}
 
-  async add(index: number): Promise<void> {
+  /** A promise to wait on only when a batch went out (a promise per item made most of a tree's garbage). */
+  add(index: number): Promise<void> | undefined {
     this.batch.push(index);
-    if (this.batch.length >= this.size) await this.dispatch();
+    return this.batch.length >= this.size ? this.dispatch() : undefined;
   }
 
   /** Sends what is left and waits for every batch, in order. */

@@ -95,6 +95,29 @@ describe('ObjectStore.addFile / addStream', () => {
     expect(store.hasSync(id)).toBe(true);
   });
 
+  it('a rename that fails fails the flush with its own error, once the renames under way are done; none is left half-done', async () => {
+    const { store, layout } = newStore();
+    const contents = Array.from({ length: 40 }, (_, i) => Buffer.from(`object ${i}`));
+    const ids: string[] = [];
+    for (const content of contents) ids.push((await store.addBuffer(content, 'test')).id);
+    // One temp taken away before the flush: its rename finds nothing.
+    const temps = tmpEntries(layout);
+    expect(temps).toHaveLength(40);
+    const lost = temps[17]!;
+    fs.rmSync(join(layout.tmpDir, lost));
+    const failed = await store.flush().then(
+      () => undefined,
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
+    expect(failed?.code).toBe('ENOENT');
+    expect(failed?.path).toBe(join(layout.tmpDir, lost));
+    // Renames stop at the failure: each object is either in place, whole, or still a temp.
+    const renamed = ids.filter((id) => fs.existsSync(store.path(id)));
+    expect(renamed.length).toBeGreaterThan(0);
+    for (const id of renamed) expect(b3(fs.readFileSync(store.path(id)))).toBe(id);
+    expect(renamed.length + tmpEntries(layout).length).toBe(39);
+  });
+
   it('an unknown id is not present', async () => {
     const { store } = newStore();
     const id = b3(Buffer.from('never added'));
