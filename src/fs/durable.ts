@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { dirname, basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import { onInterrupt } from './interrupt.js';
 
@@ -26,7 +26,10 @@ const tempNonce = randomBytes(4).toString('hex');
  */
 export function tempName(finalPath: string): string {
   tempCounter++;
-  return join(dirname(finalPath), `.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`);
+  // Next to the final path, by concatenation: path.join would normalise the whole path again, per object.
+  const dir = dirname(finalPath);
+  const prefix = dir === '.' ? '' : dir.endsWith('/') ? dir : `${dir}/`;
+  return `${prefix}.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`;
 }
 
 /**

@@ -19,6 +19,7 @@ import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
 import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
 import type { Repository } from '../repository/repository.js';
+import type { StagedObject } from '../repository/objectStore.js';
 import { assertTreeFits, buildDeployment, ObjectMissing } from '../deployment/buildDeployment.js';
 import type { DataDir } from '../deployment/dataDir.js';
 import type { Owner } from '../deployment/accounts.js';
@@ -330,30 +331,39 @@ class Staging {
     private readonly repair: boolean,
   ) {}
 
-  async open(id: ObjectId): Promise<ObjectSink | undefined> {
-    const staged = await this.repo.objects.stage(id, { repair: this.repair });
+  /** Synchronous for most objects: a promise per object and call was most of what an apply of small files allocated. */
+  open(id: ObjectId): ObjectSink | undefined | Promise<ObjectSink | undefined> {
+    const staged = this.repo.objects.stage(id, { repair: this.repair });
+    return staged instanceof Promise ? staged.then((s) => this.sink(id, s)) : this.sink(id, staged);
+  }
+
+  private sink(id: ObjectId, staged: StagedObject | undefined): ObjectSink | undefined {
     if (staged === undefined) return undefined;
     return {
-      write: async (chunk) => staged.write(chunk),
-      finish: async () => {
+      write: (chunk) => staged.write(chunk),
+      finish: () => {
         if (this.interrupted) return staged.abort(); // stopping: only what was imported before counts
-        const size = await staged.finish();
-        // A repaired object stays whatever happens next: it was there before, damaged.
-        if (!staged.replaces) this.imported.push(id);
-        this.committed++;
-        failpoint('apply-staged-object');
-        await this.checkpoint(size);
+        const queued = staged.finish();
+        return queued ? queued.then(() => this.finished(id, staged)) : this.finished(id, staged);
       },
       abort: async () => staged.abort(),
     };
   }
 
+  private finished(id: ObjectId, staged: StagedObject): Promise<void> | undefined {
+    // A repaired object stays whatever happens next: it was there before, damaged.
+    if (!staged.replaces) this.imported.push(id);
+    this.committed++;
+    failpoint('apply-staged-object');
+    return this.checkpoint(staged.size);
+  }
+
   /** Every RESUME_CHECKPOINT_BYTES or RESUME_CHECKPOINT_MS: the imports so far survive a crash. */
-  private async checkpoint(size: number): Promise<void> {
+  private checkpoint(size: number): Promise<void> | undefined {
     this.sinceCheckpoint.bytes += size;
-    if (this.sinceCheckpoint.bytes < RESUME_CHECKPOINT_BYTES && Date.now() - this.sinceCheckpoint.started < RESUME_CHECKPOINT_MS) return;
+    if (this.sinceCheckpoint.bytes < RESUME_CHECKPOINT_BYTES && Date.now() - this.sinceCheckpoint.started < RESUME_CHECKPOINT_MS) return undefined;
     this.sinceCheckpoint = { bytes: 0, started: Date.now() };
-    await this.repo.objects.flush();
+    return this.repo.objects.flush();
   }
 
   async commit(): Promise<void> {

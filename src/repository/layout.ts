@@ -32,9 +32,12 @@ export function objectPathIn(objectsDir: string, id: ObjectId): string {
 export class RepositoryLayout {
   /** Joined once: every object's path starts with it. */
   readonly objectsDir: string;
+  /** Joined once: every staged object's temp name starts with it. */
+  readonly tmpDir: string;
 
   constructor(readonly root: string) {
     this.objectsDir = join(root, 'objects', 'v1');
+    this.tmpDir = join(root, 'tmp');
   }
 
   get marker(): string {
@@ -60,9 +63,6 @@ export class RepositoryLayout {
   }
   get downloadLedgerPath(): string {
     return join(this.root, 'cache', 'downloads-v1.jsonl');
-  }
-  get tmpDir(): string {
-    return join(this.root, 'tmp');
   }
   get lockPath(): string {
     return join(this.root, 'lock');

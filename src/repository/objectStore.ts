@@ -17,8 +17,10 @@ export interface StagedObject {
   /** It replaces a damaged object of that id (repair), rather than adding a new one. */
   readonly replaces: boolean;
   write(chunk: Buffer): void;
-  /** The bytes checked out: queue them as the object; returns its size. */
-  finish(): Promise<number>;
+  /** Bytes written so far. */
+  readonly size: number;
+  /** The bytes checked out: queue them as the object (a promise only when there is something to wait for). */
+  finish(): Promise<void> | undefined;
   abort(): void;
 }
 const READ_CHUNK = 1024 * 1024;
@@ -137,11 +139,17 @@ export class ObjectStore {
    * caller, having checked them against the id, calls finish(). Undefined when the store
    * has the object already: nothing needs writing.
    */
-  async stage(id: ObjectId, options: { repair?: boolean } = {}): Promise<StagedObject | undefined> {
+  stage(id: ObjectId, options: { repair?: boolean } = {}): StagedObject | undefined | Promise<StagedObject | undefined> {
     // With `repair` (apply --force-full), an object present but no longer hashing to its id
     // (edited in place through a deployment's hardlink) is replaced by the bundle's bytes.
-    const stored = options.repair === true && !this.pending.has(id) && !this.inFlight.has(id) ? await hashFile(this.path(id)) : undefined;
-    const replace = stored !== undefined && stored !== id;
+    if (options.repair === true && !this.pending.has(id) && !this.inFlight.has(id)) {
+      return hashFile(this.path(id)).then((stored) => this.stageAs(id, stored !== undefined && stored !== id));
+    }
+    return this.stageAs(id, false);
+  }
+
+  /** stage(), once it is known whether the object replaces a damaged one: synchronous, as most objects are staged. */
+  private stageAs(id: ObjectId, replace: boolean): StagedObject | undefined {
     if (!replace && this.hasSync(id)) return undefined;
     this.ensureTmpDir();
     const temp = tempName(`${this.layout.tmpDir}/${id}`);
@@ -154,20 +162,20 @@ export class ObjectStore {
     };
     return {
       replaces: replace,
+      get size() {
+        return size;
+      },
       write: (chunk) => {
         for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
         size += chunk.length;
       },
       // Not fsynced one by one: flush() syncs the whole batch before renaming it in.
-      finish: async () => {
+      finish: () => {
         close();
-        if (replace) {
-          this.pending.set(id, temp); // renamed over the damaged object at the next flush
-          this.repaired++;
-        } else {
-          await this.commitTemp(temp, id);
-        }
-        return size;
+        if (!replace) return this.commitTemp(temp, id);
+        this.pending.set(id, temp); // renamed over the damaged object at the next flush
+        this.repaired++;
+        return undefined;
       },
       abort: () => {
         close();

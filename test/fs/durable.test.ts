@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   fsyncDir,
@@ -27,6 +27,19 @@ describe('tempName', () => {
     expect(isTempName(basename(a))).toBe(true);
     expect(isTempName('file.json')).toBe(false);
     expect(isTempName('x.tmp-')).toBe(false);
+  });
+
+  it('stays beside the final path for a bare name, a file in / and a relative path, as path.join would put it', () => {
+    for (const [finalPath, dir] of [
+      ['file.json', '.'],
+      ['/file.json', '/'],
+      ['rel/dir/file.json', 'rel/dir'],
+    ] as const) {
+      const temp = tempName(finalPath);
+      expect(dirname(temp)).toBe(dir);
+      expect(temp).toBe(join(dir, basename(temp)));
+      expect(basename(temp).startsWith('.tmp-file.json-')).toBe(true);
+    }
   });
 });
 
