@@ -210,9 +210,13 @@ export class ObjectStore {
   /** A promise only when there is something to wait for (a duplicate's temp to remove, or a flush): per file, most often nothing. */
   private queue(temp: string, id: ObjectId, size: number, lookOnDisk = true): Promise<void> | undefined {
     const removing = this.commitTemp(temp, id, lookOnDisk);
+    // A duplicate's temp is gone before a flush may start, as when this was one await after another.
+    return removing ? removing.then(() => this.queued(size)) : this.queued(size);
+  }
+
+  private queued(size: number): Promise<void> | undefined {
     this.pendingBytes += size;
-    const flushing = this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES ? this.flush() : undefined;
-    return removing && flushing ? Promise.all([removing, flushing]).then(() => undefined) : (removing ?? flushing);
+    return this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
   /** Made once per batch (recovery and apply remove tmp/ as a whole between commands). */

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { AirlockError, type ErrorCode } from '../../src/errors.js';
 import { pack as encodeMsgpack } from 'msgpackr';
 import { hashBytes } from '../../src/core/objectId.js';
@@ -178,7 +178,14 @@ describe('encodeTree, sized up front', () => {
         entries.push(entry(path, sizes[next(sizes.length)]!, next(2) === 0 ? FILE_MODE : EXECUTABLE_MODE));
       }
       const t = tree(...entries);
+      // Sized exactly: one allocation of the encoded length, never grown, never copied.
+      const alloc = vi.spyOn(Buffer, 'allocUnsafe');
+      const copy = vi.spyOn(Buffer, 'from');
       const encoded = encodeTree(t);
+      expect(alloc.mock.calls).toEqual([[encoded.length]]);
+      expect(copy).not.toHaveBeenCalled();
+      alloc.mockRestore();
+      copy.mockRestore();
       expect(encoded.equals(general(t))).toBe(true);
       expect(decodeTree(encoded)).toEqual(t);
     }

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +117,66 @@ describe('ObjectStore.addFile / addStream', () => {
     expect(renamed.length).toBeGreaterThan(0);
     for (const id of renamed) expect(b3(fs.readFileSync(store.path(id)))).toBe(id);
     expect(renamed.length + tmpEntries(layout).length).toBe(39);
+  });
+
+  it('a flush renames at most 8 at once, starts none after a failure, and settles only when every rename it started is done', async () => {
+    // fs.rename slowed down and counted (the store calls it through the module's live binding).
+    const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const realRename = cjsFs.rename;
+    let running = 0;
+    let most = 0;
+    let started = 0;
+    let afterFailure = 0;
+    let failed = false;
+    let failAt = -1;
+    cjsFs.rename = ((from: string, to: string, done: (err: NodeJS.ErrnoException | null) => void) => {
+      const k = started++;
+      if (failed) afterFailure++;
+      running++;
+      most = Math.max(most, running);
+      setTimeout(() => {
+        if (k === failAt) {
+          running--;
+          failed = true;
+          done(Object.assign(new Error('injected EIO'), { code: 'EIO' }));
+          return;
+        }
+        realRename(from, to, (err) => {
+          running--;
+          done(err);
+        });
+      }, 1 + (k % 5) * 3);
+    }) as typeof fs.rename;
+    syncBuiltinESMExports();
+    try {
+      for (const [count, fail] of [
+        [30, -1],
+        [30, 12],
+      ] as const) {
+        const { store } = newStore();
+        for (let i = 0; i < count; i++) await store.addBuffer(Buffer.from(`object ${fail} ${i}`), 'test');
+        running = most = started = afterFailure = 0;
+        failed = false;
+        failAt = fail;
+        const outcome = await store.flush().then(
+          () => 'done',
+          (e: unknown) => (e as Error).message,
+        );
+        expect(running).toBe(0); // nothing still renaming when the flush settled
+        expect(most).toBe(8);
+        expect(afterFailure).toBe(0);
+        if (fail < 0) {
+          expect(outcome).toBe('done');
+          expect(started).toBe(count);
+        } else {
+          expect(outcome).toBe('injected EIO');
+          expect(started).toBeLessThan(count);
+        }
+      }
+    } finally {
+      cjsFs.rename = realRename;
+      syncBuiltinESMExports();
+    }
   });
 
   it('an unknown id is not present', async () => {

@@ -30,9 +30,8 @@ import type { Progress } from '../progress.js';
  * from (one file, volumes) is src/bundle/bundleInput.ts, the loop that feeds it
  * src/bundle/readBundle.ts, and where verified objects go is the caller's ObjectSink.
  */
-/** Where a verified object's bytes go (a staging file during apply). */
 /**
- * Where an object's bytes go. write and finish give a promise only when the reader must
+ * Where a verified object's bytes go (a staging file during apply). write and finish give a promise only when the reader must
  * wait for it: a store writes synchronously, and a promise per call was most of what an
  * apply of 200,000 small objects allocated.
  */
@@ -93,11 +92,12 @@ interface CurrentEntry {
   pack?: PackState;
 }
 
-/** A pack being read: its decoder, its parser, and the object whose bytes are arriving. */
+/** A packed object's bytes begin: hashed as they come, and handed to its sink if it has one. */
 function beginPacked(pack: PackState, object: { id: ObjectId; size: number }, sink: ObjectSink | undefined): void {
   pack.object = sink ? { id: object.id, size: object.size, content: new ContentHasher(), sink } : { id: object.id, size: object.size, content: new ContentHasher() };
 }
 
+/** A pack being read: its decoder, its parser, and the object whose bytes are arriving. */
 interface PackState {
   sequence: number;
   decoder: ZstdDecoder;
