@@ -91,18 +91,22 @@ export class CanonicalWriter {
 
   uint(n: number): void {
     if (!isUint(n)) throw new TypeError(`canonical msgpack holds only non-negative safe integers, not ${n}`);
-    if (n < 0x80) this.byte(n);
-    else if (n < 0x100) this.bytes([0xcc, n]);
-    else if (n < 0x10000) {
-      this.byte(0xcd);
-      this.u16(n);
-    } else if (n < 0x1_0000_0000) {
-      this.byte(0xce);
-      this.u32(n);
-    } else {
-      this.byte(0xcf);
-      this.u32(Math.floor(n / 0x1_0000_0000));
-      this.u32(n >>> 0);
+    // The form uintBytes chooses, so a writer sized with it is never off by one.
+    switch (uintBytes(n)) {
+      case 1:
+        return this.byte(n);
+      case 2:
+        return this.bytes([0xcc, n]);
+      case 3:
+        this.byte(0xcd);
+        return this.u16(n);
+      case 5:
+        this.byte(0xce);
+        return this.u32(n);
+      default:
+        this.byte(0xcf);
+        this.u32(Math.floor(n / 0x1_0000_0000));
+        this.u32(n >>> 0);
     }
   }
 
@@ -120,16 +124,19 @@ export class CanonicalWriter {
     this.offset += b.length;
   }
 
-  /** The smallest header form that holds `length`: the same table the reader checks against. */
+  /** The smallest header form that holds `length` (headerBytes chooses it): the same table the reader checks against. */
   private header(form: LengthHeader, length: number): void {
-    if (form.fix !== undefined && length <= form.fixMax) this.byte(form.fix | length);
-    else if (form.tag8 !== undefined && length < 0x100) this.bytes([form.tag8, length]);
-    else if (length < 0x10000) {
-      this.byte(form.tag16);
-      this.u16(length);
-    } else {
-      this.byte(form.tag32);
-      this.u32(length);
+    switch (headerBytes(form, length)) {
+      case 1:
+        return this.byte(form.fix! | length);
+      case 2:
+        return this.bytes([form.tag8!, length]);
+      case 3:
+        this.byte(form.tag16);
+        return this.u16(length);
+      default:
+        this.byte(form.tag32);
+        this.u32(length);
     }
   }
 
@@ -181,6 +188,7 @@ export function arrayHeaderBytes(length: number): number {
   return headerBytes(ARRAY_HEADER, length);
 }
 
+/** The one choice of header form, by its size: the writer writes what this counts. */
 function headerBytes(form: LengthHeader, length: number): number {
   if (form.fix !== undefined && length <= form.fixMax) return 1;
   if (form.tag8 !== undefined && length < 0x100) return 2;

@@ -88,3 +88,13 @@ export function directoriesOf(paths: Iterable<string>): Set<string> {
   }
   return directories;
 }
+
+/**
+ * What to put before a relative path (one pathProblem accepted: no empty, `.` or `..`
+ * segment) to name it under the directory `dir`, by concatenation: path.join normalises the
+ * whole string again, character by character, which per file of a large tree is hundreds of
+ * MB of short-lived strings. Empty for `.`, and no doubled `/` after `/`.
+ */
+export function prefixUnder(dir: string): string {
+  return dir === '.' ? '' : dir.endsWith('/') ? dir : `${dir}/`;
+}

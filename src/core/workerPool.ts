@@ -1,22 +1,56 @@
 /**
- * Runs `work` over `items` with at most `concurrency` at a time: a fixed set of workers
- * pulling the next index, so memory stays flat however many items there are (a promise
- * per item would not). After the first failure no worker starts another item, but each
- * finishes the one it has, so nothing is still running when the failure is thrown.
+ * Runs `work` over `items` with at most `concurrency` at a time: a fixed window pulling the
+ * next item, so memory stays flat however many items there are (a promise per item made
+ * up front would not). After the first failure no item is started, but each under way
+ * finishes, so nothing is still running when the failure is thrown.
  */
-export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const index = next++;
-      try {
-        await work(items[index]!, index);
-      } catch (error) {
-        failure ??= { error };
+export function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let index = 0;
+  return forEachWithCallbacks(items, concurrency, (item, done) => {
+    work(item, index++).then(
+      () => done(null),
+      (error: unknown) => done(error ?? new Error('the work failed without a reason')),
+    );
+  });
+}
+
+/**
+ * forEachConcurrently for work that reports by callback (Node's fs callbacks, whose `done`
+ * it can be): no promise or async frame per item, which is what a flush of 200,000 renames
+ * needs. `start` may also throw, which counts as its item failing. Items are taken from
+ * `items` as they start, so a Map's entries or any iterator works without a copy.
+ */
+export function forEachWithCallbacks<T>(items: Iterable<T>, concurrency: number, start: (item: T, done: (error: unknown) => void) => void): Promise<void> {
+  const pending = items[Symbol.iterator]();
+  const limit = Math.max(1, concurrency);
+  return new Promise((resolve, reject) => {
+    let running = 0;
+    let failure: { error: unknown } | undefined;
+    let settled = false;
+    const fill = (): void => {
+      while (running < limit && failure === undefined) {
+        const next = pending.next();
+        if (next.done) break;
+        running++;
+        let called = false;
+        const done = (error: unknown): void => {
+          if (called) return;
+          called = true;
+          running--;
+          if (error !== null && error !== undefined) failure ??= { error };
+          fill();
+        };
+        try {
+          start(next.value, done);
+        } catch (error) {
+          done(error ?? new Error('the work failed without a reason'));
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  if (failure !== undefined) throw failure.error;
+      if (running > 0 || settled) return;
+      settled = true;
+      if (failure) reject(failure.error);
+      else resolve();
+    };
+    fill();
+  });
 }

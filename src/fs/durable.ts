@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
+import { prefixUnder } from '../core/paths.js';
 import { onInterrupt } from './interrupt.js';
 
 /**
@@ -26,10 +27,8 @@ const tempNonce = randomBytes(4).toString('hex');
  */
 export function tempName(finalPath: string): string {
   tempCounter++;
-  // Next to the final path, by concatenation: path.join would normalise the whole path again, per object.
-  const dir = dirname(finalPath);
-  const prefix = dir === '.' ? '' : dir.endsWith('/') ? dir : `${dir}/`;
-  return `${prefix}.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`;
+  // Next to the final path, by concatenation (one temp per object: no path.join each time).
+  return `${prefixUnder(dirname(finalPath))}.tmp-${basename(finalPath)}-${process.pid}-${tempNonce}-${tempCounter}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { join, normalize } from 'node:path';
 import { AirlockError } from '../errors.js';
-import { pathProblem } from '../core/paths.js';
+import { pathProblem, prefixUnder } from '../core/paths.js';
 
 export interface WalkedFile {
   /** Relative, '/'-separated. */
@@ -79,14 +79,9 @@ export function walkTree(root: string, skip: (relative: string) => boolean = () 
   return files;
 }
 
-/**
- * Joins a relative path that pathProblem accepted (no empty, `.` or `..` segment) to `root`
- * by concatenation: path.join normalises the whole string again, character by character,
- * and at 200,000 files that was 350 MB of short-lived strings per snapshot.
- */
+/** Names checked relative paths under `root` (normalised once) by concatenation: see prefixUnder. */
 export function pathsUnder(root: string): (relative: string) => string {
-  const base = normalize(root);
-  const prefix = base.endsWith('/') ? base : `${base}/`;
+  const prefix = prefixUnder(normalize(root));
   return (relative) => prefix + relative;
 }
 

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import { modeFromStat, treeTotals, validateTree, type SnapshotRecord, type TreeEntry } from '../core/manifest.js';
 import type { WalkedFile } from '../fs/walk.js';
@@ -94,8 +93,9 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
     progress.advance(1, file.size);
     entries[index] = { path: file.path, id, size, mode: modeFromStat(file.mode) };
   };
+  const under = pathsUnder(root);
   const addStreamed = async (index: number) => {
-    const added = await repo.objects.addFile(join(root, files[index]!.path));
+    const added = await repo.objects.addFile(under(files[index]!.path));
     settle(index, added.id, added.size, true);
   };
   // Small files go to the ingest threads in batches; large ones are streamed here. At most
@@ -103,7 +103,6 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // is stopped before the error leaves (so nothing writes on once the lock is released).
   const pool = StoreThreads.forWork(files.length);
   const tmpDir = repo.objects.tmpDirForWriters();
-  const under = pathsUnder(root);
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
       batch.map((i) => ({ path: under(files[i]!.path), size: files[i]!.size })),
@@ -119,7 +118,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
       }
       if (result.kind === 'written' || result.kind === 'present') settle(index, result.id, result.size, true);
       else if (result.kind === 'large') await addStreamed(index);
-      else throw ingestFailure(result, join(root, files[index]!.path));
+      else throw ingestFailure(result, under(files[index]!.path));
     }
   };
   const queue = pool.batches(StoreThreads.batchFiles, send);

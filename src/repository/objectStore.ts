@@ -4,6 +4,7 @@ import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { syncFilesystemAsync, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
+import { forEachWithCallbacks } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
 
 import { OBJECT_MODE, reportedError, SMALL_FILE_LIMIT } from './storeThreadMessages.js';
@@ -294,38 +295,13 @@ export class ObjectStore {
    * failure no rename starts, those under way finish, and the first error is thrown.
    */
   private renameIn(batch: Map<ObjectId, string>): Promise<void> {
-    const renames = batch.entries();
-    return new Promise((resolve, reject) => {
-      let running = 0;
-      let failure: { error: unknown } | undefined;
-      const startNext = (): void => {
-        while (running < RENAMES_AT_ONCE && failure === undefined) {
-          const next = renames.next();
-          if (next.done) break;
-          const [id, temp] = next.value;
-          try {
-            const dir = this.layout.objectDir(id);
-            if (!this.knownDirs.has(dir)) {
-              fs.mkdirSync(dir, { recursive: true });
-              this.knownDirs.add(dir);
-            }
-          } catch (error) {
-            failure = { error };
-            break;
-          }
-          running++;
-          fs.rename(temp, this.path(id), (error) => {
-            running--;
-            if (error) failure ??= { error };
-            startNext();
-          });
-        }
-        if (running === 0) {
-          if (failure) reject(failure.error);
-          else resolve();
-        }
-      };
-      startNext();
+    return forEachWithCallbacks(batch, RENAMES_AT_ONCE, ([id, temp], done) => {
+      const dir = this.layout.objectDir(id);
+      if (!this.knownDirs.has(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        this.knownDirs.add(dir);
+      }
+      fs.rename(temp, this.path(id), done);
     });
   }
 
