@@ -1,19 +1,18 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import type { IngestRequest, LinkRequest, ReadRequest, StoreThreadData, StreamRequest } from './storeThreadMessages.js';
+import { parentPort } from 'node:worker_threads';
+import type { IngestRequest, LinkRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
 import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.js';
 
-/** The streams open on this thread (downloads being written), by number, and the memory their bytes come in. */
+/** The streams open on this thread (downloads being written), by number. */
 const streams = new Map<number, StreamWriter>();
-const shared = parentPort ? (workerData as StoreThreadData).slots : null;
-const slots = shared ? new Uint8Array(shared) : new Uint8Array(0);
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
 parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | StreamRequest) => {
   const port = parentPort!;
   if (request.kind === 'stream') {
-    const reply = streamStep(streams, request, slots);
-    if (reply) port.postMessage(reply);
+    const reply = streamStep(streams, request);
+    // The slot goes back to the main thread with the answer, for its next bytes.
+    if (reply) port.postMessage(reply, reply.slot ? [reply.slot] : []);
   } else if (request.kind === 'link') port.postMessage(link(request));
   else if (request.kind === 'read') {
     const reply = read(request);

@@ -99,19 +99,17 @@ export interface StreamDigests {
 }
 
 /**
- * Each store thread shares STREAM_SLOTS slots of STREAM_SLOT_BYTES with the main thread, for
- * the bytes of streams: the main thread copies a body's bytes into a free slot, the thread
- * writes and hashes them and answers, and the slot is free again. Memory for streams is
- * these 8 MiB a thread, however many bodies are under way and however fast they arrive.
+ * Each store thread has STREAM_SLOTS slots of STREAM_SLOT_BYTES for the bytes of streams,
+ * owned by the main thread until sent: the main thread copies a body's bytes into a free
+ * slot and transfers it with the message (not copied, not shared), the thread writes and
+ * hashes them and transfers the slot back in its answer, and the slot is free again.
+ * Memory for streams is these 8 MiB a thread, however many bodies are under way and however
+ * fast they arrive. (Shared memory would save the transfer, but V8 copies into a
+ * SharedArrayBuffer a word at a time, with relaxed atomics: a quarter of the main
+ * thread's time for a large download.)
  */
 export const STREAM_SLOT_BYTES = 256 * 1024;
 export const STREAM_SLOTS = 32;
-
-/** What a store thread is started with. */
-export interface StoreThreadData {
-  /** Null for a pool that takes no streams. */
-  slots: SharedArrayBuffer | null;
-}
 
 /**
  * A piece of a stream of bytes into a temp file on one thread (a download's body). The
@@ -122,8 +120,8 @@ export interface StreamRequest {
   kind: 'stream';
   stream: number;
   open: { temp: string; wanted: StreamDigestsWanted } | null;
-  /** The next bytes: `length` of them at the start of this slot of the thread's shared memory (null: none). */
-  slot: number | null;
+  /** The next bytes: the first `length` of this slot, transferred with the message (null: none). */
+  slot: ArrayBuffer | null;
   length: number;
   /** Answered once written (a discard is not answered): the thread is past these bytes. */
   batch: number;
@@ -132,7 +130,8 @@ export interface StreamRequest {
   discard: boolean;
 }
 
+/** Every answer gives back the slot it was sent, transferred, for the next bytes. */
 export type StreamReply =
-  | { batch: number; kind: 'streamed'; digests: StreamDigests | null }
+  | { batch: number; kind: 'streamed'; digests: StreamDigests | null; slot: ArrayBuffer | null }
   /** Writing failed (the temp file is removed); the stream takes no more bytes. */
-  | { batch: number; kind: 'error'; code: string | null; message: string };
+  | { batch: number; kind: 'error'; code: string | null; message: string; slot: ArrayBuffer | null };

@@ -19,7 +19,6 @@ import {
   type StreamRequest,
   STREAM_SLOT_BYTES,
   STREAM_SLOTS,
-  type StoreThreadData,
 } from './storeThreadMessages.js';
 
 /** Bytes streamed into a temp file (a download's body), written and hashed on a store thread. */
@@ -70,7 +69,7 @@ export class StoreThreads {
   private nextStream = 0;
   private failure: Error | undefined;
   private closing = false;
-  /** Each thread's shared memory for stream bytes. */
+  /** Each thread's slots for stream bytes. */
   private readonly slots: SlotPool[] = [];
 
   /** The threads start at the first piece of work sent to them (a run of small downloads never needs them). */
@@ -84,11 +83,9 @@ export class StoreThreads {
 
   private get workers(): Worker[] {
     this.started ??= Array.from({ length: this.count }, (_, index) => {
-      // Shared memory for streams only where streams may go to the threads (a download's pool).
-      const slots = Number.isFinite(this.streamThreadFrom) ? new SharedArrayBuffer(STREAM_SLOTS * STREAM_SLOT_BYTES) : null;
-      if (slots) this.slots[index] = new SlotPool(new Uint8Array(slots));
-      const workerData: StoreThreadData = { slots };
-      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'), { workerData });
+      // Slots for streams only where streams may go to the threads (a download's pool).
+      if (Number.isFinite(this.streamThreadFrom)) this.slots[index] = new SlotPool();
+      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'));
       worker.on('message', (reply: IngestReply | ReadReply | LinkReply | StreamReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
@@ -152,17 +149,18 @@ export class StoreThreads {
     return new ThreadStream(this.nextStream++, { temp, wanted }, this.slots[worker]!, (piece) => this.post<StreamReply>(piece, thread));
   }
 
-  /** One stream message to its thread; a discard is not answered. */
+  /** One stream message to its thread, its slot transferred with it; a discard is not answered. */
   private post<T>(piece: Omit<StreamRequest, 'batch'>, worker: Worker): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const request: StreamRequest = { ...piece, batch: this.nextBatch++ };
+    const transfer = request.slot ? [request.slot] : [];
     if (request.discard) {
-      worker.postMessage(request);
+      worker.postMessage(request, transfer);
       return Promise.resolve(undefined as T);
     }
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
-      worker.postMessage(request);
+      worker.postMessage(request, transfer);
     });
   }
 
@@ -228,25 +226,26 @@ function inlineStream(writer: StreamWriter): StoreStream {
   };
 }
 
-/** A thread's slots (storeThreadMessages.ts): taken by streams for their next bytes, freed when the thread answers. */
+/**
+ * A thread's slots (storeThreadMessages.ts): taken by streams for their next bytes, sent to
+ * the thread with them, and free again when the thread's answer brings them back.
+ */
 class SlotPool {
-  private readonly free: number[] = Array.from({ length: STREAM_SLOTS }, (_, i) => i);
-  private readonly waiters: Array<{ resolve: (slot: number) => void; reject: (err: unknown) => void }> = [];
+  private readonly free: ArrayBuffer[] = Array.from({ length: STREAM_SLOTS }, () => new ArrayBuffer(STREAM_SLOT_BYTES));
+  private readonly waiters: Array<{ resolve: (slot: ArrayBuffer) => void; reject: (err: unknown) => void }> = [];
   private failure: unknown;
 
-  constructor(readonly memory: Uint8Array) {}
-
-  take(): number | undefined {
+  take(): ArrayBuffer | undefined {
     return this.free.pop();
   }
 
   /** The next free slot, once there is one (every slot is out: the thread is behind). */
-  wait(): Promise<number> {
+  wait(): Promise<ArrayBuffer> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  release(slot: number): void {
+  release(slot: ArrayBuffer): void {
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve(slot);
     else this.free.push(slot);
@@ -264,13 +263,13 @@ class SlotPool {
 }
 
 /**
- * A stream on one thread: its bytes are copied into the thread's free slots and sent a
- * slot at a time; the slot is free again once the thread has written it. When every slot
- * is out, write() returns a promise to wait on, so a disk slower than the network holds
- * the body back rather than filling memory. The first failure answered is the one thrown.
+ * A stream on one thread: its bytes are copied into a free slot, which is sent (transferred)
+ * once full; the thread's answer brings the slot back. When every slot is out, write()
+ * returns a promise to wait on, so a disk slower than the network holds the body back
+ * rather than filling memory. The first failure answered is the one thrown.
  */
 class ThreadStream implements StoreStream {
-  private slot: number | undefined;
+  private slot: Uint8Array | undefined;
   private filled = 0;
   private open: StreamRequest['open'];
   private readonly out: Promise<StreamReply>[] = [];
@@ -290,8 +289,9 @@ class ThreadStream implements StoreStream {
     if (this.slots.failed !== undefined) throw this.slots.failed;
     for (let at = 0; at < piece.length; ) {
       if (this.slot === undefined) {
-        this.slot = this.slots.take();
-        if (this.slot === undefined) return this.writeLater(piece, at);
+        const free = this.slots.take();
+        if (free === undefined) return this.writeLater(piece, at);
+        this.slot = new Uint8Array(free);
       }
       at += this.fill(piece, at);
     }
@@ -311,7 +311,7 @@ class ThreadStream implements StoreStream {
   }
 
   discard(): void {
-    if (this.slot !== undefined) this.slots.release(this.slot);
+    if (this.slot !== undefined) this.slots.release(this.slot.buffer as ArrayBuffer);
     this.slot = undefined;
     if (this.open) return; // nothing was sent: no file exists
     void this.post({ kind: 'stream', stream: this.id, open: null, slot: null, length: 0, end: false, discard: true }).catch(() => undefined);
@@ -319,7 +319,7 @@ class ThreadStream implements StoreStream {
 
   private async writeLater(piece: Buffer, from: number): Promise<void> {
     for (let at = from; at < piece.length; ) {
-      this.slot ??= this.slots.take() ?? (await this.slots.wait());
+      this.slot ??= new Uint8Array(this.slots.take() ?? (await this.slots.wait()));
       at += this.fill(piece, at);
     }
     if (this.failure) throw this.failure;
@@ -328,16 +328,15 @@ class ThreadStream implements StoreStream {
   /** Copies what fits of piece[at..] into the slot held, and sends the slot once full. */
   private fill(piece: Buffer, at: number): number {
     const n = Math.min(STREAM_SLOT_BYTES - this.filled, piece.length - at);
-    piece.copy(this.slots.memory, this.slot! * STREAM_SLOT_BYTES + this.filled, at, at + n);
+    piece.copy(this.slot!, this.filled, at, at + n);
     this.filled += n;
     if (this.filled === STREAM_SLOT_BYTES) this.send(false);
     return n;
   }
 
   private send(end: boolean): void {
-    const slot = this.slot;
-    const sent = this.post({ kind: 'stream', stream: this.id, open: this.open, slot: slot ?? null, length: this.filled, end, discard: false }).then((reply) => {
-      if (slot !== undefined) this.slots.release(slot);
+    const sent = this.post({ kind: 'stream', stream: this.id, open: this.open, slot: (this.slot?.buffer as ArrayBuffer | undefined) ?? null, length: this.filled, end, discard: false }).then((reply) => {
+      if (reply.slot) this.slots.release(reply.slot);
       if (reply.kind === 'error') this.failure ??= reportedError(reply);
       return reply;
     });

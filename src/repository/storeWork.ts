@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest, STREAM_SLOT_BYTES } from './storeThreadMessages.js';
+import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -183,26 +183,25 @@ export class StreamWriter {
 
 /**
  * One message of a stream, on a store thread: its writers are kept by stream number between
- * messages, and its bytes are in a slot of `slots` (the memory shared with the main thread).
+ * messages, and its bytes come in the slot sent with it, which the answer gives back.
  */
-export function streamStep(writers: Map<number, StreamWriter>, request: StreamRequest, slots: Uint8Array): StreamReply | null {
+export function streamStep(writers: Map<number, StreamWriter>, request: StreamRequest): StreamReply | null {
   if (request.open) writers.set(request.stream, new StreamWriter(request.open.temp, request.open.wanted));
   const writer = writers.get(request.stream);
+  const slot = request.slot;
   if (request.discard) {
     writers.delete(request.stream);
     writer?.discardQuietly(); // nobody waits for a discard
     return null;
   }
   // A stream that failed earlier was dropped (its error was answered): the rest of it is ignored.
-  if (!writer) return { batch: request.batch, kind: 'error', code: null, message: 'the stream had already failed' };
+  if (!writer) return { batch: request.batch, kind: 'error', code: null, message: 'the stream had already failed', slot };
   try {
-    if (request.slot !== null && request.length > 0) {
-      const at = request.slot * STREAM_SLOT_BYTES;
-      writer.write(slots.subarray(at, at + request.length), true);
-    }
+    // Written now, not kept: the slot goes back with the answer.
+    if (slot !== null && request.length > 0) writer.write(new Uint8Array(slot, 0, request.length), true);
     const digests = request.end ? writer.finish() : null;
     if (request.end) writers.delete(request.stream);
-    return { batch: request.batch, kind: 'streamed', digests };
+    return { batch: request.batch, kind: 'streamed', digests, slot };
   } catch (err) {
     writers.delete(request.stream);
     try {
@@ -210,6 +209,6 @@ export function streamStep(writers: Map<number, StreamWriter>, request: StreamRe
     } catch {
       // The write's own error is the one to report.
     }
-    return { batch: request.batch, kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message };
+    return { batch: request.batch, kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message, slot };
   }
 }

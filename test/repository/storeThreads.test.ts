@@ -68,7 +68,7 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     expect(digests).toEqual(expected(data));
     expect(fs.readFileSync(temp).equals(data)).toBe(true);
     expect(fs.statSync(temp).mode & 0o777).toBe(0o444);
-    // The bytes went through the thread's shared slots: the caller's pieces are untouched.
+    // The bytes went to the thread in its slots, copied: the caller's pieces are untouched.
     expect(Buffer.concat(pieces).equals(data)).toBe(true);
     for (const { piece, copy } of sliced) expect(piece.equals(copy)).toBe(true);
   });
