@@ -326,11 +326,16 @@ export class ObjectStore {
 
   /**
    * Reads a batch of small objects whole on one of `pool`'s threads (open, read, hash off
-   * the main thread), verified like readWholeVerified; the buffers are views of one
-   * buffer per batch.
+   * the main thread), verified like readWholeVerified; the objects are views of one
+   * buffer for the batch: `buffer` when it is large enough (their size and one byte more),
+   * which the caller may reuse once it is done with them.
    */
-  async readManyVerified(pool: StoreThreads, objects: ReadonlyArray<{ id: ObjectId; size: number }>): Promise<Buffer[]> {
-    const reply = await pool.read(objects.map((o) => ({ path: this.path(o.id), size: o.size })));
+  async readManyVerified(pool: StoreThreads, objects: ReadonlyArray<{ id: ObjectId; size: number }>, buffer: SharedArrayBuffer | null = null): Promise<Buffer[]> {
+    const reply = await pool.read(
+      objects.map((o) => ({ path: this.path(o.id), size: o.size })),
+      buffer,
+    );
+    const memory = reply.buffer ?? buffer!;
     return objects.map(({ id, size }, i) => {
       const result = reply.results[i]!;
       const path = this.path(id);
@@ -340,7 +345,7 @@ export class ObjectStore {
       }
       // A file of another length is named by its length (a longer one is one byte longer at least).
       this.checkContent(id, result.actual, result.longer ? size + 1 : size, size);
-      return Buffer.from(reply.buffer, result.offset, size);
+      return Buffer.from(memory, result.offset, size);
     });
   }
 

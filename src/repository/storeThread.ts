@@ -16,6 +16,6 @@ parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | 
   } else if (request.kind === 'link') port.postMessage(link(request));
   else if (request.kind === 'read') {
     const reply = read(request);
-    port.postMessage(reply, [reply.buffer]);
+    port.postMessage(reply, reply.buffer ? [reply.buffer] : []);
   } else port.postMessage(ingest(request));
 });

@@ -52,6 +52,11 @@ const BATCHES_PER_THREAD = 2;
 const THREADS_FROM = 5000;
 const THREADS_FROM_SET = process.env.AIRLOCK_STORE_THREADS_FROM;
 /**
+ * Or this many bytes, however few the files: 4,000 package archives of 1.7 GB are read
+ * (and hashed) in seconds, the whole of a bundle's time if the main thread does it.
+ */
+const THREADS_FROM_BYTES = 128 * 1024 * 1024;
+/**
  * A stream of fewer bytes than this is written on the main thread: for a small body the
  * messages cost more than the work. AIRLOCK_STREAM_THREADS_FROM changes it (the tests set 0).
  */
@@ -101,12 +106,13 @@ export class StoreThreads {
   }
 
   /**
-   * For `items` files of work: one thread per core, two at least (the main thread has its
-   * own work: renames, messages), or none below THREADS_FROM.
+   * For `items` files of work, of `bytes` in all when they are to be read: one thread per
+   * core, two at least (the main thread has its own work: renames, messages), or none below
+   * THREADS_FROM files and THREADS_FROM_BYTES.
    */
-  static forWork(items: number, threads = THREAD_COUNT): StoreThreads {
+  static forWork(items: number, bytes = 0, threads = THREAD_COUNT): StoreThreads {
     const threshold = THREADS_FROM_SET === undefined ? THREADS_FROM : Number(THREADS_FROM_SET);
-    return new StoreThreads(items < threshold ? 0 : threads, Infinity);
+    return new StoreThreads(items < threshold && bytes < THREADS_FROM_BYTES ? 0 : threads, Infinity);
   }
 
   /** For streams (downloads): the threads take the large ones, and start with the first of those. */
@@ -126,9 +132,9 @@ export class StoreThreads {
     return reply.results;
   }
 
-  /** Reads one batch of objects whole on the next thread, into one buffer. */
-  read(objects: ReadRequest['objects']): Promise<ReadReply> {
-    return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects });
+  /** Reads one batch of objects whole on the next thread, into one buffer: `buffer` (shared) when it is large enough. */
+  read(objects: ReadRequest['objects'], buffer: SharedArrayBuffer | null = null): Promise<ReadReply> {
+    return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects, buffer });
   }
 
   /** Makes one batch of hardlinks on the next thread. */

@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
+import { OBJECT_MODE, SMALL_FILE_LIMIT, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -31,18 +31,19 @@ export function ingest(request: IngestRequest): IngestReply {
  */
 export function readUpTo(path: string, size: number): Buffer {
   const buffer = Buffer.allocUnsafe(size + 1);
-  let length = 0;
-  const fd = fs.openSync(path, 'r');
-  try {
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return buffer.subarray(0, length);
+  return buffer.subarray(0, readInto(path, buffer, 0, buffer.length));
 }
 
+/**
+ * Where ingest reads each file, grown as needed and kept (one per thread, at most
+ * SMALL_FILE_LIMIT and a byte): the bytes are written to the temp file before the next
+ * file is read, and a new buffer per file of a few MB was page faults and collections.
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 function ingestOne(source: { path: string; size: number }, request: IngestRequest): IngestResult {
-  const data = readUpTo(source.path, source.size);
+  if (scratch.length <= source.size) scratch = Buffer.allocUnsafeSlow(Math.max(source.size + 1, Math.min(2 * scratch.length, SMALL_FILE_LIMIT + 1)));
+  const data = scratch.subarray(0, readInto(source.path, scratch, 0, source.size + 1));
   // It grew since the walk: the main thread streams it instead.
   if (data.length > source.size) return { kind: 'large' };
   const id = hashBytes(data);
@@ -57,26 +58,45 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
   return { kind: 'written', id, size: data.length, temp };
 }
 
-/** Reads a batch of objects into one buffer (transferred, not copied, back), hashing each. */
+/**
+ * Reads a batch of objects into one buffer (the shared one sent, when it is large enough;
+ * otherwise a new one, transferred back), hashing each.
+ * Each object is read straight to its place, asking for one byte more than its size: that
+ * byte lands on the next object's first, which the next read overwrites (the buffer has
+ * one spare byte at the end for the last), so a longer file shows without a second read or
+ * a copy.
+ */
 export function read(request: ReadRequest): ReadReply {
   const total = request.objects.reduce((sum, o) => sum + o.size, 0);
-  const buffer = Buffer.allocUnsafeSlow(total);
+  const shared = request.buffer !== null && request.buffer.byteLength > total ? request.buffer : null;
+  const buffer = shared ? Buffer.from(shared) : Buffer.allocUnsafeSlow(total + 1);
   const results: ReadResult[] = [];
   let offset = 0;
   for (const object of request.objects) {
     try {
-      // The first `size` bytes are hashed (a shorter file hashes short and fails the caller's
-      // check); a longer one is flagged, so an intact object with bytes added says so.
-      const data = readUpTo(object.path, object.size);
-      const kept = data.subarray(0, object.size);
-      kept.copy(buffer, offset);
-      results.push({ kind: 'read', offset, actual: hashBytes(kept), longer: data.length > object.size });
+      // The bytes read, up to `size`, are hashed (a shorter file hashes short and fails the
+      // caller's check); a longer one is flagged, so an intact object with bytes added says so.
+      const length = readInto(object.path, buffer, offset, object.size + 1);
+      const kept = buffer.subarray(offset, offset + Math.min(length, object.size));
+      results.push({ kind: 'read', offset, actual: hashBytes(kept), longer: length > object.size });
     } catch (err) {
       results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
     }
     offset += object.size;
   }
-  return { batch: request.batch, buffer: buffer.buffer as ArrayBuffer, results };
+  return { batch: request.batch, buffer: shared ? null : (buffer.buffer as ArrayBuffer), results };
+}
+
+/** Reads up to `length` bytes of the file at `path` into buffer[offset...]: one open, the reads, one close. */
+function readInto(path: string, buffer: Buffer, offset: number, length: number): number {
+  let done = 0;
+  const fd = fs.openSync(path, 'r');
+  try {
+    for (let n = -1; n !== 0 && done < length; done += n) n = fs.readSync(fd, buffer, offset + done, length - done, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return done;
 }
 
 /** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */

@@ -450,7 +450,7 @@ describe('ObjectStore.readManyVerified (small objects read on the store threads,
     const contents = [Buffer.from('alpha\n'), Buffer.alloc(0), patternBytes(70_000), Buffer.from('omega')];
     const ids: string[] = [];
     for (const c of contents) ids.push(await stored(store, c));
-    const pool = StoreThreads.forWork(Number.MAX_SAFE_INTEGER, 2);
+    const pool = StoreThreads.forWork(Number.MAX_SAFE_INTEGER, 0, 2);
     try {
       const read = await store.readManyVerified(pool, ids.map((id, i) => ({ id, size: contents[i]!.length })));
       expect(read.map((b) => b.toString('hex'))).toEqual(contents.map((c) => c.toString('hex')));

@@ -234,3 +234,44 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     await expect(next.finish()).rejects.toBe(err);
   });
 });
+
+describe('StoreThreads.read (objects read whole into one buffer, for bundle create)', () => {
+  it('reads into the shared buffer it is given, straight to each place: a grown file is flagged and the next object is intact, a short one hashes short', async () => {
+    const dir = tempDir();
+    const contents = [patternBytes(5000, 1), patternBytes(70_000, 2), patternBytes(3, 3), patternBytes(1000, 4)];
+    const paths = contents.map((_, i) => join(dir, `o${i}`));
+    // On disk: the first has grown by one byte, the third is one byte short, the others are whole.
+    fs.writeFileSync(paths[0]!, Buffer.concat([contents[0]!, Buffer.from([0xee])]));
+    fs.writeFileSync(paths[1]!, contents[1]!);
+    fs.writeFileSync(paths[2]!, contents[2]!.subarray(0, 2));
+    fs.writeFileSync(paths[3]!, contents[3]!);
+    const objects = contents.map((c, i) => ({ path: paths[i]!, size: c.length }));
+    const total = contents.reduce((sum, c) => sum + c.length, 0);
+    for (const pool of [threads(2), StoreThreads.forWork(0)]) {
+      const shared = new SharedArrayBuffer(total + 1);
+      const reply = await pool.read(objects, shared);
+      expect(reply.buffer).toBeNull(); // the bytes are in the shared buffer, nothing was transferred
+      const memory = Buffer.from(shared);
+      const results = reply.results.map((r) => (r.kind === 'read' ? r : undefined));
+      expect(results.map((r) => r?.longer)).toEqual([true, false, false, false]);
+      expect(results.map((r) => r?.offset)).toEqual([0, 5000, 75_000, 75_003]);
+      // The byte the grown file's read put on the next object's first was read over.
+      expect(memory.subarray(5000, 75_000).equals(contents[1]!)).toBe(true);
+      expect(results[0]!.actual).toBe(blake3(contents[0]!).toString('hex'));
+      expect(results[1]!.actual).toBe(blake3(contents[1]!).toString('hex'));
+      expect(results[2]!.actual).toBe(blake3(contents[2]!.subarray(0, 2)).toString('hex'));
+      expect(memory.subarray(75_003, 76_003).equals(contents[3]!)).toBe(true);
+    }
+  });
+
+  it('a shared buffer without room for the batch and one byte more is left alone: a new buffer comes back with the bytes', async () => {
+    const dir = tempDir();
+    const data = patternBytes(4096, 5);
+    fs.writeFileSync(join(dir, 'o'), data);
+    const shared = new SharedArrayBuffer(data.length); // one byte short of what a read needs
+    const reply = await threads(1).read([{ path: join(dir, 'o'), size: data.length }], shared);
+    expect(reply.buffer).not.toBeNull();
+    expect(Buffer.from(reply.buffer!, 0, data.length).equals(data)).toBe(true);
+    expect(Buffer.from(shared).every((b) => b === 0)).toBe(true);
+  });
+});
