@@ -280,10 +280,15 @@ export class ObjectStore {
       return;
     }
     this.inFlight = batch;
-    await syncFilesystemAsync(this.layout.tmpDir);
-    await this.renameIn(batch);
-    await syncFilesystemAsync(this.layout.objectsDir);
-    this.inFlight = new Map();
+    try {
+      await syncFilesystemAsync(this.layout.tmpDir);
+      await this.renameIn(batch);
+      await syncFilesystemAsync(this.layout.objectsDir);
+    } finally {
+      // After a failure too: an object of the batch is present only if it reached its name,
+      // which hasSync then finds on disk (the rest are temps the next command sweeps).
+      this.inFlight = new Map();
+    }
     this.tmpReady = false;
   }
 

@@ -117,6 +117,8 @@ describe('ObjectStore.addFile / addStream', () => {
     expect(renamed.length).toBeGreaterThan(0);
     for (const id of renamed) expect(b3(fs.readFileSync(store.path(id)))).toBe(id);
     expect(renamed.length + tmpEntries(layout).length).toBe(39);
+    // The store says present exactly the objects that reached their names: the failed batch is no longer taken as on its way.
+    for (const id of ids) expect(store.hasSync(id), id).toBe(fs.existsSync(store.path(id)));
   });
 
   it('a flush renames at most 8 at once, starts none after a failure, and settles only when every rename it started is done', async () => {
