@@ -104,7 +104,9 @@ export async function writeBundle(
   // One file, or volumes no larger than the medium takes; either way under temp names until complete.
   const volumes = volumeSize === undefined ? undefined : new VolumeSink(output, volumeSize);
   const writer = new SealedWriter(volumes ? new TarFile(volumes) : await TarFile.create(output));
-  const readers = new StoreReaders(plan.objects.size, plan.objectBytes);
+  let readBytes = 0; // what the threads read (objects streamed here are not theirs)
+  for (const size of plan.objects.values()) if (size <= IN_MEMORY_LIMIT) readBytes += size;
+  const readers = new StoreReaders(plan.objects.size, readBytes);
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
     await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
@@ -151,17 +153,18 @@ const CHUNK_OBJECTS = 64;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /**
- * The store's reading threads, started when the first small object is to be read, and the
- * memory they read into, shared with them: each chunk's buffer comes back here once its
- * objects are written, for a later chunk. (A new buffer per chunk, transferred back from
- * the thread, made V8 collect the main thread's whole heap every few chunks, for the
- * external memory: 126 full collections and 1.8 CPU seconds of a 1.9 GB bundle.)
+ * The store's reading threads, started when the first object is to be read whole, and the
+ * memory they read small objects into, shared with them: each chunk's buffer comes back
+ * here once its objects are written, for a later chunk, so at most PREFETCH_CHUNKS + 1 are
+ * ever made. (A new buffer per chunk, transferred back from the thread, made V8 collect the
+ * main thread's whole heap every few chunks, for the external memory: 126 full collections
+ * and 1.8 CPU seconds of a 1.9 GB bundle.)
  */
 class StoreReaders {
   private pool: StoreThreads | undefined;
   private readonly buffers: SharedArrayBuffer[] = [];
 
-  /** How many objects the bundle carries, and their bytes: few and small enough, and they are read on the main thread. */
+  /** How many objects the bundle carries, and the bytes to read whole: few and small enough, and they are read on the main thread. */
   constructor(
     private readonly objects: number,
     private readonly bytes: number,
@@ -177,9 +180,9 @@ class StoreReaders {
     return this.buffers.pop() ?? new SharedArrayBuffer(CHUNK_BYTES + SMALL_FILE_LIMIT + 1);
   }
 
-  /** A chunk's buffer, its objects written: kept for a later chunk (no more than can be out at once). */
+  /** A chunk's buffer, its objects written: kept for a later chunk. */
   giveBack(buffer: SharedArrayBuffer): void {
-    if (this.buffers.length <= PREFETCH_CHUNKS) this.buffers.push(buffer);
+    this.buffers.push(buffer);
   }
 
   async close(): Promise<void> {
@@ -195,8 +198,8 @@ interface PreparedChunk {
 
 /**
  * The plan's objects, prepared in order: chunks of up to 64 objects (8 MiB) are read ahead,
- * their small objects on the store's threads (open, read and hash off the main thread, which
- * compresses meanwhile), the rest here. A chunk's buffer is given back once the caller has
+ * those up to 16 MiB on the store's threads (open, read and hash off the main thread, which
+ * compresses meanwhile); larger ones are streamed by the writer. A chunk's buffer is given back once the caller has
  * taken its last object (the caller writes each before asking for the next; packs copy theirs).
  */
 async function* preparedInOrder(repo: Repository, objects: Map<ObjectId, number>, packing: boolean, readers: StoreReaders): AsyncGenerator<Prepared> {
@@ -272,29 +275,30 @@ function prepareRead(id: ObjectId, size: number, data: Buffer, packing: boolean)
 /**
  * Gathers small objects into packs (docs/bundle-format.md, "Packs") and writes each as
  * one zstd frame once it holds PACK_TARGET_BYTES or PACK_MAX_OBJECTS objects; the last
- * one at flush. Memory: one pack's objects and its compressed form.
+ * one at flush. Memory: one buffer for a pack's objects, reused, and its compressed form.
  */
 class PackWriter {
   private objects: PackedObject[] = [];
-  private data: Buffer[] = [];
+  /** The objects' bytes end to end: copied in, since an object may be a view of a chunk's buffer, reused once the chunk is written. */
+  private content: Buffer | undefined;
   private bytes = 0;
   written = 0;
 
   constructor(private readonly writer: SealedWriter) {}
 
-  /** Copies `data`: it may be a view of a chunk's buffer, which is reused once the chunk is written. */
   async add(id: ObjectId, data: Buffer): Promise<void> {
+    // Every packed object is under PACK_OBJECT_MAX, and a pack is written once it reaches PACK_TARGET_BYTES.
+    this.content ??= Buffer.allocUnsafeSlow(PACK_TARGET_BYTES + PACK_OBJECT_MAX);
     this.objects.push({ id, size: data.length });
-    this.data.push(Buffer.from(data));
+    data.copy(this.content, this.bytes);
     this.bytes += data.length;
     if (this.bytes >= PACK_TARGET_BYTES || this.objects.length >= PACK_MAX_OBJECTS) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.objects.length === 0) return;
-    const content = Buffer.concat([encodePackIndex(this.objects), ...this.data]);
+    const content = Buffer.concat([encodePackIndex(this.objects), this.content!.subarray(0, this.bytes)]);
     this.objects = [];
-    this.data = [];
     this.bytes = 0;
     this.written++;
     await this.writer.addBuffer(packEntryName(this.written), compressBuffer(content));

@@ -101,7 +101,7 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   // Small files go to the ingest threads in batches; large ones are streamed here. At most
   // `capacity` batches are out at once, and after a failure none is sent and every thread
   // is stopped before the error leaves (so nothing writes on once the lock is released).
-  let smallBytes = 0;
+  let smallBytes = 0; // what the threads read (larger files are streamed here)
   for (const file of files) if (file.size <= SMALL_FILE_LIMIT) smallBytes += file.size;
   const pool = StoreThreads.forWork(files.length, smallBytes);
   const tmpDir = repo.objects.tmpDirForWriters();

@@ -348,8 +348,9 @@ export class ObjectStore {
         if (result.code === 'ENOENT') throw missingObject(id, path);
         explainSystemError(reportedError(result), 'reading an object of the store', path);
       }
-      // A file of another length is named by its length (a longer one is one byte longer at least).
-      this.checkContent(id, result.actual, result.longer ? size + 1 : size, size);
+      // A file of another length is named by its length (a longer one is one byte longer at least);
+      // a shorter one's place holds stale bytes past its end, so it must never pass.
+      this.checkContent(id, result.actual, result.length, size);
       return Buffer.from(memory, result.offset, size);
     });
   }

@@ -1,12 +1,12 @@
 /**
  * The messages between the store's threads (storeThread.ts) and the pool (storeThreads.ts):
- * small files taken into the store (snapshot create), and small objects read out of it
- * (bundle create).
+ * small files taken into the store (snapshot create), objects read out of it whole (bundle
+ * create), a deployment's links, and the bytes of download bodies.
  */
 
 /** Objects are read-only on disk: deployments hardlink them, so an edit would corrupt every tree sharing the inode. */
 export const OBJECT_MODE = 0o444;
-/** Files up to this size are read in one call; larger ones are streamed (on the main thread). */
+/** Files up to this size are taken in (ingest) or read out in batches; larger ones alone. */
 export const SMALL_FILE_LIMIT = 4 * 1024 * 1024;
 
 export interface IngestRequest {
@@ -32,7 +32,7 @@ export interface IngestReply {
   results: IngestResult[];
 }
 
-/** Objects to read whole: each is read into one buffer for the batch, which is transferred back. */
+/** Objects to read whole, into one buffer for the batch: the caller's shared one, or a new one transferred back. */
 export interface ReadRequest {
   kind: 'read';
   batch: number;
@@ -49,7 +49,11 @@ export interface ReadRequest {
 
 export type ReadResult =
   /** Bytes [offset, offset + size) of the batch's memory, and the BLAKE3 of them (the caller compares it with the id). */
-  | { kind: 'read'; offset: number; actual: string; longer: boolean }
+  /**
+   * `length`: the bytes the file gave, up to its size and one more (the caller names a file
+   * of another size by its length); `actual`: the BLAKE3 of those bytes, up to the size.
+   */
+  | { kind: 'read'; offset: number; actual: string; length: number }
   | { kind: 'error'; code: string | null; message: string };
 
 export interface ReadReply {

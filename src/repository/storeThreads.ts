@@ -106,13 +106,14 @@ export class StoreThreads {
   }
 
   /**
-   * For `items` files of work, of `bytes` in all when they are to be read: one thread per
-   * core, two at least (the main thread has its own work: renames, messages), or none below
+   * For `items` files of work, with `bytes` for the threads to read: one thread per core, two
+   * at least (the main thread has its own work: renames, messages), or none below
    * THREADS_FROM files and THREADS_FROM_BYTES.
    */
   static forWork(items: number, bytes = 0, threads = THREAD_COUNT): StoreThreads {
-    const threshold = THREADS_FROM_SET === undefined ? THREADS_FROM : Number(THREADS_FROM_SET);
-    return new StoreThreads(items < threshold && bytes < THREADS_FROM_BYTES ? 0 : threads, Infinity);
+    // AIRLOCK_STORE_THREADS_FROM, when set, decides alone.
+    const here = THREADS_FROM_SET === undefined ? items < THREADS_FROM && bytes < THREADS_FROM_BYTES : items < Number(THREADS_FROM_SET);
+    return new StoreThreads(here ? 0 : threads, Infinity);
   }
 
   /** For streams (downloads): the threads take the large ones, and start with the first of those. */

@@ -64,7 +64,8 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
  * Each object is read straight to its place, asking for one byte more than its size: that
  * byte lands on the next object's first, which the next read overwrites (the buffer has
  * one spare byte at the end for the last), so a longer file shows without a second read or
- * a copy.
+ * a copy. A shorter file leaves the rest of its place as it was: the caller refuses it by
+ * its length before looking at its bytes.
  */
 export function read(request: ReadRequest): ReadReply {
   const total = request.objects.reduce((sum, o) => sum + o.size, 0);
@@ -74,11 +75,11 @@ export function read(request: ReadRequest): ReadReply {
   let offset = 0;
   for (const object of request.objects) {
     try {
-      // The bytes read, up to `size`, are hashed (a shorter file hashes short and fails the
-      // caller's check); a longer one is flagged, so an intact object with bytes added says so.
+      // The bytes read, up to `size`, are hashed, and their count goes back: a shorter or longer
+      // file is named by its length, so an intact object cut or with bytes added says so.
       const length = readInto(object.path, buffer, offset, object.size + 1);
       const kept = buffer.subarray(offset, offset + Math.min(length, object.size));
-      results.push({ kind: 'read', offset, actual: hashBytes(kept), longer: length > object.size });
+      results.push({ kind: 'read', offset, actual: hashBytes(kept), length });
     } catch (err) {
       results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
     }

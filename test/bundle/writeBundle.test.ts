@@ -6,6 +6,10 @@ import { airlockJson, airlockOk } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { bundleContents } from '../helpers/bundleContents.js';
 import { patternBytes } from '../repository/helpers.js';
+import { silentProgress } from '../../src/core/progress.js';
+import { createBundle } from '../../src/bundle/createBundle.js';
+import { createSnapshot } from '../../src/repository/createSnapshot.js';
+import { Repository } from '../../src/repository/repository.js';
 
 /**
  * Bundle create reads objects ahead of the writer in chunks (64 objects or 8 MiB), small
@@ -67,4 +71,33 @@ describe('bundle create reads ahead into reused buffers (many chunks, every size
       }
     });
   }
+
+  it('makes a few chunk buffers however many chunks there are: each is used again once its chunk is written', async () => {
+    const dir = tempDir();
+    const source = join(dir, 'tree');
+    fs.mkdirSync(source);
+    // 700 objects of 20 to 40 kB: 11 chunks of 64.
+    for (let i = 0; i < 700; i++) fs.writeFileSync(join(source, `f${i}.tar.gz`), gzipLooking(20_000 + ((i * 7919) % 20_000), i + 1));
+    const repo = await Repository.open(join(dir, 'repo'), { create: true });
+    await createSnapshot(repo, { from: source, label: 'one', progress: silentProgress });
+    // Counted as the bundle is written: every SharedArrayBuffer made.
+    const Real = globalThis.SharedArrayBuffer;
+    let made = 0;
+    class Counted extends Real {
+      constructor(length: number) {
+        super(length);
+        made++;
+      }
+    }
+    globalThis.SharedArrayBuffer = Counted as SharedArrayBufferConstructor;
+    try {
+      await createBundle(repo, { snapshot: 'one', startingSnapshot: undefined, output: join(dir, 'one.airlock'), progress: silentProgress });
+    } finally {
+      globalThis.SharedArrayBuffer = Real;
+    }
+    // One per chunk read ahead and the one being written, not one per chunk.
+    expect(made).toBeGreaterThan(0);
+    expect(made).toBeLessThanOrEqual(5);
+    expect(airlockJson<{ ok: boolean }>(['bundle', 'verify', join(dir, 'one.airlock')]).ok).toBe(true);
+  });
 });

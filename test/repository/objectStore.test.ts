@@ -470,6 +470,17 @@ describe('ObjectStore.readManyVerified (small objects read on the store threads,
         const err = await rejectsWith(store.readManyVerified(pool, [{ id: ids[2]!, size: contents[2]!.length }]), 'OBJECT_CORRUPT', message);
         expect(err.where, what).toBe(victim);
       }
+      // An intact object the manifest gives a larger size: its bytes hash to its id, but what
+      // follows them in a reused buffer is stale, so it must be refused by its length.
+      fs.writeFileSync(victim, original);
+      const shared = new SharedArrayBuffer(original.length + 20);
+      Buffer.from(shared).fill(0xab);
+      const short = await rejectsWith(store.readManyVerified(pool, [{ id: ids[2]!, size: original.length + 10 }], shared), 'OBJECT_CORRUPT', /intact but 70000 bytes long/);
+      expect(short.where).toBe(victim);
+      // Read into the buffer given: the objects are views of it, nothing new was made.
+      const views = await store.readManyVerified(pool, [{ id: ids[0]!, size: 6 }, { id: ids[2]!, size: original.length }], shared);
+      expect(views.every((v) => v.buffer === shared)).toBe(true);
+      expect(Buffer.concat(views).equals(Buffer.concat([contents[0]!, original]))).toBe(true);
       fs.rmSync(victim);
       const missing = await rejectsWith(store.readManyVerified(pool, [{ id: ids[0]!, size: 6 }, { id: ids[2]!, size: contents[2]!.length }]), 'OBJECT_CORRUPT', /is missing from the store/);
       expect(missing.where).toBe(victim);

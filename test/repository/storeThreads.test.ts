@@ -127,6 +127,26 @@ describe('StoreThreads.stream (a download body written and hashed on a store thr
     expect(fs.readdirSync(dir)).toEqual(['kept']);
   });
 
+  it('a stream the thread fails on gives its slots back with the error: 40 failed streams of 2 slots, then a 40-slot body still goes through', async () => {
+    const dir = tempDir();
+    const pool = threads(1);
+    for (let i = 0; i < 40; i++) {
+      // Its directory does not exist: the thread's open fails, for each of the stream's messages.
+      const stream = pool.stream(join(dir, 'missing', `body-${i}`), { md5: false, gitBlobSize: null }, null);
+      await writeAll(stream, [patternBytes(2 * 256 * 1024, i)]);
+      const err = await stream.finish().then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect(err?.code).toBe('ENOENT');
+    }
+    const data = patternBytes(40 * 256 * 1024, 98);
+    const stream = pool.stream(join(dir, 'kept'), { md5: true, gitBlobSize: null }, null);
+    await writeAll(stream, [data]);
+    expect(await stream.finish()).toEqual({ ...expected(data), sha1: null });
+    expect(fs.readdirSync(dir)).toEqual(['kept']);
+  });
+
   it('a thread that dies while a body waits for a slot fails that wait with INTERNAL', async () => {
     const dir = tempDir();
     const slot = 256 * 1024;
@@ -253,7 +273,8 @@ describe('StoreThreads.read (objects read whole into one buffer, for bundle crea
       expect(reply.buffer).toBeNull(); // the bytes are in the shared buffer, nothing was transferred
       const memory = Buffer.from(shared);
       const results = reply.results.map((r) => (r.kind === 'read' ? r : undefined));
-      expect(results.map((r) => r?.longer)).toEqual([true, false, false, false]);
+      // What each file gave, up to its size and one byte more: the grown one shows one more, the short one its own length.
+      expect(results.map((r) => r?.length)).toEqual([5001, 70_000, 2, 1000]);
       expect(results.map((r) => r?.offset)).toEqual([0, 5000, 75_000, 75_003]);
       // The byte the grown file's read put on the next object's first was read over.
       expect(memory.subarray(5000, 75_000).equals(contents[1]!)).toBe(true);
