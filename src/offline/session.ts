@@ -93,12 +93,21 @@ async function session<T>(path: string, command: string, work: (session: Offline
   }
 }
 
+/** The files in tmp/ and in its lanes (ObjectStore.tmpDirForWriters), which are directories one level down. */
+async function stagedFiles(tmpDir: string): Promise<number> {
+  let count = 0;
+  for (const entry of await fsp.readdir(tmpDir, { withFileTypes: true })) {
+    count += entry.isDirectory() ? (await fsp.readdir(join(tmpDir, entry.name))).length : 1;
+  }
+  return count;
+}
+
 async function recover(dataDir: DataDir, repo: Repository): Promise<string[]> {
   const notes: string[] = [];
   if (fs.existsSync(repo.layout.tmpDir)) {
-    const leftovers = await fsp.readdir(repo.layout.tmpDir);
+    const leftovers = await stagedFiles(repo.layout.tmpDir);
     await fsp.rm(repo.layout.tmpDir, { recursive: true, force: true });
-    if (leftovers.length > 0) notes.push(`removed ${leftovers.length} staged files of an interrupted run`);
+    if (leftovers > 0) notes.push(`removed ${leftovers} staged files of an interrupted run`);
   }
   if (fs.existsSync(dataDir.deploymentsDir)) {
     for (const name of await fsp.readdir(dataDir.deploymentsDir)) {

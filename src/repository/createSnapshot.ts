@@ -7,7 +7,7 @@ import type { Progress } from '../core/progress.js';
 import type { Repository } from './repository.js';
 import { StatCache } from './statCache.js';
 import { StoreThreads } from './storeThreads.js';
-import { vanished } from './objectStore.js';
+import { TMP_LANES, vanished } from './objectStore.js';
 import { reportedError, SMALL_FILE_LIMIT, type IngestResult } from './storeThreadMessages.js';
 import type { ObjectId } from '../core/objectId.js';
 import { assertUsableLabel, recordSnapshot } from './recordSnapshot.js';
@@ -104,11 +104,13 @@ async function ingestFiles(repo: Repository, root: string, files: WalkedFile[], 
   let smallBytes = 0; // what the threads read (larger files are streamed here)
   for (const file of files) if (file.size <= SMALL_FILE_LIMIT) smallBytes += file.size;
   const pool = StoreThreads.forWork(files.length, smallBytes);
-  const tmpDir = repo.objects.tmpDirForWriters();
+  // Batches take turns over TMP_LANES directories of tmp/, so threads writing side by side
+  // rarely create files in one directory at once (ObjectStore.tmpDirForWriters).
+  let sent = 0;
   const send = async (batch: number[]) => {
     const results = await pool.ingest(
       batch.map((i) => ({ path: under(files[i]!.path), size: files[i]!.size })),
-      tmpDir,
+      repo.objects.tmpDirForWriters(1 + (sent++ % TMP_LANES)),
       repo.layout.objectsDir,
     );
     for (let k = 0; k < batch.length; k++) {

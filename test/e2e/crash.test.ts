@@ -181,6 +181,11 @@ describe('crash: SIGKILL at any moment of apply', { timeout: 600_000 }, () => {
     const env = { AIRLOCK_APPLY_CHECKPOINT_BYTES: '100000' };
     const killed = airlock(['apply', full, '--data-dir', dataDir], { ...env, AIRLOCK_FAILPOINT: 'apply-staged-object:400' });
     expect(killed.signal).toBe('SIGKILL');
+    // What the kill left staged in tmp/ (objects imported since the last checkpoint, spread over its lanes), counted as files.
+    const tmp = join(`${dataDir}.airlock`, 'tmp');
+    const staged = fs.readdirSync(tmp, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+    expect(staged).toBeGreaterThan(0);
+    expect(airlockJson<{ status: { recovered: string[] } }>(['status', '--data-dir', dataDir]).status.recovered).toContain(`removed ${staged} staged files of an interrupted run`);
     expect(assertRecovers(dataDir, null, v1)).toBe('old');
     const resumed = airlockJson<{ applied: { objectsImported: number; objectsAlreadyPresent: number } }>(['apply', full, '--data-dir', dataDir], env);
     expect(resumed.applied.objectsAlreadyPresent).toBeGreaterThanOrEqual(300);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { RepositoryLayout } from '../../src/repository/layout.js';
-import { hashFile, OBJECT_MODE, ObjectStore } from '../../src/repository/objectStore.js';
+import { hashFile, OBJECT_MODE, ObjectStore, TMP_LANES } from '../../src/repository/objectStore.js';
 import { StoreThreads } from '../../src/repository/storeThreads.js';
 import { cleanTempDirsAfterEach, collect, patternBytes, re, rejectsWith, tempDir } from './helpers.js';
 
@@ -487,5 +487,30 @@ describe('ObjectStore.readManyVerified (small objects read on the store threads,
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('ObjectStore.tmpDirForWriters (where writers on other threads put their temp files)', () => {
+  it('gives tmp/ for lane 0 and a directory of its own for each other lane; temps from every lane become objects at the flush', async () => {
+    const { store, layout } = newStore();
+    expect(store.tmpDirForWriters()).toBe(layout.tmpDir);
+    const ids: string[] = [];
+    for (let lane = 1; lane <= TMP_LANES; lane++) {
+      const dir = store.tmpDirForWriters(lane);
+      expect(dir).toBe(join(layout.tmpDir, `lane-${lane}`));
+      expect(fs.statSync(dir).isDirectory()).toBe(true);
+      const data = Buffer.from(`written in lane ${lane}`);
+      const temp = join(dir, 'object.tmp');
+      fs.writeFileSync(temp, data);
+      const id = b3(data);
+      ids.push(id);
+      await store.queueTemp(temp, id, data.length);
+    }
+    await store.flush();
+    for (const id of ids) expect(b3(fs.readFileSync(store.path(id)))).toBe(id);
+    // tmp/ removed between commands: a lane is made again when asked for.
+    fs.rmSync(layout.tmpDir, { recursive: true });
+    expect(fs.statSync(store.tmpDirForWriters(3)).isDirectory()).toBe(true);
+    for (const lane of [-1, TMP_LANES + 1, 1.5]) expect(() => store.tmpDirForWriters(lane)).toThrow(RangeError);
   });
 });
