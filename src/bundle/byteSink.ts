@@ -87,6 +87,9 @@ export class FileSink implements ByteSink {
 
   async writev(buffers: Uint8Array[], position: number): Promise<void> {
     await writeAllAt(this.file.handle, buffers, position);
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
+    this.file.wrote(bytes);
     if (position > 0) failpoint('bundle-mid-write');
   }
 
@@ -149,6 +152,7 @@ export class VolumeSink implements ByteSink {
         const take = Math.min(data.length, this.capacity - volume.length);
         const piece = data.subarray(0, take);
         await writeAllAt(volume.file.handle, [piece], PART_OFFSET + volume.length);
+        volume.file.wrote(take);
         volume.hash.update(piece);
         volume.length += take;
         this.written += take;

@@ -85,6 +85,9 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
   }
 }
 
+/** A TempFile starts syncing its data in the background every this many bytes written (wrote()). */
+const WRITEBACK_BYTES = 64 * 1024 * 1024;
+
 /**
  * A file written under a temp name in its final directory, put in place only once it is
  * complete and durable: the careful write for writers that stream (a bundle, its volumes)
@@ -95,6 +98,11 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
 export class TempFile {
   private closed = false;
   private renamed = false;
+  /** Bytes written since the last early sync was started (wrote()). */
+  private unsynced = 0;
+  /** The early sync under way, if any; its failure is kept for seal(). */
+  private syncing: Promise<void> | undefined;
+  private syncFailure: unknown;
   /** Until committed or discarded, an interrupt removes the file (fs/interrupt.ts). */
   private readonly forget: () => void;
 
@@ -113,8 +121,32 @@ export class TempFile {
     return new TempFile(await fsp.open(temp, 'wx', mode), temp, path);
   }
 
+  /**
+   * Told after each write: every WRITEBACK_BYTES, a data sync is started in the background
+   * (one at a time), so the disk writes while the rest is produced. Otherwise a large file
+   * sits in the page cache until seal(), whose sync then takes as long as the disk needs for
+   * all of it, after the progress has shown 100 % (a 1.9 GB bundle: 1.4 s here; on a USB
+   * drive, minutes).
+   */
+  wrote(bytes: number): void {
+    this.unsynced += bytes;
+    if (this.unsynced < WRITEBACK_BYTES || this.syncing) return;
+    this.unsynced = 0;
+    this.syncing = this.handle.datasync().then(
+      () => {
+        this.syncing = undefined;
+      },
+      (err: unknown) => {
+        this.syncFailure ??= err;
+        this.syncing = undefined;
+      },
+    );
+  }
+
   /** Makes the bytes durable and closes the file, still under its temp name. */
   async seal(): Promise<void> {
+    await this.syncing;
+    if (this.syncFailure !== undefined) throw this.syncFailure;
     await this.handle.sync();
     await this.handle.close();
     this.closed = true;
@@ -137,6 +169,7 @@ export class TempFile {
   /** Closes it and removes what was written, under whichever name it has by now. */
   async discard(): Promise<void> {
     this.forget();
+    await this.syncing; // settles either way
     if (!this.closed) await this.handle.close().catch(() => undefined);
     this.closed = true;
     await fsp.rm(this.renamed ? this.path : this.temp, { force: true });

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   fsyncDir,
   fsyncDirSync,
@@ -10,6 +10,7 @@ import {
   readJsonIfExists,
   syncFilesystem,
   tempName,
+  TempFile,
   writeFileDurable,
   writeJsonDurable,
 } from '../../src/fs/durable.js';
@@ -164,5 +165,55 @@ describe('syncing', () => {
   it('fsyncDir fails for a missing directory', async () => {
     await expect(fsyncDir(join(tempDir(), 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(() => fsyncDirSync(join(tempDir(), 'missing'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('TempFile.wrote (the disk writes while a large file is still being produced)', () => {
+  /** FileHandle's prototype, for a spy on datasync: the class itself is not exported. */
+  async function fileHandlePrototype(dir: string): Promise<{ datasync: () => Promise<void> }> {
+    const handle = await fs.promises.open(join(dir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(handle) as { datasync: () => Promise<void> };
+    await handle.close();
+    return prototype;
+  }
+
+  it('starts a data sync every 64 MiB written, one at a time, and the file commits whole', async () => {
+    const dir = tempDir();
+    const datasync = vi.spyOn(await fileHandlePrototype(dir), 'datasync');
+    try {
+      const file = await TempFile.create(join(dir, 'big'));
+      const piece = Buffer.alloc(8 * 1024 * 1024, 7);
+      for (let i = 0; i < 25; i++) {
+        await file.handle.write(piece, 0, piece.length, i * piece.length);
+        file.wrote(piece.length);
+      }
+      // 200 MiB: a sync started at 64 MiB, and again each 64 MiB after it once the one before was done.
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(datasync.mock.calls.length).toBeLessThanOrEqual(3);
+      await file.commit();
+      expect(fs.statSync(join(dir, 'big')).size).toBe(25 * piece.length);
+      expect(fs.readdirSync(dir).sort()).toEqual(['big', 'probe']);
+    } finally {
+      datasync.mockRestore();
+    }
+  });
+
+  it('a background sync that fails fails the commit with its own error, and the temp file can still be discarded', async () => {
+    const dir = tempDir();
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const datasync = vi.spyOn(await fileHandlePrototype(dir), 'datasync').mockRejectedValue(eio);
+    try {
+      const file = await TempFile.create(join(dir, 'big'));
+      const piece = Buffer.alloc(65 * 1024 * 1024, 1);
+      await file.handle.write(piece, 0, piece.length, 0);
+      file.wrote(piece.length);
+      expect(datasync).toHaveBeenCalledTimes(1);
+      await expect(file.commit()).rejects.toBe(eio);
+      expect(fs.existsSync(join(dir, 'big'))).toBe(false);
+      await file.discard();
+      expect(fs.readdirSync(dir)).toEqual(['probe']);
+    } finally {
+      datasync.mockRestore();
+    }
   });
 });
