@@ -86,10 +86,7 @@ export class FileSink implements ByteSink {
   }
 
   async writev(buffers: Uint8Array[], position: number): Promise<void> {
-    await writeAllAt(this.file.handle, buffers, position);
-    let bytes = 0;
-    for (const b of buffers) bytes += b.length;
-    this.file.wrote(bytes);
+    this.file.wrote(await writeAllAt(this.file.handle, buffers, position));
     if (position > 0) failpoint('bundle-mid-write');
   }
 
@@ -102,18 +99,22 @@ export class FileSink implements ByteSink {
   }
 }
 
-/** writev at `position`; writev may write less than asked (rarely, for large requests), so the rest follows plainly. */
-export async function writeAllAt(handle: fsp.FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+/**
+ * writev at `position`; writev may write less than asked (rarely, for large requests), so
+ * the rest follows plainly. Returns the bytes written: all of them.
+ */
+export async function writeAllAt(handle: fsp.FileHandle, buffers: Uint8Array[], position: number): Promise<number> {
   let expected = 0;
   for (const b of buffers) expected += b.length;
   const { bytesWritten } = await handle.writev(buffers, position);
-  if (bytesWritten >= expected) return;
+  if (bytesWritten >= expected) return expected;
   const rest = Buffer.concat(buffers).subarray(bytesWritten);
   let offset = 0;
   while (offset < rest.length) {
     const { bytesWritten: n } = await handle.write(rest, offset, rest.length - offset, position + bytesWritten + offset);
     offset += n;
   }
+  return expected;
 }
 
 interface OpenVolume {

@@ -93,13 +93,10 @@ async function session<T>(path: string, command: string, work: (session: Offline
   }
 }
 
-/** The files in tmp/ and in its lanes (ObjectStore.tmpDirForWriters), which are directories one level down. */
+/** The files in tmp/, its lanes included (ObjectStore.tmpDirForWriters); links are counted, never followed. */
 async function stagedFiles(tmpDir: string): Promise<number> {
-  let count = 0;
-  for (const entry of await fsp.readdir(tmpDir, { withFileTypes: true })) {
-    count += entry.isDirectory() ? (await fsp.readdir(join(tmpDir, entry.name))).length : 1;
-  }
-  return count;
+  const entries = await fsp.readdir(tmpDir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => !entry.isDirectory()).length;
 }
 
 async function recover(dataDir: DataDir, repo: Repository): Promise<string[]> {

@@ -37,6 +37,12 @@ const RENAMES_AT_ONCE = 8;
 const FLUSH_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
+ * Directories of tmp/ that writers take turns over (tmpDirForWriters): more than the
+ * threads, so the flush's renames out of them spread too.
+ */
+export const TMP_LANES = 8;
+
+/**
  * A content-addressed store. Objects are written to temp files (hashed on the way in)
  * and become visible under their id only in `flush()`, which makes the temps durable
  * with one filesystem sync, renames them into place, and syncs again. So a name in the
@@ -44,12 +50,6 @@ const FLUSH_BYTES = 4 * 1024 * 1024 * 1024;
  * journal commits per batch instead of one fsync per object. Callers flush before
  * recording anything that refers to the new objects.
  */
-/**
- * Directories of tmp/ that writers take turns over (tmpDirForWriters): more than the
- * threads, so the flush's renames out of them spread too.
- */
-export const TMP_LANES = 8;
-
 export class ObjectStore {
   /** Objects written but not yet renamed into place: id -> temp path. */
   private pending = new Map<ObjectId, string>();
@@ -57,9 +57,8 @@ export class ObjectStore {
   private inFlight = new Map<ObjectId, string>();
   private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
-  private tmpReady = false;
-  /** The lanes of tmp/ made since it was (tmpDirForWriters). */
-  private readonly readyLanes = new Set<number>();
+  /** The directories of tmp/ made since the last flush: 0 for tmp/ itself, then its lanes (tmpDirForWriters). */
+  private readonly madeTmpDirs = new Set<number>();
   private readonly knownDirs = new Set<string>();
   /** Damaged objects replaced by stage(id, { repair: true }) so far. */
   repaired = 0;
@@ -110,8 +109,7 @@ export class ObjectStore {
   async addBuffer(data: Buffer, origin: string): Promise<{ id: ObjectId; size: number }> {
     const id = hashBytes(data);
     if (this.hasSync(id)) return { id, size: data.length };
-    this.ensureTmpDir();
-    const temp = tempName(`${this.layout.tmpDir}/object`);
+    const temp = tempName(`${this.tmpDirForWriters()}/object`);
     try {
       // Synchronous on purpose: for small files the threadpool round trip costs more than the write.
       fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
@@ -128,8 +126,7 @@ export class ObjectStore {
    * same StreamWriter that writes a download's body: in 1 MiB blocks, one synchronous call each.
    */
   async addStream(chunks: AsyncIterable<Buffer>, origin: string): Promise<{ id: ObjectId; size: number }> {
-    this.ensureTmpDir();
-    const writer = new StreamWriter(tempName(`${this.layout.tmpDir}/object`), { md5: false, gitBlobSize: null });
+    const writer = new StreamWriter(tempName(`${this.tmpDirForWriters()}/object`), { md5: false, gitBlobSize: null });
     try {
       for await (const chunk of chunks) writer.write(chunk);
       const { id, size } = writer.finish();
@@ -161,8 +158,7 @@ export class ObjectStore {
   private stageAs(id: ObjectId, replace: boolean): StagedObject | undefined {
     if (!replace && this.hasSync(id)) return undefined;
     // tmp/ itself, not its lanes: only this thread creates these (spreading them measured no faster).
-    this.ensureTmpDir();
-    const temp = tempName(`${this.layout.tmpDir}/${id}`);
+    const temp = tempName(`${this.tmpDirForWriters()}/${id}`);
     const fd = fs.openSync(temp, 'wx', OBJECT_MODE);
     let open = true;
     let size = 0;
@@ -212,7 +208,8 @@ export class ObjectStore {
   }
 
   /**
-   * The directory ingest and download threads write their temp files to, made when needed.
+   * The directory temp files are written to (by this store, and by ingest and download
+   * threads), made once per flush (recovery and apply remove tmp/ as a whole between commands).
    * A `lane` other than 0 is a directory of its own in tmp/: creating a file takes its
    * directory's lock, and two threads creating files in one directory spent a fifth of
    * their time waiting for each other (perf, a 200,000-file snapshot); so do the flush's
@@ -220,12 +217,10 @@ export class ObjectStore {
    */
   tmpDirForWriters(lane = 0): string {
     if (lane < 0 || lane > TMP_LANES || !Number.isInteger(lane)) throw new RangeError(`tmp/ has lanes 1 to ${TMP_LANES}, not ${lane}`);
-    this.ensureTmpDir();
-    if (lane === 0) return this.layout.tmpDir;
-    const dir = `${this.layout.tmpDir}/lane-${lane}`;
-    if (!this.readyLanes.has(lane)) {
+    const dir = lane === 0 ? this.layout.tmpDir : `${this.layout.tmpDir}/lane-${lane}`;
+    if (!this.madeTmpDirs.has(lane)) {
       fs.mkdirSync(dir, { recursive: true });
-      this.readyLanes.add(lane);
+      this.madeTmpDirs.add(lane);
     }
     return dir;
   }
@@ -242,12 +237,6 @@ export class ObjectStore {
     return this.pending.size >= FLUSH_OBJECTS || this.pendingBytes >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
-  /** Made once per batch (recovery and apply remove tmp/ as a whole between commands). */
-  private ensureTmpDir(): void {
-    if (this.tmpReady) return;
-    fs.mkdirSync(this.layout.tmpDir, { recursive: true });
-    this.tmpReady = true;
-  }
 
   /**
    * Queues a verified temp file (on this filesystem) to become object `id` at the next
@@ -311,8 +300,7 @@ export class ObjectStore {
       // which hasSync then finds on disk (the rest are temps the next command sweeps).
       this.inFlight = new Map();
     }
-    this.tmpReady = false;
-    this.readyLanes.clear();
+    this.madeTmpDirs.clear();
   }
 
   /**

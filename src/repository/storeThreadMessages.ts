@@ -48,10 +48,10 @@ export interface ReadRequest {
 }
 
 export type ReadResult =
-  /** Bytes [offset, offset + size) of the batch's memory, and the BLAKE3 of them (the caller compares it with the id). */
   /**
-   * `length`: the bytes the file gave, up to its size and one more (the caller names a file
-   * of another size by its length); `actual`: the BLAKE3 of those bytes, up to the size.
+   * Bytes [offset, offset + size) of the batch's memory. `length`: the bytes the file gave,
+   * up to its size and one more (the caller names a file of another size by its length);
+   * `actual`: the BLAKE3 of those bytes, up to the size (the caller compares it with the id).
    */
   | { kind: 'read'; offset: number; actual: string; length: number }
   | { kind: 'error'; code: string | null; message: string };

@@ -31,9 +31,9 @@ import type { Progress } from '../progress.js';
  * src/bundle/readBundle.ts, and where verified objects go is the caller's ObjectSink.
  */
 /**
- * Where a verified object's bytes go (a staging file during apply). write and finish give a promise only when the reader must
- * wait for it: a store writes synchronously, and a promise per call was most of what an
- * apply of 200,000 small objects allocated.
+ * Where a verified object's bytes go (a staging file during apply). write and finish give a
+ * promise only when the reader must wait for it: a store writes synchronously, and a
+ * promise per call was most of what an apply of 200,000 small objects allocated.
  */
 export interface ObjectSink {
   write(chunk: Buffer): void | Promise<void>;
