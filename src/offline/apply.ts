@@ -1,7 +1,6 @@
 import type { PublicKeyFile } from '../trust/keys.js';
 import { TrustStore } from '../trust/trustStore.js';
 import { checkSignatures, requireTrustedSignature } from '../trust/checkSignatures.js';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
@@ -17,9 +16,9 @@ import { onInterrupt } from '../fs/interrupt.js';
 import type { Progress } from '../core/progress.js';
 import { openBundleInput, type BundleInput } from '../bundle/bundleInput.js';
 import { peekSeal } from '../bundle/peekSeal.js';
-import { readBundle, type ObjectSink } from '../bundle/readBundle.js';
+import { readBundle } from '../bundle/readBundle.js';
+import { Staging } from './staging.js';
 import type { Repository } from '../repository/repository.js';
-import type { StagedObject } from '../repository/objectStore.js';
 import { assertTreeFits, buildDeployment, ObjectMissing } from '../deployment/buildDeployment.js';
 import type { DataDir } from '../deployment/dataDir.js';
 import type { Owner } from '../deployment/accounts.js';
@@ -63,9 +62,6 @@ export interface ApplyResult {
   unknownSigners: string[];
 }
 
-/** How much an interrupted apply may have to import again. */
-const RESUME_CHECKPOINT_BYTES = Number(process.env.AIRLOCK_APPLY_CHECKPOINT_BYTES ?? 1024 * 1024 * 1024);
-const RESUME_CHECKPOINT_MS = 10_000;
 
 /** Free space kept beyond what the bundle needs, so the filesystem is not filled to the brim. */
 const SPACE_MARGIN = 64 * 1024 * 1024;
@@ -125,12 +121,13 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
         if (h.to !== current) checkSequence(h, shown, session.state.highestSequence, options, dataDir);
         await checkBase(h, current, currentRecord?.label ?? null, options, dataDir, repo);
         await checkSpace(dataDir, h, abilities.hardlinks);
+        staging.start(h.objects);
       },
       onTree: (verified) => {
         assertTreeFits(dataDir, verified.tree);
         target = verified;
       },
-      openObject: (id) => staging.open(id),
+      openObject: (id, size) => staging.open(id, size),
       progress: options.progress,
     });
     const where = options.bundle[0]!;
@@ -299,93 +296,4 @@ async function blameMissing(repo: Repository, tree: Tree, header: BundleHeader, 
     where: repo.root,
     hint: 'the store lost files; run `airlock verify --deep` to see which, then apply a full bundle with --force-full',
   });
-}
-
-/**
- * Imports each object into the store as soon as it verified against its id (the store
- * stages it, ObjectStore.stage), and makes the imports durable in checkpoints, so an apply
- * killed halfway resumes: an object the store already has is only read and checked from
- * the bundle, never written again. Objects are inert content named by their hash; nothing
- * refers to them until the whole bundle has checked out and its tree is recorded; a bundle
- * that turns out damaged, is refused or unsigned has this run's imports removed again (undo).
- */
-class Staging {
-  private sinceCheckpoint = { bytes: 0, started: Date.now() };
-  /** Objects this run brought in: removed again if the bundle turns out bad or is refused. */
-  private readonly imported: ObjectId[] = [];
-  /** Set once the whole bundle checked out and was accepted: its objects are kept from then on. */
-  accepted = false;
-  /** Set by Ctrl-C or SIGTERM: no more imports, and those made are kept for the next run. */
-  private interrupted = false;
-  committed = 0;
-
-  /** Stops importing; returns how many objects were imported (the interrupt makes them durable). */
-  interrupt(): number {
-    this.interrupted = true;
-    return this.committed;
-  }
-
-  constructor(
-    private readonly repo: Repository,
-    /** --force-full: objects present but damaged are replaced by the bundle's. */
-    private readonly repair: boolean,
-  ) {}
-
-  /** Synchronous for most objects: a promise per object and call was most of what an apply of small files allocated. */
-  open(id: ObjectId): ObjectSink | undefined | Promise<ObjectSink | undefined> {
-    const staged = this.repo.objects.stage(id, { repair: this.repair });
-    return staged instanceof Promise ? staged.then((s) => this.sink(id, s)) : this.sink(id, staged);
-  }
-
-  private sink(id: ObjectId, staged: StagedObject | undefined): ObjectSink | undefined {
-    if (staged === undefined) return undefined;
-    return {
-      write: (chunk) => staged.write(chunk),
-      finish: () => {
-        if (this.interrupted) return staged.abort(); // stopping: only what was imported before counts
-        const queued = staged.finish();
-        return queued ? queued.then(() => this.finished(id, staged)) : this.finished(id, staged);
-      },
-      abort: async () => staged.abort(),
-    };
-  }
-
-  private finished(id: ObjectId, staged: StagedObject): Promise<void> | undefined {
-    // A repaired object stays whatever happens next: it was there before, damaged.
-    if (!staged.replaces) this.imported.push(id);
-    this.committed++;
-    failpoint('apply-staged-object');
-    return this.checkpoint(staged.size);
-  }
-
-  /** Every RESUME_CHECKPOINT_BYTES or RESUME_CHECKPOINT_MS: the imports so far survive a crash. */
-  private checkpoint(size: number): Promise<void> | undefined {
-    this.sinceCheckpoint.bytes += size;
-    if (this.sinceCheckpoint.bytes < RESUME_CHECKPOINT_BYTES && Date.now() - this.sinceCheckpoint.started < RESUME_CHECKPOINT_MS) return undefined;
-    this.sinceCheckpoint = { bytes: 0, started: Date.now() };
-    return this.repo.objects.flush();
-  }
-
-  async commit(): Promise<void> {
-    await this.repo.objects.flush();
-    failpoint('apply-committed-objects');
-  }
-
-  /** After success: only scratch goes. */
-  async discard(): Promise<void> {
-    fs.rmSync(this.repo.layout.tmpDir, { recursive: true, force: true });
-  }
-
-  /**
-   * After a failure airlock saw (a damaged, refused or unsigned bundle): this run's imports
-   * go too, so a bad bundle leaves nothing behind. Only a run killed outright keeps them,
-   * for the next run to resume with.
-   */
-  async undo(): Promise<void> {
-    if (this.interrupted) return; // the interrupt keeps this run's imports, for the next run to resume with
-    await this.repo.objects.flush().catch(() => undefined);
-    if (!this.accepted) for (const id of this.imported) await this.repo.objects.remove(id).catch(() => undefined);
-    this.imported.length = 0;
-    await this.discard();
-  }
 }

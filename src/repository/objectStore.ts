@@ -71,7 +71,12 @@ export class ObjectStore {
 
   /** Present on disk, or written and waiting for the next flush. */
   hasSync(id: ObjectId): boolean {
-    return this.pending.has(id) || this.inFlight.has(id) || fs.existsSync(this.path(id));
+    return this.isQueued(id) || fs.existsSync(this.path(id));
+  }
+
+  /** Written by this process and waiting for a flush, or in one: what hasSync knows without a look on disk. */
+  isQueued(id: ObjectId): boolean {
+    return this.pending.has(id) || this.inFlight.has(id);
   }
 
   /**
@@ -148,7 +153,7 @@ export class ObjectStore {
   stage(id: ObjectId, options: { repair?: boolean } = {}): StagedObject | undefined | Promise<StagedObject | undefined> {
     // With `repair` (apply --force-full), an object present but no longer hashing to its id
     // (edited in place through a deployment's hardlink) is replaced by the bundle's bytes.
-    if (options.repair === true && !this.pending.has(id) && !this.inFlight.has(id)) {
+    if (options.repair === true && !this.isQueued(id)) {
       return hashFile(this.path(id)).then((stored) => this.stageAs(id, stored !== undefined && stored !== id));
     }
     return this.stageAs(id, false);
@@ -244,7 +249,7 @@ export class ObjectStore {
    * false: the caller has just looked for it on disk (an ingest thread), only the queue is checked.
    */
   private commitTemp(temp: string, id: ObjectId, lookOnDisk = true): Promise<void> | undefined {
-    if (lookOnDisk ? this.hasSync(id) : this.pending.has(id) || this.inFlight.has(id)) return fsp.rm(temp, { force: true });
+    if (lookOnDisk ? this.hasSync(id) : this.isQueued(id)) return fsp.rm(temp, { force: true });
     this.pending.set(id, temp);
     return undefined;
   }

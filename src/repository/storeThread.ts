@@ -1,13 +1,13 @@
 import { parentPort } from 'node:worker_threads';
-import type { IngestRequest, LinkRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
-import { ingest, link, read, streamStep, type StreamWriter } from './storeWork.js';
+import type { IngestRequest, LinkRequest, PlaceRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
+import { ingest, link, place, read, streamStep, type StreamWriter } from './storeWork.js';
 
 /** The streams open on this thread (downloads being written), by number. */
 const streams = new Map<number, StreamWriter>();
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
-parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | StreamRequest) => {
+parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StreamRequest) => {
   const port = parentPort!;
   if (request.kind === 'stream') {
     const reply = streamStep(streams, request);
@@ -17,5 +17,9 @@ parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | 
   else if (request.kind === 'read') {
     const reply = read(request);
     port.postMessage(reply, reply.buffer ? [reply.buffer] : []);
+  } else if (request.kind === 'place') {
+    // The batch's memory goes back for the next batch.
+    const reply = place(request);
+    port.postMessage(reply, [reply.bytes]);
   } else port.postMessage(ingest(request));
 });

@@ -64,6 +64,32 @@ export interface ReadReply {
 }
 
 /**
+ * Objects whose bytes have checked out against their ids (a bundle's, during apply), to
+ * become temp files in `tmpDir`: `count` objects, named by `ids` (64 hex digits each, end to
+ * end), their bytes end to end in the first sum-of-`sizes` bytes of `bytes`, which is
+ * transferred with the message and back with the answer, for the next batch.
+ */
+export interface PlaceRequest {
+  kind: 'place';
+  batch: number;
+  bytes: ArrayBuffer;
+  count: number;
+  ids: string;
+  sizes: number[];
+  tmpDir: string;
+  objectsDir: string;
+}
+
+/** As ingest's, in the objects' order: written to a temp, present already, or failed. */
+export type PlaceResult = Exclude<IngestResult, { kind: 'large' }>;
+
+export interface PlaceReply {
+  batch: number;
+  bytes: ArrayBuffer;
+  results: PlaceResult[];
+}
+
+/**
  * Hardlinks to make (a deployment's files), with the owner to give each when there is one:
  * link `count` objects of `objectsDir`, named by `ids` (64 hex digits each, end to end), at
  * `paths` (joined by NUL, which no path holds) below `targetDir` (a normalised path, not empty

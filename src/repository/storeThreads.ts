@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
-import { ingest, link, read, StreamWriter } from './storeWork.js';
+import { ingest, link, place, read, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
   reportedError,
@@ -11,6 +11,8 @@ import {
   type IngestResult,
   type LinkReply,
   type LinkRequest,
+  type PlaceReply,
+  type PlaceRequest,
   type ReadReply,
   type ReadRequest,
   type StreamDigests,
@@ -34,7 +36,7 @@ export interface StoreStream {
 /**
  * The store's threads (storeThread.ts), for the work a tree of many small files is made
  * of: taking files into the store (snapshot create), reading small objects out of it
- * (bundle create) and hardlinking a deployment's files (apply, rollback, the online
+ * (bundle create), placing a bundle's verified objects into it (apply) and hardlinking a deployment's files (apply, rollback, the online
  * view). A tree of 200,000 files of a few hundred bytes is bound by system calls (open,
  * read, create, write, close, link per file), which one thread makes one after another;
  * two threads on two cores make them about twice as fast. Work goes out in batches, so a
@@ -91,7 +93,7 @@ export class StoreThreads {
       // Slots for streams only where streams may go to the threads (a download's pool).
       if (Number.isFinite(this.streamThreadFrom)) this.slots[index] = new SlotPool();
       const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'));
-      worker.on('message', (reply: IngestReply | ReadReply | LinkReply | StreamReply) => {
+      worker.on('message', (reply: IngestReply | ReadReply | LinkReply | PlaceReply | StreamReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
         waiter?.resolve(reply as never);
@@ -138,6 +140,11 @@ export class StoreThreads {
     return this.send<ReadReply>({ kind: 'read', batch: this.nextBatch++, objects, buffer });
   }
 
+  /** Places one batch of verified objects on the next thread; `bytes` is transferred there and comes back in the reply. */
+  place(objects: Omit<PlaceRequest, 'kind' | 'batch'>): Promise<PlaceReply> {
+    return this.send<PlaceReply>({ kind: 'place', batch: this.nextBatch++, ...objects });
+  }
+
   /** Makes one batch of hardlinks on the next thread. */
   link(links: Omit<LinkRequest, 'kind' | 'batch'>): Promise<LinkReply> {
     return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, ...links });
@@ -171,10 +178,10 @@ export class StoreThreads {
     });
   }
 
-  private send<T>(request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
+  private send<T>(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): Promise<T> {
     if (this.inline) {
       try {
-        return Promise.resolve((request.kind === 'link' ? link(request) : request.kind === 'read' ? read(request) : ingest(request)) as T);
+        return Promise.resolve(inlineWork(request) as T);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -183,10 +190,11 @@ export class StoreThreads {
     return this.sendTo<T>(this.workers[this.nextWorker++ % this.count]!, request);
   }
 
-  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest): Promise<T> {
+  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
-      worker.postMessage(request);
+      // A placement's memory is transferred, not copied (and comes back with the answer).
+      worker.postMessage(request, request.kind === 'place' ? [request.bytes] : []);
     });
   }
 
@@ -219,6 +227,20 @@ export class StoreThreads {
     for (const waiter of this.waiting.values()) waiter.reject(this.failure);
     this.waiting.clear();
     for (const pool of this.slots) pool.fail(this.failure);
+  }
+}
+
+/** A batch of work done here, on the main thread, by the threads' own code. */
+function inlineWork(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): IngestReply | ReadReply | LinkReply | PlaceReply {
+  switch (request.kind) {
+    case 'link':
+      return link(request);
+    case 'read':
+      return read(request);
+    case 'place':
+      return place(request);
+    case 'ingest':
+      return ingest(request);
   }
 }
 

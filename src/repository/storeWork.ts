@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, SMALL_FILE_LIMIT, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
+import { OBJECT_MODE, SMALL_FILE_LIMIT, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type PlaceReply, type PlaceRequest, type PlaceResult, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -48,14 +48,46 @@ function ingestOne(source: { path: string; size: number }, request: IngestReques
   if (data.length > source.size) return { kind: 'large' };
   const id = hashBytes(data);
   if (fs.statSync(objectPathIn(request.objectsDir, id), { throwIfNoEntry: false }) !== undefined) return { kind: 'present', id, size: data.length };
-  const temp = tempName(`${request.tmpDir}/object`);
+  return { kind: 'written', id, size: data.length, temp: writeTemp(`${request.tmpDir}/object`, data) };
+}
+
+/**
+ * Places a batch of verified objects (apply): per object a look for it in the store and, when
+ * it is not there, a temp file holding its bytes, as ingest's. The thread hashes nothing: the
+ * bundle reader checked every byte against its id before the object joined the batch.
+ */
+export function place(request: PlaceRequest): PlaceReply {
+  const bytes = Buffer.from(request.bytes);
+  const results: PlaceResult[] = [];
+  let offset = 0;
+  for (let index = 0; index < request.count; index++) {
+    const id = request.ids.slice(index * 64, index * 64 + 64);
+    const size = request.sizes[index]!;
+    const data = bytes.subarray(offset, offset + size);
+    offset += size;
+    try {
+      if (fs.statSync(objectPathIn(request.objectsDir, id), { throwIfNoEntry: false }) !== undefined) {
+        results.push({ kind: 'present', id, size });
+        continue;
+      }
+      results.push({ kind: 'written', id, size, temp: writeTemp(`${request.tmpDir}/${id}`, data) });
+    } catch (err) {
+      results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
+    }
+  }
+  return { batch: request.batch, bytes: request.bytes, results };
+}
+
+/** A new temp file next to `finalPath`'s name holding `data`, read-only as objects are; nothing is left when it fails. */
+function writeTemp(finalPath: string, data: Uint8Array): string {
+  const temp = tempName(finalPath);
   try {
     fs.writeFileSync(temp, data, { flag: 'wx', mode: OBJECT_MODE });
   } catch (err) {
     fs.rmSync(temp, { force: true });
     throw err;
   }
-  return { kind: 'written', id, size: data.length, temp };
+  return temp;
 }
 
 /**

@@ -45,7 +45,11 @@ describe.runIf(isRoot)('environment failures, on real filesystems', () => {
     expect(liveView(dataDir)).toBe(before);
   });
 
-  it('running out of space in the middle of an apply leaves the live tree as it was, and a re-run completes', () => {
+  // Inline: a delta this small is placed on the main thread; on the threads, the failure comes back in a placement's answer.
+  it.each([
+    ['on the main thread', {}],
+    ['on the store threads', { AIRLOCK_STORE_THREADS_FROM: '0' }],
+  ])('running out of space in the middle of an apply (objects placed %s) leaves the live tree as it was, and a re-run completes', (_where, env: Record<string, string>) => {
     const mnt = join(tempDir(), 'var-lib');
     mountTmpfs(mnt, 'size=256m,nr_inodes=10000');
     mounts.push({ dir: mnt });
@@ -54,13 +58,15 @@ describe.runIf(isRoot)('environment failures, on real filesystems', () => {
     const before = liveView(dataDir);
     // Room for the lock and a couple of staged objects, not for the whole delta.
     remount(mnt, `nr_inodes=${usedInodes(mnt) + 4}`);
-    const result = airlock(['apply', delta, '--data-dir', dataDir]);
+    const result = airlock(['apply', delta, '--data-dir', dataDir], env);
     expect(result.status, result.stderr).toBe(5);
     expect(result.stderr).toContain('[DISK_FULL]');
     expect(result.stderr).toContain(`${dataDir}.airlock`);
     expect(liveView(dataDir)).toBe(before);
+    // Nothing of the failed run is left staged: its scratch is gone.
+    expect(fs.existsSync(join(`${dataDir}.airlock`, 'tmp'))).toBe(false);
     remount(mnt, 'nr_inodes=10000');
-    airlockOk(['apply', delta, '--data-dir', dataDir]);
+    airlockOk(['apply', delta, '--data-dir', dataDir], env);
     expect(fs.readlinkSync(dataDir)).toContain(s.ids.v2);
     airlockOk(['verify', '--data-dir', dataDir, '--deep']);
   });

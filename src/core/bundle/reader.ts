@@ -97,16 +97,22 @@ function isRawObject(entry: CurrentEntry): boolean {
   return entry.object !== undefined && entry.object.decoder === undefined;
 }
 
-/** A packed object's bytes begin: hashed as they come, and handed to its sink if it has one. */
+/**
+ * A packed object's bytes begin: hashed as they come (by the pack's hasher, started over: a
+ * native hasher per object was 200,000 finalizers for a pack-full of small files), and
+ * handed to its sink if it has one.
+ */
 function beginPacked(pack: PackState, object: { id: ObjectId; size: number }, sink: ObjectSink | undefined): void {
-  pack.object = sink ? { id: object.id, size: object.size, content: new ContentHasher(), sink } : { id: object.id, size: object.size, content: new ContentHasher() };
+  const content = pack.content.reset();
+  pack.object = sink ? { id: object.id, size: object.size, content, sink } : { id: object.id, size: object.size, content };
 }
 
-/** A pack being read: its decoder, its parser, and the object whose bytes are arriving. */
+/** A pack being read: its decoder, its parser, the hasher its objects share, and the object whose bytes are arriving. */
 interface PackState {
   sequence: number;
   decoder: ZstdDecoder;
   parser: PackParser;
+  content: ContentHasher;
   object?: { id: ObjectId; size: number; content: ContentHasher; sink?: ObjectSink };
 }
 
@@ -225,7 +231,7 @@ export class BundleReader {
     const limit = compressBound(PACK_MAX_BYTES);
     if (size > limit) throw this.corrupt(`pack ${sequence} is ${size} bytes, larger than zstd can produce from the ${PACK_MAX_BYTES} bytes a pack may hold`, name, index);
     this.packs++;
-    return { sequence, decoder: new ZstdDecoder(), parser: new PackParser((message) => this.corrupt(`pack ${sequence} is damaged: ${message}`, name, index)) };
+    return { sequence, decoder: new ZstdDecoder(), content: new ContentHasher(), parser: new PackParser((message) => this.corrupt(`pack ${sequence} is damaged: ${message}`, name, index)) };
   }
 
   /** Every object a pack's index lists passes the checks a lone object entry passes, before any of its bytes is read. */
