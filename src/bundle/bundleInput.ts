@@ -194,13 +194,30 @@ async function* partChunks(volume: Volume): AsyncGenerator<Buffer> {
   if (hash.digest('hex') !== volume.descriptor.part) throw damaged(`volume ${volume.descriptor.volume}'s part does not match the BLAKE3 in its descriptor`, volume.path);
 }
 
-/** The whole file from its start, read ahead in READ_CHUNK pieces; the file stays open. */
+/**
+ * The whole file from its start, in pieces of up to READ_CHUNK read into two buffers in
+ * turn: the next piece is read while the caller works on this one, and this one's memory
+ * is read into again once the caller has asked for the piece after next. So a caller must
+ * not keep a piece past its next request (the bundle reader copies the few entries it
+ * gathers). A new buffer per piece was 1.9 GB of garbage for a bundle of that size, and
+ * V8 collected its whole heap for it over and over (1.6 CPU seconds of an apply, perf).
+ * The file stays open.
+ */
 async function* fileChunks(handle: fsp.FileHandle): AsyncGenerator<Buffer> {
-  const stream = handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK, autoClose: false });
+  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+  let position = 0;
+  let next = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    for (let turn = 0; ; turn ^= 1) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      next = handle.read(buffers[turn ^ 1]!, 0, READ_CHUNK, position);
+      yield buffers[turn]!.subarray(0, bytesRead);
+    }
   } finally {
-    stream.destroy();
+    // A caller that stops early leaves a read in flight: it ends before the file may be closed.
+    await next.catch(() => undefined);
   }
 }
 

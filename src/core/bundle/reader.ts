@@ -36,6 +36,7 @@ import type { Progress } from '../progress.js';
  * promise per call was most of what an apply of 200,000 small objects allocated.
  */
 export interface ObjectSink {
+  /** The chunk's memory is reused after this returns (or its promise resolves): a sink copies what it keeps. */
   write(chunk: Buffer): void | Promise<void>;
   /** Called once the object's hash and size have checked out. */
   finish(): void | Promise<void>;
@@ -141,7 +142,11 @@ export class BundleReader {
     private readonly handlers: BundleReadHandlers,
   ) {}
 
-  /** Returns true when reading should stop early (inspect). */
+  /**
+   * Returns true when reading should stop early (inspect). The chunk's memory may be reused
+   * once this resolves: nothing here keeps a view of it (what is kept is copied), and a
+   * sink must have written what it was given by the time its write returns or resolves.
+   */
   async push(chunk: Buffer): Promise<boolean> {
     for (const event of this.parser.push(chunk)) {
       await this.handle(event);
@@ -315,7 +320,8 @@ export class BundleReader {
     // A raw object's stored bytes are its content: hashed once, as its content (see endEntry).
     if (!isRawObject(entry)) entry.stored.update(chunk);
     if (entry.buffer) {
-      entry.buffer.push(chunk);
+      // Copied: the input reads into the chunk's memory again once the next chunk is asked for.
+      entry.buffer.push(Buffer.from(chunk));
       return;
     }
     if (entry.pack) {
