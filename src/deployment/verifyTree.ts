@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { explainSystemError } from '../errors.js';
 import { hashFile } from '../repository/objectStore.js';
-import type { Problem } from '../repository/verifyObjects.js';
+import { reportedError, SMALL_FILE_LIMIT } from '../repository/storeThreadMessages.js';
+import { StoreThreads, type BatchQueue } from '../repository/storeThreads.js';
+import type { Problem, ProblemKind } from '../repository/verifyObjects.js';
 import { walkEntries } from '../fs/walk.js';
 import type { Tree } from '../core/manifest.js';
 import type { Progress } from '../core/progress.js';
@@ -9,42 +12,130 @@ import type { Progress } from '../core/progress.js';
 /**
  * Checks a tree on disk against its manifest. Quick: every file is present, a regular
  * file of the right size, not modified after the deployment was built, and nothing extra is there. Deep: also re-hashes every
- * file (an edited file keeps its size more often than not).
+ * file (an edited file keeps its size more often than not): files up to SMALL_FILE_LIMIT on
+ * the store's threads, in batches (ReHasher), larger ones here. Problems come in the tree's order.
  */
 export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, progress: Progress, deployedAt?: string): Promise<Problem[]> {
   // A file modified after its deployment was built was edited in place: hardlinked, so the stored object changed too.
   const builtMs = deployedAt === undefined ? Infinity : Date.parse(deployedAt);
-  const problems: Problem[] = [];
+  const problems: Array<{ index: number; problem: Problem }> = [];
   const expected = new Set<string>();
   let totalBytes = 0;
   for (const e of tree.entries) totalBytes += e.size;
   progress.phase(deep ? 're-hashing every file' : 'checking presence and sizes', { files: tree.entries.length, bytes: deep ? totalBytes : 0 });
-  for (const entry of tree.entries) {
-    expected.add(entry.path);
-    const path = join(root, entry.path);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(path);
-    } catch {
-      problems.push({ kind: 'missing', path: entry.path, detail: 'the file is missing' });
-      continue;
+  const rehasher = deep ? new ReHasher(tree, totalBytes, progress, (index, problem) => problems.push({ index, problem })) : null;
+  try {
+    for (let index = 0; index < tree.entries.length; index++) {
+      const entry = tree.entries[index]!;
+      const found = (kind: ProblemKind, detail: string) => problems.push({ index, problem: { kind, path: entry.path, detail } });
+      expected.add(entry.path);
+      const path = join(root, entry.path);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(path);
+      } catch {
+        found('missing', 'the file is missing');
+        continue;
+      }
+      if (!st.isFile()) {
+        found('not-a-file', 'not a regular file');
+      } else if (st.size !== entry.size) {
+        found('wrong-size', `${st.size} bytes, expected ${entry.size}`);
+      } else if (st.mtimeMs > builtMs) {
+        found('altered', `modified at ${st.mtime.toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place`);
+      } else if (rehasher && entry.size <= SMALL_FILE_LIMIT) {
+        // Counted in the progress once hashed.
+        const sent = rehasher.add(index, path);
+        if (sent) await sent;
+        continue;
+      } else if (deep) {
+        const actual = await hashFile(path);
+        if (actual !== entry.id) found('altered', `content hashes to ${actual?.slice(0, 12)}, expected ${entry.id.slice(0, 12)}`);
+      }
+      progress.advance(1, deep ? entry.size : 0);
     }
-    if (!st.isFile()) {
-      problems.push({ kind: 'not-a-file', path: entry.path, detail: 'not a regular file' });
-    } else if (st.size !== entry.size) {
-      problems.push({ kind: 'wrong-size', path: entry.path, detail: `${st.size} bytes, expected ${entry.size}` });
-    } else if (st.mtimeMs > builtMs) {
-      problems.push({ kind: 'altered', path: entry.path, detail: `modified at ${st.mtime.toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place` });
-    } else if (deep) {
-      const actual = await hashFile(path);
-      if (actual !== entry.id) problems.push({ kind: 'altered', path: entry.path, detail: `content hashes to ${actual?.slice(0, 12)}, expected ${entry.id.slice(0, 12)}` });
-    }
-    progress.advance(1, deep ? entry.size : 0);
+    await rehasher?.finish();
+  } finally {
+    await rehasher?.close();
   }
+  const ordered = problems.sort((a, b) => a.index - b.index).map((p) => p.problem);
   for (const extra of listFiles(root).filter((p) => !expected.has(p))) {
-    problems.push({ kind: 'unexpected', path: extra, detail: 'not part of the snapshot' });
+    ordered.push({ kind: 'unexpected', path: extra, detail: 'not part of the snapshot' });
   }
-  return problems;
+  return ordered;
+}
+
+/** Files up to this many bytes, or this many files, are one batch of re-hashing. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_FILES = 64;
+
+/**
+ * Re-hashes a tree's small files on the store's threads: each batch is read into a buffer
+ * shared with its thread and reused from batch to batch (the bytes are not needed here, only
+ * their hash and length), at most the threads' capacity and one more ever made. A file that
+ * vanished since it was looked at is reported missing; another failure to read one fails
+ * the command with its system error.
+ */
+class ReHasher {
+  private readonly pool: StoreThreads;
+  private readonly queue: BatchQueue;
+  private readonly buffers: SharedArrayBuffer[] = [];
+  private batch: Array<{ index: number; path: string; size: number }> = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly tree: Tree,
+    totalBytes: number,
+    private readonly progress: Progress,
+    private readonly found: (index: number, problem: Problem) => void,
+  ) {
+    this.pool = StoreThreads.forWork(tree.entries.length, totalBytes);
+    // The queue counts batches; the batch being gathered is kept here until it goes out.
+    this.queue = this.pool.batches(1, () => this.send());
+  }
+
+  /** A promise only when a batch went out and the threads are behind. */
+  add(index: number, path: string): Promise<void> | undefined {
+    const size = this.tree.entries[index]!.size;
+    this.batch.push({ index, path, size });
+    this.bytes += size;
+    return this.bytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES ? this.queue.add(0) : undefined;
+  }
+
+  async finish(): Promise<void> {
+    if (this.batch.length > 0) await this.queue.add(0);
+    await this.queue.finish();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.settled();
+    await this.pool.close();
+  }
+
+  private async send(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    this.bytes = 0;
+    const buffer = this.buffers.pop() ?? new SharedArrayBuffer(BATCH_BYTES + SMALL_FILE_LIMIT + 1);
+    const reply = await this.pool.read(
+      batch.map((f) => ({ path: f.path, size: f.size })),
+      buffer,
+    );
+    this.buffers.push(buffer);
+    for (const [k, result] of reply.results.entries()) {
+      const { index, path, size } = batch[k]!;
+      const entry = this.tree.entries[index]!;
+      if (result.kind === 'error') {
+        if (result.code !== 'ENOENT') explainSystemError(reportedError(result), 're-hashing a file', path);
+        this.found(index, { kind: 'missing', path: entry.path, detail: 'the file is missing' });
+      } else if (result.length !== size) {
+        this.found(index, { kind: 'wrong-size', path: entry.path, detail: `${result.length > size ? 'more than' : result.length} bytes when read, expected ${size}` });
+      } else if (result.actual !== entry.id) {
+        this.found(index, { kind: 'altered', path: entry.path, detail: `content hashes to ${result.actual.slice(0, 12)}, expected ${entry.id.slice(0, 12)}` });
+      }
+      this.progress.advance(1, size);
+    }
+  }
 }
 
 /** Everything below `root` that is not a directory: files, and links or devices no deployment holds. */
