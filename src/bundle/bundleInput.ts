@@ -197,8 +197,8 @@ async function* partChunks(volume: Volume): AsyncGenerator<Buffer> {
 /**
  * The whole file from its start, in pieces of up to READ_CHUNK read into two buffers in
  * turn: the next piece is read while the caller works on this one, and this one's memory
- * is read into again once the caller has asked for the piece after next. So a caller must
- * not keep a piece past its next request (the bundle reader copies the few entries it
+ * is read into again as soon as the caller asks for the next piece. So a caller must not
+ * keep a piece past its next request (the bundle reader copies the few entries it
  * gathers). A new buffer per piece was 1.9 GB of garbage for a bundle of that size, and
  * V8 collected its whole heap for it over and over (1.6 CPU seconds of an apply, perf).
  * The file stays open.
@@ -206,13 +206,21 @@ async function* partChunks(volume: Volume): AsyncGenerator<Buffer> {
 async function* fileChunks(handle: fsp.FileHandle): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
   let position = 0;
-  let next = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+  // A read ahead that fails is thrown where it is awaited, at the caller's next request: until
+  // then it is marked handled, or a failure while the caller waits on something else (a
+  // checkpoint's sync) would end the process as an unhandled rejection, with no cleanup.
+  const readInto = (buffer: Buffer, at: number) => {
+    const reading = handle.read(buffer, 0, READ_CHUNK, at);
+    reading.catch(() => undefined);
+    return reading;
+  };
+  let next = readInto(buffers[0]!, 0);
   try {
     for (let turn = 0; ; turn ^= 1) {
       const { bytesRead } = await next;
       if (bytesRead === 0) return;
       position += bytesRead;
-      next = handle.read(buffers[turn ^ 1]!, 0, READ_CHUNK, position);
+      next = readInto(buffers[turn ^ 1]!, position);
       yield buffers[turn]!.subarray(0, bytesRead);
     }
   } finally {

@@ -34,7 +34,7 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
       try {
         st = fs.lstatSync(path);
       } catch {
-        found('missing', 'the file is missing');
+        found('missing', MISSING);
         continue;
       }
       if (!st.isFile()) {
@@ -50,7 +50,8 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
         continue;
       } else if (deep) {
         const actual = await hashFile(path);
-        if (actual !== entry.id) found('altered', `content hashes to ${actual?.slice(0, 12)}, expected ${entry.id.slice(0, 12)}`);
+        if (actual === undefined) found('missing', MISSING);
+        else if (actual !== entry.id) found('altered', hashesTo(actual, entry.id));
       }
       progress.advance(1, deep ? entry.size : 0);
     }
@@ -65,9 +66,14 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   return ordered;
 }
 
-/** Files up to this many bytes, or this many files, are one batch of re-hashing. */
-const BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_FILES = 64;
+const MISSING = 'the file is missing';
+
+function hashesTo(actual: string, id: string): string {
+  return `content hashes to ${actual.slice(0, 12)}, expected ${id.slice(0, 12)}`;
+}
+
+/** A batch of re-hashing goes out once it holds this many bytes (so its buffer holds it and one file more), or StoreThreads.batchFiles files. */
+const BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
  * Re-hashes a tree's small files on the store's threads: each batch is read into a buffer
@@ -99,7 +105,7 @@ class ReHasher {
     const size = this.tree.entries[index]!.size;
     this.batch.push({ index, path, size });
     this.bytes += size;
-    return this.bytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES ? this.queue.add(0) : undefined;
+    return this.bytes >= BATCH_BYTES || this.batch.length >= StoreThreads.batchFiles ? this.queue.add(0) : undefined;
   }
 
   async finish(): Promise<void> {
@@ -127,11 +133,11 @@ class ReHasher {
       const entry = this.tree.entries[index]!;
       if (result.kind === 'error') {
         if (result.code !== 'ENOENT') explainSystemError(reportedError(result), 're-hashing a file', path);
-        this.found(index, { kind: 'missing', path: entry.path, detail: 'the file is missing' });
+        this.found(index, { kind: 'missing', path: entry.path, detail: MISSING });
       } else if (result.length !== size) {
-        this.found(index, { kind: 'wrong-size', path: entry.path, detail: `${result.length > size ? 'more than' : result.length} bytes when read, expected ${size}` });
+        this.found(index, { kind: 'wrong-size', path: entry.path, detail: `${result.length > size ? `more than ${size}` : result.length} bytes when read, expected ${size}` });
       } else if (result.actual !== entry.id) {
-        this.found(index, { kind: 'altered', path: entry.path, detail: `content hashes to ${result.actual.slice(0, 12)}, expected ${entry.id.slice(0, 12)}` });
+        this.found(index, { kind: 'altered', path: entry.path, detail: hashesTo(result.actual, entry.id) });
       }
       this.progress.advance(1, size);
     }

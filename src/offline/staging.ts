@@ -60,6 +60,8 @@ export class Staging {
 
   /** Synchronous for most objects: a promise per object and call was most of what an apply of small files allocated. */
   open(id: ObjectId, size: number): ObjectSink | undefined | Promise<ObjectSink | undefined> {
+    // Stopping: the rest of the bundle is only read through, nothing more is written.
+    if (this.interrupted) return undefined;
     const placer = this.placing?.placer;
     if (placer && size <= PLACE_LIMIT) {
       // The thread looks for it on disk; an object is in a bundle once, so only the flush's queue can hold it already.

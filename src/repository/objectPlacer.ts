@@ -7,7 +7,7 @@ import type { BatchQueue, StoreThreads } from './storeThreads.js';
 export const PLACE_LIMIT = 1024 * 1024;
 /** A batch's memory: its objects' bytes end to end. At most the pool's capacity and one more are ever made. */
 const BATCH_BYTES = 4 * PLACE_LIMIT;
-/** Objects in a batch at most: a few hundred small files are one message, and a kill loses at most one batch of work. */
+/** Objects in a batch at most: a few hundred small files are one message. */
 const BATCH_OBJECTS = 256;
 
 /**
@@ -28,9 +28,11 @@ export class ObjectPlacer {
   private readonly free: ArrayBuffer[] = [];
   private bytes: Uint8Array | undefined;
   private filled = 0;
-  /** Where the object being read began, and the most it may hold. */
+  /** Where the object being read began (the end of the last one committed), and where it must end. */
   private objectStart = 0;
   private objectEnd = 0;
+  /** Where the batch's committed objects end. */
+  private committedEnd = 0;
   private ids: string[] = [];
   private sizes: number[] = [];
   private lanes = 0;
@@ -55,7 +57,9 @@ export class ObjectPlacer {
     const full = this.bytes !== undefined && (this.filled + size > this.bytes.length || this.ids.length >= BATCH_OBJECTS);
     const sent = full ? this.queue.add(0) : undefined;
     this.bytes ??= new Uint8Array(this.free.pop() ?? new ArrayBuffer(BATCH_BYTES));
-    this.objectStart = this.filled;
+    // From the end of the last object committed: the bytes of one opened and never committed
+    // or dropped must not shift the objects after it (the thread finds each by the sizes).
+    this.filled = this.objectStart = this.committedEnd;
     this.objectEnd = this.filled + size;
     return sent;
   }
@@ -67,15 +71,17 @@ export class ObjectPlacer {
     this.filled += chunk.length;
   }
 
-  /** The object opened last checked out as `id`: it goes with the batch. */
+  /** The object opened last checked out as `id`, with every byte it was opened for: it goes with the batch. */
   commit(id: ObjectId): void {
+    if (this.filled !== this.objectEnd) throw new RangeError(`object ${id} was opened for ${this.objectEnd - this.objectStart} bytes but got ${this.filled - this.objectStart}`);
     this.ids.push(id);
     this.sizes.push(this.filled - this.objectStart);
+    this.committedEnd = this.filled;
   }
 
   /** The object opened last is given up: its bytes leave the batch. */
   drop(): void {
-    this.filled = this.objectStart;
+    this.filled = this.committedEnd;
   }
 
   /** Sends what is left and waits for every batch and its results, in order; throws the first failure. */
@@ -96,6 +102,7 @@ export class ObjectPlacer {
     const sizes = this.sizes;
     this.bytes = undefined;
     this.filled = 0;
+    this.committedEnd = 0;
     this.ids = [];
     this.sizes = [];
     // Batches take turns over tmp/'s lanes, as ingest's do (ObjectStore.tmpDirForWriters).

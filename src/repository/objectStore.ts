@@ -196,8 +196,9 @@ export class ObjectStore {
   }
 
   /**
-   * Takes a temp file an ingest thread wrote (storeThreads.ts) into the queue: the thread
-   * found no object `id` on disk, so only what this process has queued is looked at.
+   * Takes a temp file a store thread wrote (storeThreads.ts: ingest, or an apply's placement)
+   * into the queue: the thread found no object `id` on disk, so only what this process has
+   * queued is looked at.
    */
   queueWritten(temp: string, id: ObjectId, size: number): Promise<void> | undefined {
     return this.queue(temp, id, size, false);
@@ -213,8 +214,8 @@ export class ObjectStore {
   }
 
   /**
-   * The directory temp files are written to (by this store, and by ingest and download
-   * threads), made once per flush (recovery and apply remove tmp/ as a whole between commands).
+   * The directory temp files are written to (by this store, and by the store threads:
+   * ingest, placement and downloads), made once per flush (recovery and apply remove tmp/ as a whole between commands).
    * A `lane` other than 0 is a directory of its own in tmp/: creating a file takes its
    * directory's lock, and two threads creating files in one directory spent a fifth of
    * their time waiting for each other (perf, a 200,000-file snapshot); so do the flush's

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { blake3 } from '@napi-rs/blake-hash';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openBundleInput } from '../../src/bundle/bundleInput.js';
 import { BundleReader, type ObjectSink } from '../../src/core/bundle/reader.js';
@@ -8,7 +9,7 @@ import { onlineScenario, tempDir, type Scenario } from '../helpers/fixtures.js';
 import { patternBytes } from '../repository/helpers.js';
 
 describe('bundle input: the file read into two buffers in turn', () => {
-  it('gives every byte in order, each piece valid until the one after next is asked for, in at most two buffers', async () => {
+  it('gives every byte in order, in two buffers taken in turn', async () => {
     const file = join(tempDir(), 'plain.bin');
     const data = patternBytes(5 * 1024 * 1024 + 12_345, 4);
     fs.writeFileSync(file, data);
@@ -30,6 +31,43 @@ describe('bundle input: the file read into two buffers in turn', () => {
     }
     expect(seen.length).toBeGreaterThan(5);
     expect(memory.size).toBe(2);
+  });
+
+  it('a read ahead that fails while the caller is busy elsewhere is thrown at the caller’s next request, not left unhandled', async () => {
+    const file = join(tempDir(), 'plain.bin');
+    fs.writeFileSync(file, patternBytes(4 * 1024 * 1024, 6));
+    const input = await openBundleInput([file]);
+    const handle = await fs.promises.open(file, 'r');
+    const prototype = Object.getPrototypeOf(handle) as { read: (...args: unknown[]) => Promise<unknown> };
+    await handle.close();
+    const realRead = prototype.read;
+    let reads = 0;
+    prototype.read = function (this: unknown, ...args: unknown[]) {
+      // The third read (the one ahead of the second piece) fails at once.
+      if (++reads === 3) return Promise.reject(Object.assign(new Error('injected EIO'), { code: 'EIO' }));
+      return realRead.apply(this, args);
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const pieces: number[] = [];
+      const reading = (async () => {
+        for await (const piece of input.chunks()) {
+          pieces.push(piece.length);
+          // Busy elsewhere for a while, as apply is during a checkpoint's sync.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      await expect(reading).rejects.toThrow('injected EIO');
+      expect(pieces.length).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      prototype.read = realRead;
+      process.off('unhandledRejection', onUnhandled);
+      await input.close();
+    }
   });
 
   it('a reader that stops early leaves no read behind: the file closes cleanly and a new read starts over', async () => {
@@ -85,6 +123,8 @@ describe('bundle reader: keeps no view of a chunk once push() resolves', () => {
       expect(result.sealed).toBe(true);
       expect(result.objects).toBe(objects.size);
       expect(objects.size).toBeGreaterThan(0);
+      // And every object's bytes, as the sinks got them, are the object's.
+      for (const [id, parts] of objects) expect(blake3(Buffer.concat(parts)).toString('hex')).toBe(id);
     }
   });
 });

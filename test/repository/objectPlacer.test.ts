@@ -115,12 +115,31 @@ describe.each([
     }
   });
 
-  it('refuses an object over the limit, and more bytes than an object was opened for', () => {
+  it('refuses an object over the limit, more bytes than an object was opened for, and a commit of fewer', () => {
     const placer = new ObjectPlacer(newStore(), pool(threaded), () => undefined);
     expect(() => placer.open(PLACE_LIMIT + 1)).toThrow(RangeError);
     placer.open(10);
     placer.write(Buffer.alloc(6));
     expect(() => placer.write(Buffer.alloc(5))).toThrow(/more than the 10 bytes/);
+    expect(() => placer.commit('a'.repeat(64))).toThrow(/opened for 10 bytes but got 6/);
+  });
+
+  it('an object opened and then neither committed nor dropped does not shift the objects after it', async () => {
+    const store = newStore();
+    const results: PlaceResult[] = [];
+    const placer = new ObjectPlacer(store, pool(threaded), (result) => {
+      results.push(result);
+      return undefined;
+    });
+    const before = patternBytes(700, 1);
+    const abandoned = patternBytes(900, 2);
+    const after = patternBytes(800, 3);
+    await feed(placer, before, 'commit');
+    placer.open(abandoned.length);
+    placer.write(abandoned.subarray(0, 500)); // the reader gave up on it without a word
+    await feed(placer, after, 'commit');
+    await placer.finish();
+    expect(results.map((r) => (r.kind === 'written' ? fs.readFileSync(r.temp).toString('hex') : r.kind))).toEqual([before.toString('hex'), after.toString('hex')]);
   });
 
   it('an object that cannot be placed comes back as an error result with its code, in its place, and the others still go through', async () => {
@@ -146,7 +165,8 @@ describe.each([
     const store = newStore();
     const order: string[] = [];
     let waits = 0;
-    const placer = new ObjectPlacer(store, pool(threaded), (result) => {
+    const threads = pool(threaded);
+    const placer = new ObjectPlacer(store, threads, (result) => {
       order.push(result.kind === 'error' ? result.message : result.id);
       // Every 50th result waits, as a checkpoint's flush does: nothing after it may be taken meanwhile.
       if (order.length % 50 !== 0) return undefined;
@@ -160,6 +180,13 @@ describe.each([
       );
     });
     const objects = Array.from({ length: 1200 }, (_, i) => patternBytes(64 + (i % 500), 5000 + i));
+    // The first batch's answer comes late, after later batches': results still come in the objects' order.
+    const place = threads.place.bind(threads);
+    let calls = 0;
+    threads.place = (request: Omit<PlaceRequest, 'kind' | 'batch'>) => {
+      const reply = place(request);
+      return calls++ === 0 ? reply.then((r) => new Promise((resolve) => setTimeout(() => resolve(r), 100))) : reply;
+    };
     for (const bytes of objects) await feed(placer, bytes, 'commit');
     await placer.finish();
     expect(order).toEqual(objects.map(idOf));
