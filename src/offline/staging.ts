@@ -55,7 +55,7 @@ export class Staging {
   start(objects: BundleHeader['objects']): void {
     if (this.repair || this.placing) return;
     const pool = StoreThreads.forWork(objects.count, objects.bytes);
-    this.placing = { pool, placer: new ObjectPlacer(this.repo.objects, pool, (result) => this.placed(result)) };
+    this.placing = { pool, placer: new ObjectPlacer(this.repo.objects, pool, (object, result) => this.placed(object, result)) };
   }
 
   /** Synchronous for most objects: a promise per object and call was most of what an apply of small files allocated. */
@@ -86,12 +86,12 @@ export class Staging {
   }
 
   /** A placed object, as its thread left it: written to a temp (queued to become the object at the next flush), or present. */
-  private placed(result: PlaceResult): Promise<void> | undefined {
+  private placed({ id, size }: { id: ObjectId; size: number }, result: PlaceResult): Promise<void> | undefined {
     if (result.kind === 'error') throw reportedError(result);
     // Stopped: a temp written since is swept by the next command, as a staged one would be.
     if (result.kind === 'present' || this.interrupted) return undefined;
-    const queued = this.repo.objects.queueWritten(result.temp, result.id, result.size);
-    return queued ? queued.then(() => this.finished(result.id, false, result.size)) : this.finished(result.id, false, result.size);
+    const queued = this.repo.objects.queueWritten(result.temp, id, size);
+    return queued ? queued.then(() => this.finished(id, false, size)) : this.finished(id, false, size);
   }
 
   private sink(id: ObjectId, staged: StagedObject | undefined): ObjectSink | undefined {

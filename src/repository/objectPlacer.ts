@@ -20,8 +20,9 @@ const BATCH_OBJECTS = 256;
  * joins the batch only once the reader has checked it (commit), and one it gives up on
  * is taken out again (drop). Each batch's memory is transferred to its thread and back.
  *
- * `placed` takes each result in the objects' order within a batch: it queues what was
- * written and may give a promise (a checkpoint's flush) that is waited for.
+ * `placed` takes each object (its id as committed: the caller's own string) and its result,
+ * in the objects' order: it queues what was written and may give a promise (a checkpoint's
+ * flush) that is waited for.
  */
 export class ObjectPlacer {
   private readonly queue: BatchQueue;
@@ -42,7 +43,7 @@ export class ObjectPlacer {
   constructor(
     private readonly store: ObjectStore,
     private readonly pool: StoreThreads,
-    private readonly placed: (result: PlaceResult) => Promise<void> | undefined,
+    private readonly placed: (object: { id: ObjectId; size: number }, result: PlaceResult) => Promise<void> | undefined,
   ) {
     // The queue counts batches; what a batch holds is kept here until it goes out.
     this.queue = pool.batches(1, () => this.sendBatch());
@@ -115,14 +116,14 @@ export class ObjectPlacer {
     // Results are taken one batch after another, in the order the objects were read (the
     // threads may answer out of order), as if each were written here: a checkpoint's flush
     // (placed) covers every object counted before it.
-    const taken = this.taken.then(async () => this.take((await replied).results));
+    const taken = this.taken.then(async () => this.take(ids, sizes, (await replied).results));
     this.taken = taken;
     await taken;
   }
 
-  private async take(results: PlaceResult[]): Promise<void> {
-    for (const result of results) {
-      const waiting = this.placed(result);
+  private async take(ids: ObjectId[], sizes: number[], results: PlaceResult[]): Promise<void> {
+    for (let k = 0; k < results.length; k++) {
+      const waiting = this.placed({ id: ids[k]!, size: sizes[k]! }, results[k]!);
       if (waiting) await waiting;
     }
   }

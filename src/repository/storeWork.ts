@@ -67,10 +67,10 @@ export function place(request: PlaceRequest): PlaceReply {
     offset += size;
     try {
       if (fs.statSync(objectPathIn(request.objectsDir, id), { throwIfNoEntry: false }) !== undefined) {
-        results.push({ kind: 'present', id, size });
+        results.push({ kind: 'present' });
         continue;
       }
-      results.push({ kind: 'written', id, size, temp: writeTemp(`${request.tmpDir}/${id}`, data) });
+      results.push({ kind: 'written', temp: writeTemp(`${request.tmpDir}/${id}`, data) });
     } catch (err) {
       results.push({ kind: 'error', code: errnoCode(err) ?? null, message: (err as Error).message });
     }

@@ -7,6 +7,9 @@ import { ObjectPlacer, PLACE_LIMIT } from '../../src/repository/objectPlacer.js'
 import { OBJECT_MODE, ObjectStore } from '../../src/repository/objectStore.js';
 import { StoreThreads } from '../../src/repository/storeThreads.js';
 import type { PlaceRequest, PlaceResult } from '../../src/repository/storeThreadMessages.js';
+
+/** A result with the object it is for, as the placer hands them over. */
+type Placed = PlaceResult & { id: string; size: number };
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -61,9 +64,9 @@ describe.each([
     const store = newStore();
     const threads = pool(threaded);
     const batches = watched(threads);
-    const results: PlaceResult[] = [];
-    const placer = new ObjectPlacer(store, threads, (result) => {
-      results.push(result);
+    const results: Placed[] = [];
+    const placer = new ObjectPlacer(store, threads, (object, result) => {
+      results.push({ ...result, ...object });
       return undefined;
     });
     // 700 objects: most small, a run of large ones (batches full by bytes), some at the limit, some
@@ -126,9 +129,9 @@ describe.each([
 
   it('an object opened and then neither committed nor dropped does not shift the objects after it', async () => {
     const store = newStore();
-    const results: PlaceResult[] = [];
-    const placer = new ObjectPlacer(store, pool(threaded), (result) => {
-      results.push(result);
+    const results: Placed[] = [];
+    const placer = new ObjectPlacer(store, pool(threaded), (object, result) => {
+      results.push({ ...result, ...object });
       return undefined;
     });
     const before = patternBytes(700, 1);
@@ -144,9 +147,9 @@ describe.each([
 
   it('an object that cannot be placed comes back as an error result with its code, in its place, and the others still go through', async () => {
     const store = newStore();
-    const results: PlaceResult[] = [];
-    const placer = new ObjectPlacer(store, pool(threaded), (result) => {
-      results.push(result);
+    const results: Placed[] = [];
+    const placer = new ObjectPlacer(store, pool(threaded), (object, result) => {
+      results.push({ ...result, ...object });
       return undefined;
     });
     const objects = Array.from({ length: 600 }, (_, i) => patternBytes(200 + i, 1000 + i));
@@ -166,8 +169,8 @@ describe.each([
     const order: string[] = [];
     let waits = 0;
     const threads = pool(threaded);
-    const placer = new ObjectPlacer(store, threads, (result) => {
-      order.push(result.kind === 'error' ? result.message : result.id);
+    const placer = new ObjectPlacer(store, threads, (object, result) => {
+      order.push(result.kind === 'error' ? result.message : object.id);
       // Every 50th result waits, as a checkpoint's flush does: nothing after it may be taken meanwhile.
       if (order.length % 50 !== 0) return undefined;
       const before = order.length;
