@@ -19,30 +19,31 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   // A file modified after its deployment was built was edited in place: hardlinked, so the stored object changed too.
   const builtMs = deployedAt === undefined ? Infinity : Date.parse(deployedAt);
   const problems: Array<{ index: number; problem: Problem }> = [];
+  // The file at `index` of the tree has a problem (those the threads find come later: sorted below).
+  const found: Found = (index, kind, detail) => problems.push({ index, problem: { kind, path: tree.entries[index]!.path, detail } });
   const expected = new Set<string>();
   let totalBytes = 0;
   for (const e of tree.entries) totalBytes += e.size;
   progress.phase(deep ? 're-hashing every file' : 'checking presence and sizes', { files: tree.entries.length, bytes: deep ? totalBytes : 0 });
-  const rehasher = deep ? new ReHasher(tree, totalBytes, progress, (index, problem) => problems.push({ index, problem })) : null;
+  const rehasher = deep ? new ReHasher(tree, totalBytes, progress, found) : null;
   try {
     for (let index = 0; index < tree.entries.length; index++) {
       const entry = tree.entries[index]!;
-      const found = (kind: ProblemKind, detail: string) => problems.push({ index, problem: { kind, path: entry.path, detail } });
       expected.add(entry.path);
       const path = join(root, entry.path);
       let st: fs.Stats;
       try {
         st = fs.lstatSync(path);
       } catch {
-        found('missing', MISSING);
+        found(index, 'missing', MISSING);
         continue;
       }
       if (!st.isFile()) {
-        found('not-a-file', 'not a regular file');
+        found(index, 'not-a-file', 'not a regular file');
       } else if (st.size !== entry.size) {
-        found('wrong-size', `${st.size} bytes, expected ${entry.size}`);
+        found(index, 'wrong-size', `${st.size} bytes, expected ${entry.size}`);
       } else if (st.mtimeMs > builtMs) {
-        found('altered', `modified at ${st.mtime.toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place`);
+        found(index, 'altered', `modified at ${st.mtime.toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place`);
       } else if (rehasher && entry.size <= SMALL_FILE_LIMIT) {
         // Counted in the progress once hashed.
         const sent = rehasher.add(index, path);
@@ -50,8 +51,8 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
         continue;
       } else if (deep) {
         const actual = await hashFile(path);
-        if (actual === undefined) found('missing', MISSING);
-        else if (actual !== entry.id) found('altered', hashesTo(actual, entry.id));
+        if (actual === undefined) found(index, 'missing', MISSING);
+        else if (actual !== entry.id) found(index, 'altered', hashesTo(actual, entry.id));
       }
       progress.advance(1, deep ? entry.size : 0);
     }
@@ -65,6 +66,8 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   }
   return ordered;
 }
+
+type Found = (index: number, kind: ProblemKind, detail: string) => void;
 
 const MISSING = 'the file is missing';
 
@@ -86,14 +89,15 @@ class ReHasher {
   private readonly pool: StoreThreads;
   private readonly queue: BatchQueue;
   private readonly buffers: SharedArrayBuffer[] = [];
-  private batch: Array<{ index: number; path: string; size: number }> = [];
+  /** The batch being gathered: each file's place in the tree, and its path on disk. */
+  private batch: Array<{ index: number; path: string }> = [];
   private bytes = 0;
 
   constructor(
     private readonly tree: Tree,
     totalBytes: number,
     private readonly progress: Progress,
-    private readonly found: (index: number, problem: Problem) => void,
+    private readonly found: Found,
   ) {
     this.pool = StoreThreads.forWork(tree.entries.length, totalBytes);
     // The queue counts batches; the batch being gathered is kept here until it goes out.
@@ -102,9 +106,8 @@ class ReHasher {
 
   /** A promise only when a batch went out and the threads are behind. */
   add(index: number, path: string): Promise<void> | undefined {
-    const size = this.tree.entries[index]!.size;
-    this.batch.push({ index, path, size });
-    this.bytes += size;
+    this.batch.push({ index, path });
+    this.bytes += this.tree.entries[index]!.size;
     return this.bytes >= BATCH_BYTES || this.batch.length >= StoreThreads.batchFiles ? this.queue.add(0) : undefined;
   }
 
@@ -124,20 +127,20 @@ class ReHasher {
     this.bytes = 0;
     const buffer = this.buffers.pop() ?? new SharedArrayBuffer(BATCH_BYTES + SMALL_FILE_LIMIT + 1);
     const reply = await this.pool.read(
-      batch.map((f) => ({ path: f.path, size: f.size })),
+      batch.map((f) => ({ path: f.path, size: this.tree.entries[f.index]!.size })),
       buffer,
     );
     this.buffers.push(buffer);
     for (const [k, result] of reply.results.entries()) {
-      const { index, path, size } = batch[k]!;
-      const entry = this.tree.entries[index]!;
+      const { index, path } = batch[k]!;
+      const { id, size } = this.tree.entries[index]!;
       if (result.kind === 'error') {
         if (result.code !== 'ENOENT') explainSystemError(reportedError(result), 're-hashing a file', path);
-        this.found(index, { kind: 'missing', path: entry.path, detail: MISSING });
+        this.found(index, 'missing', MISSING);
       } else if (result.length !== size) {
-        this.found(index, { kind: 'wrong-size', path: entry.path, detail: `${result.length > size ? `more than ${size}` : result.length} bytes when read, expected ${size}` });
-      } else if (result.actual !== entry.id) {
-        this.found(index, { kind: 'altered', path: entry.path, detail: hashesTo(result.actual, entry.id) });
+        this.found(index, 'wrong-size', `${result.length > size ? `more than ${size}` : result.length} bytes when read, expected ${size}`);
+      } else if (result.actual !== id) {
+        this.found(index, 'altered', hashesTo(result.actual, id));
       }
       this.progress.advance(1, size);
     }

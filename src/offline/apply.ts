@@ -62,7 +62,6 @@ export interface ApplyResult {
   unknownSigners: string[];
 }
 
-
 /** Free space kept beyond what the bundle needs, so the filesystem is not filled to the brim. */
 const SPACE_MARGIN = 64 * 1024 * 1024;
 

@@ -29,11 +29,10 @@ export class ObjectPlacer {
   private readonly free: ArrayBuffer[] = [];
   private bytes: Uint8Array | undefined;
   private filled = 0;
-  /** Where the object being read began (the end of the last one committed), and where it must end. */
-  private objectStart = 0;
-  private objectEnd = 0;
-  /** Where the batch's committed objects end. */
+  /** Where the batch's committed objects end: the object being read begins there. */
   private committedEnd = 0;
+  /** Where the object being read must end. */
+  private objectEnd = 0;
   private ids: string[] = [];
   private sizes: number[] = [];
   private lanes = 0;
@@ -60,23 +59,23 @@ export class ObjectPlacer {
     this.bytes ??= new Uint8Array(this.free.pop() ?? new ArrayBuffer(BATCH_BYTES));
     // From the end of the last object committed: the bytes of one opened and never committed
     // or dropped must not shift the objects after it (the thread finds each by the sizes).
-    this.filled = this.objectStart = this.committedEnd;
-    this.objectEnd = this.filled + size;
+    this.filled = this.committedEnd;
+    this.objectEnd = this.committedEnd + size;
     return sent;
   }
 
   /** The next bytes of the object opened last. */
   write(chunk: Uint8Array): void {
-    if (this.filled + chunk.length > this.objectEnd) throw new RangeError(`an object placed in a batch got more than the ${this.objectEnd - this.objectStart} bytes it was opened for`);
+    if (this.filled + chunk.length > this.objectEnd) throw new RangeError(`an object placed in a batch got more than the ${this.objectEnd - this.committedEnd} bytes it was opened for`);
     this.bytes!.set(chunk, this.filled);
     this.filled += chunk.length;
   }
 
   /** The object opened last checked out as `id`, with every byte it was opened for: it goes with the batch. */
   commit(id: ObjectId): void {
-    if (this.filled !== this.objectEnd) throw new RangeError(`object ${id} was opened for ${this.objectEnd - this.objectStart} bytes but got ${this.filled - this.objectStart}`);
+    if (this.filled !== this.objectEnd) throw new RangeError(`object ${id} was opened for ${this.objectEnd - this.committedEnd} bytes but got ${this.filled - this.committedEnd}`);
     this.ids.push(id);
-    this.sizes.push(this.filled - this.objectStart);
+    this.sizes.push(this.filled - this.committedEnd);
     this.committedEnd = this.filled;
   }
 

@@ -43,6 +43,16 @@ function newStore(): ObjectStore {
 
 const idOf = (bytes: Uint8Array) => blake3(bytes).toString('hex');
 
+/** A placer whose results (each with the object it is for) are recorded in `results`. */
+function recordingPlacer(store: ObjectStore, threads: StoreThreads): { placer: ObjectPlacer; results: Placed[] } {
+  const results: Placed[] = [];
+  const placer = new ObjectPlacer(store, threads, (object, result) => {
+    results.push({ ...result, ...object });
+    return undefined;
+  });
+  return { placer, results };
+}
+
 /** Feeds `bytes` to the placer as the bundle reader would: opened, written in uneven pieces, then committed or dropped. */
 async function feed(placer: ObjectPlacer, bytes: Buffer, outcome: 'commit' | 'drop'): Promise<void> {
   const room = placer.open(bytes.length);
@@ -64,11 +74,7 @@ describe.each([
     const store = newStore();
     const threads = pool(threaded);
     const batches = watched(threads);
-    const results: Placed[] = [];
-    const placer = new ObjectPlacer(store, threads, (object, result) => {
-      results.push({ ...result, ...object });
-      return undefined;
-    });
+    const { placer, results } = recordingPlacer(store, threads);
     // 700 objects: most small, a run of large ones (batches full by bytes), some at the limit, some
     // empty; every 9th given up halfway; every 13th in the store already.
     const size = (i: number) => (i >= 300 && i < 330 ? 900_000 + i : i % 150 === 7 ? PLACE_LIMIT - (i % 2) : i % 31 === 0 ? 0 : 100 + ((i * 104_729) % 9_000));
@@ -129,11 +135,7 @@ describe.each([
 
   it('an object opened and then neither committed nor dropped does not shift the objects after it', async () => {
     const store = newStore();
-    const results: Placed[] = [];
-    const placer = new ObjectPlacer(store, pool(threaded), (object, result) => {
-      results.push({ ...result, ...object });
-      return undefined;
-    });
+    const { placer, results } = recordingPlacer(store, pool(threaded));
     const before = patternBytes(700, 1);
     const abandoned = patternBytes(900, 2);
     const after = patternBytes(800, 3);
@@ -147,11 +149,7 @@ describe.each([
 
   it('an object that cannot be placed comes back as an error result with its code, in its place, and the others still go through', async () => {
     const store = newStore();
-    const results: Placed[] = [];
-    const placer = new ObjectPlacer(store, pool(threaded), (object, result) => {
-      results.push({ ...result, ...object });
-      return undefined;
-    });
+    const { placer, results } = recordingPlacer(store, pool(threaded));
     const objects = Array.from({ length: 600 }, (_, i) => patternBytes(200 + i, 1000 + i));
     // A file where the 300th object's fan-out directory would be: looking for that object there fails.
     const blocked = idOf(objects[299]!);
