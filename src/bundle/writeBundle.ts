@@ -202,7 +202,7 @@ interface PreparedChunk {
  * compresses meanwhile); larger ones are streamed by the writer. A chunk's buffer is given back once the caller has
  * taken its last object (the caller writes each before asking for the next; packs copy theirs).
  */
-async function* preparedInOrder(repo: Repository, objects: Map<ObjectId, number>, packing: boolean, readers: StoreReaders): AsyncGenerator<Prepared> {
+async function* preparedInOrder(repo: Repository, objects: ReadonlyMap<ObjectId, number>, packing: boolean, readers: StoreReaders): AsyncGenerator<Prepared> {
   const iterator = objects.entries();
   const queue: Promise<PreparedChunk>[] = [];
   const refill = () => {

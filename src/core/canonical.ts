@@ -1,4 +1,4 @@
-import { isAscii, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import { Unpackr } from 'msgpackr';
 
 /**
@@ -306,13 +306,23 @@ export class CanonicalReader {
   /** A string, which must be valid UTF-8: a lenient decoder would map other bytes to U+FFFD, giving one value two encodings. */
   string(): string {
     const start = this.offset;
-    const view = this.stringBytes();
-    const from = this.offset - view.length;
-    // ASCII (nearly every path) is its own Latin-1; otherwise strict UTF-8, checked first,
-    // since Buffer's decoder, like a lenient one, would map bad bytes to U+FFFD.
-    if (isAscii(view)) return this.text.toString('latin1', from, this.offset);
-    if (!isUtf8(view)) throw new CanonicalFormError('a string is not valid UTF-8', start);
-    return this.text.toString('utf8', from, this.offset);
+    const length = this.lengthHeader(STRING_HEADER, start);
+    const from = this.skip(length, start);
+    const to = this.offset;
+    // ASCII (nearly every path) is its own Latin-1, looked at in place (a view per string was
+    // a tenth of decoding a tree); otherwise strict UTF-8, checked first, since Buffer's
+    // decoder, like a lenient one, would map bad bytes to U+FFFD.
+    const bytes = this.bytes;
+    let ascii = true;
+    for (let i = from; i < to; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return this.text.toString('latin1', from, to);
+    if (!isUtf8(bytes.subarray(from, to))) throw new CanonicalFormError('a string is not valid UTF-8', start);
+    return this.text.toString('utf8', from, to);
   }
 
   /** A byte string, as a view (no copy). */
@@ -323,8 +333,10 @@ export class CanonicalReader {
 
   /** A byte string as lowercase hex when it is `length` bytes long; undefined (and consumed) when not. */
   binHex(length: number): string | undefined {
-    const view = this.bin();
-    return view.length === length ? this.text.toString('hex', this.offset - length, this.offset) : undefined;
+    const start = this.offset;
+    const found = this.lengthHeader(BIN_HEADER, start);
+    const from = this.skip(found, start);
+    return found === length ? this.text.toString('hex', from, this.offset) : undefined;
   }
 
   /** Consumes a nil and answers true, or leaves the cursor and answers false. */
@@ -357,10 +369,16 @@ export class CanonicalReader {
   }
 
   private take(length: number, start: number): Uint8Array {
+    const from = this.skip(length, start);
+    return this.bytes.subarray(from, this.offset);
+  }
+
+  /** Moves past `length` bytes, which must be there; returns where they start. */
+  private skip(length: number, start: number): number {
     if (length > this.remaining) throw new CanonicalFormError(`a ${length}-byte value is cut short (${this.remaining} bytes left)`, start);
-    const view = this.bytes.subarray(this.offset, this.offset + length);
+    const from = this.offset;
     this.offset += length;
-    return view;
+    return from;
   }
 
   private byte(): number {

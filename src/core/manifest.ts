@@ -2,6 +2,7 @@ import { AirlockError } from '../errors.js';
 import { arrayHeaderBytes, binBytes, CanonicalFormError, CanonicalReader, CanonicalWriter, isUint, stringBytes, uintBytes } from './canonical.js';
 import { hashBytes, isObjectId, type ObjectId } from './objectId.js';
 import { comparePaths, directoriesOf, MAX_PATH_BYTES, pathProblem } from './paths.js';
+import { TreeObjects } from './treeObjects.js';
 
 /**
  * A tree is the sorted list of files of a snapshot. Its canonical encoding is
@@ -99,13 +100,19 @@ export interface VerifiedTree {
   readonly encoded: Uint8Array;
 }
 
+/** A tree read from its bytes, with what its validation found on the way. */
+export interface DecodedTree extends VerifiedTree {
+  /** Each distinct object once, with its size, in the order of first appearance (distinctObjects). */
+  readonly objects: TreeObjects;
+}
+
 /**
  * The one place a tree's bytes are checked against the id that names them and decoded:
  * `mismatch` is thrown when they do not hash to `id`; `checkCount` is decodeTree's.
  */
-export function verifyTree(id: SnapshotId, encoded: Uint8Array, mismatch: () => Error, checkCount?: (rows: number) => void): VerifiedTree {
+export function verifyTree(id: SnapshotId, encoded: Uint8Array, mismatch: () => Error, checkCount?: (rows: number) => void): DecodedTree {
   if (hashBytes(encoded) !== id) throw mismatch();
-  return { id, tree: decodeTree(encoded, checkCount), encoded };
+  return { id, encoded, ...decodeEntries(encoded, checkCount) };
 }
 
 /** A tree encoded here from entries: its id is computed, not checked. */
@@ -133,6 +140,10 @@ function invalid(message: string, where?: string): AirlockError {
  * read (a bundle reader compares it with its header), and may throw.
  */
 export function decodeTree(encoded: Uint8Array, checkCount?: (rows: number) => void): Tree {
+  return decodeEntries(encoded, checkCount).tree;
+}
+
+function decodeEntries(encoded: Uint8Array, checkCount?: (rows: number) => void): { tree: Tree; objects: TreeObjects } {
   const reader = new CanonicalReader(encoded);
   try {
     readTreePreamble(reader);
@@ -141,8 +152,7 @@ export function decodeTree(encoded: Uint8Array, checkCount?: (rows: number) => v
     const entries: TreeEntry[] = [];
     for (let index = 0; index < count; index++) entries.push(readEntry(reader, index));
     reader.end();
-    validateTree(entries, true);
-    return { entries };
+    return { tree: { entries }, objects: validateTree(entries, true) };
   } catch (err) {
     if (!(err instanceof CanonicalFormError)) throw err;
     throw invalid(err.nonCanonical ? `the manifest is not in canonical form (${err.message})` : `the manifest is not valid msgpack (${err.message})`);
@@ -202,10 +212,11 @@ function readUintField(reader: CanonicalReader): number | undefined {
 /**
  * Throws on the first rule a list of entries breaks; used on every tree we build or read.
  * `idsFromBytes`: the ids were made here from 32-byte values (a decoded tree), so their
- * form needs no second look.
+ * form needs no second look. Returns the tree's distinct objects (distinctObjects), which
+ * the check of their sizes gathers anyway: at a million files a second map is 100 MB.
  */
-export function validateTree(entries: readonly TreeEntry[], idsFromBytes = false): void {
-  const sizes = new Map<ObjectId, number>();
+export function validateTree(entries: readonly TreeEntry[], idsFromBytes = false): TreeObjects {
+  const objects = new TreeObjects(entries);
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const problem = pathProblem(entry.path);
@@ -214,14 +225,14 @@ export function validateTree(entries: readonly TreeEntry[], idsFromBytes = false
     if (i > 0 && comparePaths(entries[i - 1]!.path, entry.path) >= 0) {
       throw invalid(`entries are not in strict path order at ${JSON.stringify(entry.path)}`, `manifest entry ${i}`);
     }
-    const known = sizes.get(entry.id);
-    if (known === undefined) sizes.set(entry.id, entry.size);
-    else if (known !== entry.size) throw invalid(`entry ${entry.path} gives object ${entry.id.slice(0, 12)} a size of ${entry.size}, another entry ${known}`, `manifest entry ${i}`);
+    const other = objects.add(i);
+    if (other !== -1) throw invalid(`entry ${entry.path} gives object ${entry.id.slice(0, 12)} a size of ${entry.size}, another entry ${entries[other]!.size}`, `manifest entry ${i}`);
   }
   const directories = directoriesOf(entries.map((e) => e.path));
   for (const entry of entries) {
     if (directories.has(entry.path)) throw invalid(`${entry.path} is both a file and a directory`);
   }
+  return objects;
 }
 
 export function sortEntries(entries: TreeEntry[]): TreeEntry[] {
@@ -234,11 +245,9 @@ export function treeTotals(tree: Tree): { files: number; bytes: number } {
   return { files: tree.entries.length, bytes };
 }
 
-/** Each distinct object of the tree once, in the order of first appearance. */
-export function distinctObjects(tree: Tree): Map<ObjectId, number> {
-  const sizes = new Map<ObjectId, number>();
-  for (const e of tree.entries) if (!sizes.has(e.id)) sizes.set(e.id, e.size);
-  return sizes;
+/** Each distinct object of the tree once, with its size, in the order of first appearance. */
+export function distinctObjects(tree: Tree): ReadonlyMap<ObjectId, number> {
+  return TreeObjects.of(tree.entries);
 }
 
 /** The record with the highest sequence: what `latest` names. */

@@ -582,7 +582,7 @@ const semantic: Record<string, Mutator> = {
   'resealed-structure'(b, r) {
     const list = b.entries.map((e) => ({ ...e }));
     const objectIndex = r.pick(b.objects).index;
-    const op = r.pick(['drop-object', 'duplicate-object', 'foreign-object', 'base-object', 'object-first', 'metadata-late', 'metadata-twice', 'drop-metadata', 'seal-mid', 'two-seals', 'seal-first', 'no-seal'] as const);
+    const op = r.pick(['drop-object', 'duplicate-object', 'duplicate-announced', 'foreign-object', 'base-object', 'object-first', 'metadata-late', 'metadata-twice', 'drop-metadata', 'seal-mid', 'two-seals', 'seal-first', 'no-seal'] as const);
     switch (op) {
       case 'drop-object':
         list.splice(objectIndex, 1);
@@ -590,6 +590,19 @@ const semantic: Record<string, Mutator> = {
       case 'duplicate-object':
         list.splice(r.int(3, list.length), 0, list[objectIndex]!);
         return { detail: `${op} ${objectIndex}`, bytes: assemble(list, 'reseal') };
+      case 'duplicate-announced': {
+        // The copy is announced too (one object and its bytes more in the header), so no count
+        // gives it away: only the reader's record of the objects it has seen can.
+        const size = b.objects.find((o) => o.index === objectIndex)!.size;
+        list.splice(r.int(3, list.length), 0, list[objectIndex]!);
+        const h = headerWith(b, (raw) => {
+          const objects = raw.objects as { count: number; bytes: number };
+          objects.count += 1;
+          objects.bytes += size;
+        });
+        list[0] = { name: ENTRY_HEADER, data: encodeMsgpack(h as Canonical) };
+        return { detail: `${op} ${objectIndex}`, bytes: assemble(list, 'reseal') };
+      }
       case 'foreign-object': {
         const data = r.bytes(r.int(0, 3000));
         list.splice(r.int(3, list.length), 0, { name: `objects/${hashBytes(data)}`, data });

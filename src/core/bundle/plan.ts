@@ -8,7 +8,7 @@ export interface BundlePlan {
   target: SnapshotRecord;
   base: SnapshotRecord | null;
   /** Objects to carry, each once, in the order they first appear in the target tree. */
-  objects: Map<ObjectId, number>;
+  objects: ReadonlyMap<ObjectId, number>;
   objectBytes: number;
   changes: BundleChanges;
 }

@@ -18,7 +18,8 @@ import {
 } from './format.js';
 import { TarParser, type TarEvent } from './tarParser.js';
 import { PACK_MAX_BYTES, PackParser, parsePackEntryName, type PackedObject, type PackEvent } from './pack.js';
-import { distinctObjects, maxEncodedTreeBytes, treeTotals, verifyTree, type Tree, type VerifiedTree } from '../manifest.js';
+import { maxEncodedTreeBytes, treeTotals, verifyTree, type Tree, type VerifiedTree } from '../manifest.js';
+import { TreeObjects } from '../treeObjects.js';
 import { ContentHasher, shortId, type ObjectId } from '../objectId.js';
 import { compressBound, decompressBounded, ZstdDecoder } from '../zstd.js';
 import type { Progress } from '../progress.js';
@@ -129,8 +130,10 @@ export class BundleReader {
   private tree: Tree | undefined;
   private changes: ChangeSummary | undefined;
   private packages: PackageChange[] | null = null;
-  private needed = new Map<ObjectId, number>();
-  private readonly seen = new Set<ObjectId>();
+  private needed = TreeObjects.of([]);
+  /** A byte per object of the tree (needed.ordinal), set once the bundle has carried it. */
+  private seen = new Uint8Array(0);
+  private seenCount = 0;
   private objectBytes = 0;
   private entries = 0;
   private packs = 0;
@@ -187,7 +190,7 @@ export class BundleReader {
       sealed: this.sealed,
       seal: this.seal,
       volumes: 0,
-      objects: this.seen.size,
+      objects: this.seenCount,
       packs: this.packs,
       packedObjects: this.packedObjects,
       bundleBytes: this.parser.position,
@@ -243,16 +246,18 @@ export class BundleReader {
   private admitPacked(objects: readonly PackedObject[], entry: CurrentEntry): void {
     const sequence = entry.pack!.sequence;
     for (const { id, size } of objects) {
-      const expected = this.needed.get(id);
-      if (expected === undefined) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is not part of the target snapshot`, entry.name, entry.index);
-      if (this.seen.has(id)) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} appears twice`, entry.name, entry.index);
+      const ordinal = this.needed.ordinal(id);
+      if (ordinal === -1) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is not part of the target snapshot`, entry.name, entry.index);
+      if (this.seen[ordinal] === 1) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} appears twice`, entry.name, entry.index);
+      const expected = this.needed.sizeAt(ordinal);
       if (size !== expected) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is listed as ${size} bytes but the manifest says ${expected}`, entry.name, entry.index);
-      if (this.seen.size >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, entry.name, entry.index);
+      if (this.seenCount >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, entry.name, entry.index);
       if (this.announcedBytesSoFar + expected > this.header!.objects.bytes) {
         throw this.corrupt(`the objects carried exceed the ${this.header!.objects.bytes} bytes the header announces`, entry.name, entry.index);
       }
       this.announcedBytesSoFar += expected;
-      this.seen.add(id);
+      this.seen[ordinal] = 1;
+      this.seenCount++;
     }
   }
 
@@ -297,10 +302,11 @@ export class BundleReader {
     const parsed = parseObjectEntryName(name);
     if (!parsed) throw this.unsafe(`unexpected entry name ${JSON.stringify(name)} (only objects/<id> and the seal may follow the change list)`, name, index);
     const { id, compressed } = parsed;
-    const expected = this.needed.get(id);
-    if (expected === undefined) throw this.corrupt(`object ${shortId(id)} is not part of the target snapshot`, name, index);
-    if (this.seen.has(id)) throw this.corrupt(`object ${shortId(id)} appears twice`, name, index);
-    if (this.seen.size >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, name, index);
+    const ordinal = this.needed.ordinal(id);
+    if (ordinal === -1) throw this.corrupt(`object ${shortId(id)} is not part of the target snapshot`, name, index);
+    if (this.seen[ordinal] === 1) throw this.corrupt(`object ${shortId(id)} appears twice`, name, index);
+    const expected = this.needed.sizeAt(ordinal);
+    if (this.seenCount >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, name, index);
     // Checked as objects arrive, not only at the seal: apply reserved disk space by the header's total.
     if (this.announcedBytesSoFar + expected > this.header!.objects.bytes) {
       throw this.corrupt(`the objects carried exceed the ${this.header!.objects.bytes} bytes the header announces`, name, index);
@@ -310,7 +316,8 @@ export class BundleReader {
     if (compressed && size > compressBound(expected)) {
       throw this.corrupt(`compressed object ${shortId(id)} is ${size} bytes, larger than zstd can produce from ${expected}`, name, index);
     }
-    this.seen.add(id);
+    this.seen[ordinal] = 1;
+    this.seenCount++;
     const sink = await this.handlers.openObject?.(id, expected);
     return { id, expected, compressed, content: new ContentHasher(), ...(compressed ? { decoder: new ZstdDecoder() } : {}), ...(sink ? { sink } : {}) };
   }
@@ -391,7 +398,8 @@ export class BundleReader {
       if (totals.files !== this.header!.target.files || totals.bytes !== this.header!.target.bytes) {
         throw this.corrupt(`the header describes ${this.header!.target.files} files (${this.header!.target.bytes} bytes) but the manifest holds ${totals.files} (${totals.bytes} bytes)`, entry.name, entry.index);
       }
-      this.needed = distinctObjects(this.tree);
+      this.needed = verified.objects;
+      this.seen = new Uint8Array(this.needed.size);
       await this.handlers.onTree?.(verified);
       this.stage = 'changes';
     } else {
@@ -437,11 +445,11 @@ export class BundleReader {
     if (seal.entries !== this.entries || seal.chain !== this.chain.digest('hex')) {
       throw this.corrupt('the seal does not match the entries before it (an entry was changed, added, removed or reordered)', entry.name, entry.index);
     }
-    if (header.kind === 'full' && this.seen.size !== this.needed.size) {
-      throw this.corrupt(`this full bundle carries ${this.seen.size} of the ${this.needed.size} objects its tree needs`, entry.name, entry.index);
+    if (header.kind === 'full' && this.seenCount !== this.needed.size) {
+      throw this.corrupt(`this full bundle carries ${this.seenCount} of the ${this.needed.size} objects its tree needs`, entry.name, entry.index);
     }
-    if (this.seen.size !== header.objects.count || this.objectBytes !== header.objects.bytes) {
-      throw this.corrupt(`the bundle carries ${this.seen.size} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);
+    if (this.seenCount !== header.objects.count || this.objectBytes !== header.objects.bytes) {
+      throw this.corrupt(`the bundle carries ${this.seenCount} objects (${this.objectBytes} bytes); its header announces ${header.objects.count} (${header.objects.bytes} bytes)`, entry.name, entry.index);
     }
     this.stage = 'after-seal';
   }
