@@ -35,6 +35,7 @@ function expectSameAsMap(objects: TreeObjects, rows: Row[]): void {
     // Ordinals number the objects in order of first appearance, as a reader's marks need.
     expect(objects.ordinal(id)).toBe(place);
     expect(objects.sizeAt(place)).toBe(size);
+    expect(objects.idAt(place)).toBe(id);
     place++;
   }
 }

@@ -242,10 +242,15 @@ export class BundleReader {
     return { sequence, decoder: new ZstdDecoder(), content: new ContentHasher(), parser: new PackParser((message) => this.corrupt(`pack ${sequence} is damaged: ${message}`, name, index)) };
   }
 
-  /** Every object a pack's index lists passes the checks a lone object entry passes, before any of its bytes is read. */
+  /**
+   * Every object a pack's index lists passes the checks a lone object entry passes, before any
+   * of its bytes is read. Each object's id becomes the tree's own string (TreeObjects.idAt):
+   * the pack's objects are the ones its begin and end events give.
+   */
   private admitPacked(objects: readonly PackedObject[], entry: CurrentEntry): void {
     const sequence = entry.pack!.sequence;
-    for (const { id, size } of objects) {
+    for (const object of objects) {
+      const { id, size } = object;
       const ordinal = this.needed.ordinal(id);
       if (ordinal === -1) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} is not part of the target snapshot`, entry.name, entry.index);
       if (this.seen[ordinal] === 1) throw this.corrupt(`object ${shortId(id)} in pack ${sequence} appears twice`, entry.name, entry.index);
@@ -258,6 +263,7 @@ export class BundleReader {
       this.announcedBytesSoFar += expected;
       this.seen[ordinal] = 1;
       this.seenCount++;
+      object.id = this.needed.idAt(ordinal);
     }
   }
 
@@ -301,9 +307,10 @@ export class BundleReader {
   private async startObject(name: string, size: number, index: number): Promise<NonNullable<CurrentEntry['object']>> {
     const parsed = parseObjectEntryName(name);
     if (!parsed) throw this.unsafe(`unexpected entry name ${JSON.stringify(name)} (only objects/<id> and the seal may follow the change list)`, name, index);
-    const { id, compressed } = parsed;
-    const ordinal = this.needed.ordinal(id);
-    if (ordinal === -1) throw this.corrupt(`object ${shortId(id)} is not part of the target snapshot`, name, index);
+    const { id: named, compressed } = parsed;
+    const ordinal = this.needed.ordinal(named);
+    if (ordinal === -1) throw this.corrupt(`object ${shortId(named)} is not part of the target snapshot`, name, index);
+    const id = this.needed.idAt(ordinal); // the tree's own string, as for packed objects
     if (this.seen[ordinal] === 1) throw this.corrupt(`object ${shortId(id)} appears twice`, name, index);
     const expected = this.needed.sizeAt(ordinal);
     if (this.seenCount >= this.header!.objects.count) throw this.corrupt(`more objects than the ${this.header!.objects.count} the header announces`, name, index);
