@@ -1,19 +1,23 @@
 import { parentPort } from 'node:worker_threads';
-import type { IngestRequest, LinkRequest, PlaceRequest, ReadRequest, StreamRequest } from './storeThreadMessages.js';
-import { ingest, link, place, read, streamStep, type StreamWriter } from './storeWork.js';
+import type { IngestRequest, LinkRequest, PlaceRequest, ReadRequest, StatRequest, StreamRequest } from './storeThreadMessages.js';
+import { ingest, link, place, read, stat, streamStep, type StreamWriter } from './storeWork.js';
 
 /** The streams open on this thread (downloads being written), by number. */
 const streams = new Map<number, StreamWriter>();
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
-parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StreamRequest) => {
+parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StatRequest | StreamRequest) => {
   const port = parentPort!;
   if (request.kind === 'stream') {
     const reply = streamStep(streams, request);
     // The slot goes back to the main thread with the answer, for its next bytes.
     if (reply) port.postMessage(reply, reply.slot ? [reply.slot] : []);
   } else if (request.kind === 'link') port.postMessage(link(request));
+  else if (request.kind === 'stat') {
+    const reply = stat(request);
+    port.postMessage(reply, [reply.stats]);
+  }
   else if (request.kind === 'read') {
     const reply = read(request);
     port.postMessage(reply, reply.buffer ? [reply.buffer] : []);

@@ -122,6 +122,39 @@ export interface LinkReply {
   failures: Array<{ index: number; code: string | null; message: string }>;
 }
 
+/**
+ * Files to lstat (a tree on disk checked against its manifest): `count` paths, joined by NUL,
+ * below `dir` (a normalised path, as LinkRequest's `targetDir`). A link is never followed.
+ */
+export interface StatRequest {
+  kind: 'stat';
+  batch: number;
+  dir: string;
+  count: number;
+  paths: string;
+}
+
+/** What a stat found at a path (the first of its STAT_FIELDS numbers in `stats`). */
+export const StatType = {
+  /** ENOENT, ENOTDIR or ELOOP: nothing there to be found. */
+  Missing: 0,
+  File: 1,
+  Directory: 2,
+  Other: 3,
+  /** Another error: in the reply's `errors`. */
+  Failed: 4,
+} as const;
+
+/** Per path: its StatType, size and mtime (ms). */
+export const STAT_FIELDS = 3;
+
+/** `stats` is transferred: STAT_FIELDS numbers per path, in the request's order. */
+export interface StatReply {
+  batch: number;
+  stats: ArrayBuffer;
+  errors: Array<{ index: number; code: string | null; message: string }>;
+}
+
 /** A failure a thread reported, as the system error it was (with its errno code) for explainSystemError. */
 export function reportedError(failure: { code: string | null; message: string }): Error {
   return Object.assign(new Error(failure.message), { code: failure.code ?? undefined });

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
-import { ingest, link, place, read, StreamWriter } from './storeWork.js';
+import { ingest, link, place, read, stat, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
   reportedError,
@@ -15,6 +15,8 @@ import {
   type PlaceRequest,
   type ReadReply,
   type ReadRequest,
+  type StatReply,
+  type StatRequest,
   type StreamDigests,
   type StreamDigestsWanted,
   type StreamReply,
@@ -93,7 +95,7 @@ export class StoreThreads {
       // Slots for streams only where streams may go to the threads (a download's pool).
       if (Number.isFinite(this.streamThreadFrom)) this.slots[index] = new SlotPool();
       const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'));
-      worker.on('message', (reply: IngestReply | ReadReply | LinkReply | PlaceReply | StreamReply) => {
+      worker.on('message', (reply: IngestReply | ReadReply | LinkReply | PlaceReply | StatReply | StreamReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
         waiter?.resolve(reply as never);
@@ -145,6 +147,11 @@ export class StoreThreads {
     return this.send<PlaceReply>({ kind: 'place', batch: this.nextBatch++, ...objects });
   }
 
+  /** lstats one batch of paths below `dir` (joined by NUL) on the next thread. */
+  stat(dir: string, count: number, paths: string): Promise<StatReply> {
+    return this.send<StatReply>({ kind: 'stat', batch: this.nextBatch++, dir, count, paths });
+  }
+
   /** Makes one batch of hardlinks on the next thread. */
   link(links: Omit<LinkRequest, 'kind' | 'batch'>): Promise<LinkReply> {
     return this.send<LinkReply>({ kind: 'link', batch: this.nextBatch++, ...links });
@@ -178,7 +185,7 @@ export class StoreThreads {
     });
   }
 
-  private send<T>(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): Promise<T> {
+  private send<T>(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StatRequest): Promise<T> {
     if (this.inline) {
       try {
         return Promise.resolve(inlineWork(request) as T);
@@ -190,7 +197,7 @@ export class StoreThreads {
     return this.sendTo<T>(this.workers[this.nextWorker++ % this.count]!, request);
   }
 
-  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): Promise<T> {
+  private sendTo<T>(worker: Worker, request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StatRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(request.batch, { resolve: resolve as (r: never) => void, reject });
       // A placement's memory is transferred, not copied (and comes back with the answer).
@@ -231,8 +238,10 @@ export class StoreThreads {
 }
 
 /** A batch of work done here, on the main thread, by the threads' own code. */
-function inlineWork(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest): IngestReply | ReadReply | LinkReply | PlaceReply {
+function inlineWork(request: IngestRequest | ReadRequest | LinkRequest | PlaceRequest | StatRequest): IngestReply | ReadReply | LinkReply | PlaceReply | StatReply {
   switch (request.kind) {
+    case 'stat':
+      return stat(request);
     case 'link':
       return link(request);
     case 'read':

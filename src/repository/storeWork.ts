@@ -4,7 +4,7 @@ import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
 import { objectPathIn } from './layout.js';
-import { OBJECT_MODE, SMALL_FILE_LIMIT, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type PlaceReply, type PlaceRequest, type PlaceResult, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
+import { OBJECT_MODE, SMALL_FILE_LIMIT, STAT_FIELDS, StatType, type StatReply, type StatRequest, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type PlaceReply, type PlaceRequest, type PlaceResult, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
 /**
  * The store's batch work (storeThreads.ts), done on one of its threads or, for a small
@@ -146,6 +146,36 @@ export function link(request: LinkRequest): LinkReply {
     }
   }
   return { batch: request.batch, failures };
+}
+
+/** lstats a batch of paths (a tree on disk checked against its manifest); an error is reported, the others go on. */
+export function stat(request: StatRequest): StatReply {
+  const stats = new Float64Array(request.count * STAT_FIELDS);
+  const errors: StatReply['errors'] = [];
+  const paths = request.count === 0 ? [] : request.paths.split('\0');
+  for (let index = 0; index < request.count; index++) {
+    const at = index * STAT_FIELDS;
+    try {
+      const st = fs.lstatSync(`${request.dir}/${paths[index]!}`, { throwIfNoEntry: false });
+      if (st === undefined) {
+        stats[at] = StatType.Missing;
+        continue;
+      }
+      stats[at] = st.isFile() ? StatType.File : st.isDirectory() ? StatType.Directory : StatType.Other;
+      stats[at + 1] = st.size;
+      stats[at + 2] = st.mtimeMs;
+    } catch (err) {
+      const code = errnoCode(err) ?? null;
+      // A file below what is not a directory (a file where the tree has one), or below a loop of links, is not there either.
+      if (code === 'ENOTDIR' || code === 'ELOOP') {
+        stats[at] = StatType.Missing;
+        continue;
+      }
+      stats[at] = StatType.Failed;
+      errors.push({ index, code, message: (err as Error).message });
+    }
+  }
+  return { batch: request.batch, stats: stats.buffer, errors };
 }
 
 /**
