@@ -8,6 +8,7 @@ import { directoriesOf } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
 import { walkEntries } from '../fs/walk.js';
+import { verifyTreeOnDisk } from './verifyTree.js';
 import { failpoint } from '../fs/failpoint.js';
 import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
@@ -78,7 +79,7 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
     // Never trusted by its name: a kept deployment is reused only when it is a real directory
     // holding exactly its tree; anything else there (a stray directory, one thinned by hand, a
     // link) is removed, never followed, and the deployment is built again from the store.
-    const mismatch = deploymentMismatch(final, tree);
+    const mismatch = await deploymentMismatch(final, tree, progress);
     if (mismatch === undefined) {
       if (owner) reown(final, owner, progress);
       return { path: final, reused: true, builtAt: null, linked: 0, copied: 0 };
@@ -207,27 +208,17 @@ function reown(root: string, owner: Owner, progress: Progress): void {
 /**
  * Why the directory at `root` is not the deployment of `tree`, or undefined when it is: a
  * real directory (lstat, a link is never followed) holding every path of the tree as a
- * regular file of its size, and nothing else. Contents are not re-hashed here (that is
- * `verify --deep`).
+ * regular file of its size, and nothing else, as `verify` checks it (verifyTreeOnDisk, on
+ * the store's threads). Contents are not re-hashed here (that is `verify --deep`).
  */
-export function deploymentMismatch(root: string, tree: Tree): string | undefined {
+export async function deploymentMismatch(root: string, tree: Tree, progress: Progress): Promise<string | undefined> {
   const st = fs.lstatSync(root);
   if (st.isSymbolicLink()) return 'it is a symbolic link';
   if (!st.isDirectory()) return 'it is not a directory';
-  const sizes = new Map<string, number>();
-  for (const e of tree.entries) sizes.set(e.path, e.size);
-  let files = 0;
-  for (const { path, dirent } of walkEntries(root)) {
-    if (dirent.isDirectory()) continue;
-    const size = sizes.get(path);
-    if (!dirent.isFile()) return `${path} is not a regular file`;
-    if (size === undefined) return `${path} is not part of the snapshot`;
-    const actual = fs.lstatSync(join(root, path)).size;
-    if (actual !== size) return `${path} is ${actual} bytes, the snapshot says ${size}`;
-    files++;
-  }
-  if (files !== sizes.size) return `${sizes.size - files} of its files are missing`;
-  return undefined;
+  const problems = await verifyTreeOnDisk(root, tree, false, progress);
+  if (problems.length === 0) return undefined;
+  const first = problems[0]!;
+  return `${first.path}: ${first.detail}${problems.length > 1 ? `; ${problems.length - 1} more problems` : ''}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDeployment } from '../../src/deployment/buildDeployment.js';
+import { buildDeployment, deploymentMismatch } from '../../src/deployment/buildDeployment.js';
 import { DataDir } from '../../src/deployment/dataDir.js';
 import { sortEntries, type TreeEntry } from '../../src/core/manifest.js';
 import type { Progress } from '../../src/core/progress.js';
@@ -64,5 +64,26 @@ describe('buildDeployment', () => {
       expect(progress.warnings[0]).toMatch(/refuses hardlinks/);
       for (const [path, content] of Object.entries(files)) expect(fs.readFileSync(join(built.path, path), 'utf8')).toBe(content);
     });
+  });
+});
+
+describe('deploymentMismatch', () => {
+  it('accepts the exact tree, and otherwise names the first problem in the tree’s order and how many more; a link is never followed', async () => {
+    const root = tempDir();
+    const dataDir = new DataDir(join(root, 'rspm-offline-data'));
+    const repo = await Repository.open(dataDir.stateDir, { create: true });
+    const entries = await storeTree(repo, { 'a/one.txt': 'one', 'b/two.txt': 'two!', 'c/three.txt': 'three' });
+    const built = await buildDeployment(repo, dataDir, 'b'.repeat(64), { entries }, undefined, recordingProgress());
+    expect(await deploymentMismatch(built.path, { entries }, recordingProgress())).toBeUndefined();
+
+    fs.rmSync(join(built.path, 'c/three.txt'));
+    fs.writeFileSync(join(built.path, 'a/planted.txt'), 'x');
+    fs.rmSync(join(built.path, 'b/two.txt'));
+    fs.writeFileSync(join(built.path, 'b/two.txt'), 'two!!');
+    expect(await deploymentMismatch(built.path, { entries }, recordingProgress())).toBe('b/two.txt: 5 bytes, expected 4; 2 more problems');
+
+    const link = join(root, 'link');
+    fs.symlinkSync(built.path, link);
+    expect(await deploymentMismatch(link, { entries }, recordingProgress())).toBe('it is a symbolic link');
   });
 });
