@@ -6,6 +6,7 @@ import type { DataDirKind, HistoryEntry } from '../deployment/dataDir.js';
 import type { Account } from '../core/access.js';
 import { checkServerAccess, type ServerAccess } from '../deployment/serverAccess.js';
 import type { OfflineSession } from './session.js';
+import type { Progress } from '../core/progress.js';
 
 export interface DeploymentStatus {
   snapshot: SnapshotRecord | { id: string };
@@ -36,7 +37,7 @@ export interface DataDirStatus {
  * it holds the lock and recovered first; while another command holds the lock (an apply at
  * 2 a.m.), it reports read-only instead of refusing, and names that command.
  */
-export async function readStatus(session: OfflineSession, server: Account): Promise<DataDirStatus> {
+export async function readStatus(session: OfflineSession, server: Account, progress: Progress): Promise<DataDirStatus> {
   const { dataDir, repo, state, recovered, busy } = session;
   const records = await repo.snapshots.records();
   const recordOf = (id: string) => records.findLast((r) => r.id === id);
@@ -47,7 +48,7 @@ export async function readStatus(session: OfflineSession, server: Account): Prom
   let warnings: string[] = [];
   if (currentId) {
     try {
-      access = checkServerAccess(dataDir, server);
+      access = await checkServerAccess(dataDir, server, recordOf(currentId)?.files ?? 0, progress);
       warnings = access.warnings;
     } catch (err) {
       // A deployment gone from under its link, say: status still reports the rest; `verify` says what is wrong.

@@ -145,8 +145,8 @@ export const StatType = {
   Failed: 4,
 } as const;
 
-/** Per path: its StatType, size and mtime (ms). */
-export const STAT_FIELDS = 3;
+/** Per path: its StatType, size, mtime (ms), mode, uid and gid. */
+export const STAT_FIELDS = 6;
 
 /** `stats` is transferred: STAT_FIELDS numbers per path, in the request's order. */
 export interface StatReply {

@@ -164,6 +164,9 @@ export function stat(request: StatRequest): StatReply {
       stats[at] = st.isFile() ? StatType.File : st.isDirectory() ? StatType.Directory : StatType.Other;
       stats[at + 1] = st.size;
       stats[at + 2] = st.mtimeMs;
+      stats[at + 3] = st.mode;
+      stats[at + 4] = st.uid;
+      stats[at + 5] = st.gid;
     } catch (err) {
       const code = errnoCode(err) ?? null;
       // A file below what is not a directory (a file where the tree has one), or below a loop of links, is not there either.

@@ -22,7 +22,7 @@ export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-us
   handler: (args) =>
     runCommand(args, async (ctx) => {
       const server = loadAccount(args['server-user']);
-      const s = await withOfflineSession(args['data-dir'], 'status', (session) => readStatus(session, server), { readOnlyWhenBusy: true });
+      const s = await withOfflineSession(args['data-dir'], 'status', (session) => readStatus(session, server, ctx.progress), { readOnlyWhenBusy: true });
       ctx.result({ status: s }, () => [
         `data dir   ${s.dataDir} (${s.kind})`,
         `state      ${s.stateDir}`,
