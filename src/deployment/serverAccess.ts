@@ -5,7 +5,7 @@ import type { DataDir } from './dataDir.js';
 import { walkEntries } from '../fs/walk.js';
 import { AccessFindings, describeProblems, writableByOthers, type AccessProblem, type Account } from '../core/access.js';
 import type { Progress } from '../core/progress.js';
-import { reportedError, STAT_FIELDS, StatType } from '../repository/storeThreadMessages.js';
+import { reportedError, STAT_BATCH, STAT_FIELDS, StatType } from '../repository/storeThreadMessages.js';
 import { StoreThreads } from '../repository/storeThreads.js';
 
 /** What `status` found about the server account's access to the current deployment. */
@@ -88,7 +88,7 @@ export async function checkServerAccess(dataDir: DataDir, account: Account, file
     for (const { path: child, dirent } of walkEntries(target, { unreadable })) {
       if (!dirent.isDirectory() && !dirent.isFile()) continue; // not data: `airlock verify` reports it
       batch.push(child);
-      if (batch.length >= StoreThreads.batchFiles) {
+      if (batch.length >= STAT_BATCH) {
         const sent = queue.add(0);
         if (sent) await sent;
       }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { explainSystemError } from '../errors.js';
 import { hashFile } from '../repository/objectStore.js';
-import { reportedError, SMALL_FILE_LIMIT, STAT_FIELDS, StatType } from '../repository/storeThreadMessages.js';
+import { reportedError, SMALL_FILE_LIMIT, STAT_BATCH, STAT_FIELDS, StatType } from '../repository/storeThreadMessages.js';
 import { StoreThreads, type BatchQueue } from '../repository/storeThreads.js';
 import type { Problem, ProblemKind } from '../repository/verifyObjects.js';
 import { walkEntries } from '../fs/walk.js';
@@ -66,7 +66,7 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
       progress.advance(1, deep ? entry.size : 0);
     }
   };
-  const queue = pool.batches(StoreThreads.batchFiles, checkBatch);
+  const queue = pool.batches(STAT_BATCH, checkBatch);
   try {
     for (let index = 0; index < tree.entries.length; index++) {
       const sent = queue.add(index);

@@ -122,6 +122,9 @@ export interface LinkReply {
   failures: Array<{ index: number; code: string | null; message: string }>;
 }
 
+/** Paths per stat batch: an lstat takes microseconds, so a batch is as large as a deployment's links'. */
+export const STAT_BATCH = 1000;
+
 /**
  * Files to lstat (a tree on disk checked against its manifest): `count` paths, joined by NUL,
  * below `dir` (a normalised path, as LinkRequest's `targetDir`). A link is never followed.
