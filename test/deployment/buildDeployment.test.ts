@@ -26,12 +26,17 @@ async function storeTree(repo: Repository, files: Record<string, string>): Promi
   return sortEntries(entries);
 }
 
+/** A data dir (not there yet) and its store, with `files` in the store as a tree's entries. */
+async function dataDirWith(files: Record<string, string>): Promise<{ root: string; dataDir: DataDir; repo: Repository; entries: TreeEntry[] }> {
+  const root = tempDir();
+  const dataDir = new DataDir(join(root, 'rspm-offline-data'));
+  const repo = await Repository.open(dataDir.stateDir, { create: true });
+  return { root, dataDir, repo, entries: await storeTree(repo, files) };
+}
+
 describe('buildDeployment', () => {
   it('links every file to its object on a filesystem with hardlinks', async () => {
-    const root = tempDir();
-    const dataDir = new DataDir(join(root, 'rspm-offline-data'));
-    const repo = await Repository.open(dataDir.stateDir, { create: true });
-    const entries = await storeTree(repo, { 'v3/src/contrib/PACKAGES': 'Package: a\n', 'v3/src/contrib/a_1.0.tar.gz': 'tarball', 'v3/other/same.txt': 'tarball' });
+    const { dataDir, repo, entries } = await dataDirWith({ 'v3/src/contrib/PACKAGES': 'Package: a\n', 'v3/src/contrib/a_1.0.tar.gz': 'tarball', 'v3/other/same.txt': 'tarball' });
     const progress = recordingProgress();
     const built = await buildDeployment(repo, dataDir, 'a'.repeat(64), { entries }, undefined, progress);
     expect(built).toMatchObject({ reused: false, linked: 3, copied: 0 });
@@ -69,10 +74,7 @@ describe('buildDeployment', () => {
 
 describe('deploymentMismatch', () => {
   it('accepts the exact tree, and otherwise names the first problem in the tree’s order and how many more; a link is never followed', async () => {
-    const root = tempDir();
-    const dataDir = new DataDir(join(root, 'rspm-offline-data'));
-    const repo = await Repository.open(dataDir.stateDir, { create: true });
-    const entries = await storeTree(repo, { 'a/one.txt': 'one', 'b/two.txt': 'two!', 'c/three.txt': 'three' });
+    const { root, dataDir, repo, entries } = await dataDirWith({ 'a/one.txt': 'one', 'b/two.txt': 'two!', 'c/three.txt': 'three' });
     const built = await buildDeployment(repo, dataDir, 'b'.repeat(64), { entries }, undefined, recordingProgress());
     expect(await deploymentMismatch(built.path, { entries }, recordingProgress())).toBeUndefined();
 

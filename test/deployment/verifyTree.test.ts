@@ -37,11 +37,13 @@ function countingProgress(): Progress & { files: number; bytes: number } {
   return p as unknown as Progress & { files: number; bytes: number };
 }
 
-// 6,000 files: enough for the store threads; 300: re-hashed on the main thread by the same code.
-describe.each([
+// 6,000 files: enough for the store threads; 300: checked on the main thread by the same code.
+const WHERE = [
   ['on the store threads', 6_000],
   ['on the main thread', 300],
-])('verifyTreeOnDisk --deep (%s)', (_where, count) => {
+] as const;
+
+describe.each(WHERE)('verifyTreeOnDisk --deep (%s)', (_where, count) => {
   it('finds a same-size edit, a cut file, a missing one and an extra one, in the tree’s order; every file is counted once', async () => {
     const { root, tree } = writeTree(count);
     const edited = [tree.entries[3]!, tree.entries[count - 2]!, tree.entries.find((e) => e.size > 4 * 1024 * 1024)!];
@@ -76,11 +78,8 @@ describe.each([
   });
 });
 
-// The quick check lstats every file on the store's threads (6,000 files) or here (300), by the same code.
-describe.each([
-  ['on the store threads', 6_000],
-  ['on the main thread', 300],
-])('verifyTreeOnDisk, quick (%s)', (_where, count) => {
+// The quick check lstats every file on the store's threads or here, by the same code.
+describe.each(WHERE)('verifyTreeOnDisk, quick (%s)', (_where, count) => {
   it('finds a missing file, another size, a directory and a link where files belong, a file changed after the build, and extra entries, in the tree’s order', async () => {
     const { root, tree } = writeTree(count);
     const builtAt = new Date(Date.now() - 60_000);
