@@ -6,18 +6,27 @@ export interface ObjectEntry {
   readonly size: number;
 }
 
-/** Bits of an id's start that pick its slot: seven hex digits, a small integer in V8. */
+/** Hex digits of an id's start that make its key (28 bits: a small integer in V8). */
 const KEY_HEX_DIGITS = 7;
+/**
+ * Slots a look may pass before the table gives way to a Map. Honest ids (BLAKE3) fill the
+ * table at most half, where runs this long do not happen; a hostile manifest whose ids share
+ * their first digits would make every look pass all the others (quadratic: hours at a
+ * million rows), so from the first such run on, a Map (whose string hash V8 seeds per process)
+ * takes over, at the cost of the old way.
+ */
+const MAX_PROBES = 64;
 
 /**
  * The distinct objects of a tree's entries, each once with its size, in the order of first
  * appearance: what validation checks sizes against, what a full bundle carries and what its
  * reader expects. A read-only Map of id to size, built from the entries in place: an
- * open-addressing table of entry numbers, keyed by the first 28 bits of each id (object ids
+ * open-addressing table of entry numbers, keyed by the first 28 bits of each id (honest ids
  * are BLAKE3, so those bits are spread evenly), in typed arrays sized once from the entry
  * count. An id is compared in full only where those bits match. At a million entries a
  * Map of the ids took 0.85 s (growing, and a few cache misses per look) and several times
- * the memory; this takes about 0.3 s and 20 MB, and holds no string of its own.
+ * the memory; this takes about 0.3 s and 20 MB, and holds no string of its own. Ids crafted
+ * to share their first digits make it fall back to a Map (MAX_PROBES).
  *
  * Ids must be lowercase hex (validation checks them first); an id looked up that is not
  * (from a bundle's entry names) is simply not found.
@@ -31,6 +40,8 @@ export class TreeObjects implements ReadonlyMap<ObjectId, number> {
   /** Entry numbers of the distinct objects, in the order they first appear. */
   private readonly order: Int32Array;
   private count = 0;
+  /** Ordinals by id, once a look ran past MAX_PROBES (crafted ids): the table is no longer used. */
+  private byId: Map<ObjectId, number> | undefined;
 
   constructor(private readonly rows: readonly ObjectEntry[]) {
     let slots = 16;
@@ -54,8 +65,9 @@ export class TreeObjects implements ReadonlyMap<ObjectId, number> {
    */
   add(index: number): number {
     const entry = this.rows[index]!;
+    if (this.byId) return this.addById(index, entry);
     const key = keyOf(entry.id);
-    for (let slot = key & this.mask; ; slot = (slot + 1) & this.mask) {
+    for (let slot = key & this.mask, probes = 0; ; slot = (slot + 1) & this.mask) {
       const ordinal = this.slots[slot]!;
       if (ordinal === -1) {
         this.slots[slot] = this.count;
@@ -68,7 +80,28 @@ export class TreeObjects implements ReadonlyMap<ObjectId, number> {
         const first = this.rows[at]!;
         if (first.id === entry.id) return first.size === entry.size ? -1 : at;
       }
+      if (++probes > MAX_PROBES) {
+        this.byId = new Map();
+        for (let k = 0; k < this.count; k++) this.byId.set(this.rows[this.order[k]!]!.id, k);
+        return this.addById(index, entry);
+      }
     }
+  }
+
+  /** Whether crafted ids made the table give way to a Map (MAX_PROBES). */
+  get fellBack(): boolean {
+    return this.byId !== undefined;
+  }
+
+  private addById(index: number, entry: ObjectEntry): number {
+    const ordinal = this.byId!.get(entry.id);
+    if (ordinal === undefined) {
+      this.byId!.set(entry.id, this.count);
+      this.order[this.count++] = index;
+      return -1;
+    }
+    const at = this.order[ordinal]!;
+    return this.rows[at]!.size === entry.size ? -1 : at;
   }
 
   get size(): number {
@@ -90,6 +123,9 @@ export class TreeObjects implements ReadonlyMap<ObjectId, number> {
    * a byte per object instead of a set of ids (at a million objects, 1 MB against 100).
    */
   ordinal(id: ObjectId): number {
+    if (this.byId) return this.byId.get(id) ?? -1;
+    // A member is found within MAX_PROBES slots (the way its own add went); an id the tree does
+    // not name may pass a longer run, once: the reader refuses the bundle that names it.
     const key = keyOf(id);
     for (let slot = key & this.mask; ; slot = (slot + 1) & this.mask) {
       const ordinal = this.slots[slot]!;

@@ -207,9 +207,10 @@ function reown(root: string, owner: Owner, progress: Progress): void {
 
 /**
  * Why the directory at `root` is not the deployment of `tree`, or undefined when it is: a
- * real directory (lstat, a link is never followed) holding every path of the tree as a
- * regular file of its size, and nothing else, as `verify` checks it (verifyTreeOnDisk, on
- * the store's threads). Contents are not re-hashed here (that is `verify --deep`).
+ * real directory (lstat: a link in its place is refused, not followed) holding every path of
+ * the tree as a regular file of its size, and nothing else, as `verify` checks it
+ * (verifyTreeOnDisk, on the store's threads): a link anywhere in it is something else, so a
+ * mismatch. Contents are not re-hashed here (that is `verify --deep`).
  */
 export async function deploymentMismatch(root: string, tree: Tree, progress: Progress): Promise<string | undefined> {
   const st = fs.lstatSync(root);

@@ -35,7 +35,9 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   const checkBatch = async (indices: number[]): Promise<void> => {
     const reply = await pool.stat(prefix, indices.length, indices.map((i) => tree.entries[i]!.path).join('\0'));
     const stats = new Float64Array(reply.stats);
-    for (const failure of reply.errors) explainSystemError(reportedError(failure), 'checking a file', join(root, tree.entries[indices[failure.index]!]!.path));
+    // A path the system would not look at (permission, I/O): reported with its error, as the
+    // check that it is there and whole could not be made; the rest goes on.
+    const failed = new Map(reply.errors.map((e) => [e.index, e.message]));
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
       const entry = tree.entries[index]!;
@@ -44,8 +46,8 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
       const mtimeMs = stats[k * STAT_FIELDS + 2]!;
       if (type === StatType.File) presentFiles++;
       else if (type === StatType.Other) presentOthers++;
-      if (type === StatType.Missing) {
-        found(index, 'missing', MISSING);
+      if (type === StatType.Missing || type === StatType.Failed) {
+        found(index, 'missing', type === StatType.Missing ? MISSING : `could not be looked at: ${failed.get(k)}`);
         continue; // not counted in the progress
       } else if (type !== StatType.File) {
         found(index, 'not-a-file', 'not a regular file');
@@ -80,13 +82,14 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
     await pool.close();
   }
   const ordered = problems.sort((a, b) => a.index - b.index).map((p) => p.problem);
-  // Only when the walk finds other numbers of files and of other entries than the tree's paths
-  // showed can any of them be extra: the set of the tree's paths (at a million files, 100 MB) is
-  // made only then. Counted apart, so a tree path reached through a link to a directory (lstat
-  // follows a link before the last name) cannot stand in for an extra file: the link itself is
-  // an entry the walk finds and no path of the tree accounts for.
+  // The set of the tree's paths (at a million files, 100 MB) is made only when something may be
+  // extra. Nothing is when the tree is all regular files and directories on disk, as a
+  // deployment is, and the walk finds as many files as the lstats did: with no link anywhere
+  // below the root, each path lstat'ed as a file is one file the walk finds. A link anywhere
+  // (lstat looks through one before a path's last name) means the whole walk. A file removed
+  // and another added between the lstats and the walk can balance the counts; the next run sees it.
   const walked = countEntries(root);
-  if (walked.files !== presentFiles || walked.others !== presentOthers) {
+  if (presentOthers !== 0 || walked.others !== 0 || walked.files !== presentFiles) {
     const expected = new Set(tree.entries.map((e) => e.path));
     for (const { path, dirent } of walkEntries(root)) {
       if (!dirent.isDirectory() && !expected.has(path)) ordered.push({ kind: 'unexpected', path, detail: 'not part of the snapshot' });
@@ -109,7 +112,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 /**
  * Re-hashes a tree's small files on the store's threads: each batch is read into a buffer
  * shared with its thread and reused from batch to batch (the bytes are not needed here, only
- * their hash and length), at most the threads' capacity and one more ever made. A file that
+ * their hash and length), at most the threads' capacity and one more for each batch of
+ * lstats waiting to hand on its files (about 70 MB at most). A file that
  * vanished since it was looked at is reported missing; another failure to read one fails
  * the command with its system error.
  */

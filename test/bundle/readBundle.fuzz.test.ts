@@ -1371,6 +1371,24 @@ describe('bundle reader fuzz: every mutant of a real bundle is refused cleanly, 
     }
   });
 
+  it('refuses an object carried twice even when the header announces the copy, which only the record of objects seen can tell', async () => {
+    // A delta carries only some of its tree's objects, so no other count gives the copy away.
+    const o = delta.objects[0]!;
+    const list = delta.entries.map((e) => ({ ...e }));
+    list.splice(o.index + 1, 0, list[o.index]!);
+    const h = headerWith(delta, (raw) => {
+      const objects = raw.objects as { count: number; bytes: number };
+      objects.count += 1;
+      objects.bytes += o.size;
+    });
+    list[0] = { name: ENTRY_HEADER, data: encodeMsgpack(h as Canonical) };
+    const file = join(work, 'duplicate-announced.airlock');
+    fs.writeFileSync(file, assemble(list, 'reseal'));
+    const verdict = await verify(file);
+    expect(verdict.accepted).toBe(false);
+    expect(String((verdict as { error: Error }).error.message)).toMatch(new RegExp(`object ${o.id.slice(0, 12)} appears twice`));
+  });
+
   it(`refuses ${ONLY ? ONLY.size : CASES} mutants in-process (the \`bundle verify\` path) with integrity errors, saying where, memory bounded`, async () => {
     const perKind = new Map<string, number>();
     const perCode = new Map<string, number>();

@@ -105,3 +105,24 @@ describe('TreeObjects', () => {
     expect(objects.get(hexId('a'))).toBeUndefined();
   });
 });
+
+describe('TreeObjects, hostile ids', () => {
+  it('gives way to a Map when ids crafted to share their first digits would make every look pass all the others, and still answers as a Map', () => {
+    // 3,000 ids with the same first 20 digits: every one keys to the same slot.
+    const rows: Row[] = Array.from({ length: 3000 }, (_, n) => ({ id: `${'a'.repeat(20)}${hexId(`h${n % 2500}`).slice(20)}`, size: n % 2500 }));
+    const objects = TreeObjects.of(rows);
+    expect(objects.fellBack).toBe(true);
+    expectSameAsMap(objects, rows);
+    expect(objects.get(`${'a'.repeat(20)}${hexId('stranger').slice(20)}`)).toBeUndefined();
+    const conflicting = new TreeObjects([...rows, { id: rows[7]!.id, size: rows[7]!.size + 1 }]);
+    for (let i = 0; i < rows.length; i++) conflicting.add(i);
+    expect(conflicting.add(rows.length)).toBe(7);
+  });
+
+  it('keeps the table for honest ids', () => {
+    const rows: Row[] = Array.from({ length: 20_000 }, (_, n) => ({ id: hexId(`honest ${n}`), size: n }));
+    const objects = TreeObjects.of(rows);
+    expect(objects.fellBack).toBe(false);
+    expectSameAsMap(objects, rows);
+  });
+});

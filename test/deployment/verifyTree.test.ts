@@ -140,3 +140,40 @@ describe.each(WHERE)('verifyTreeOnDisk, quick (%s)', (_where, count) => {
     expect(problems.filter((p) => p.kind !== 'missing').map((p) => ({ path: p.path, kind: p.kind }))).toEqual([{ path: 'd5', kind: 'unexpected' }]);
   });
 });
+
+describe.each(WHERE)('verifyTreeOnDisk, quick, hostile (%s)', (_where, count) => {
+  it('walks the whole tree when links are about, so extra files cannot hide behind the files a link lets lstat reach', async () => {
+    // d3 becomes a link to a directory outside, where one of its files is a link too. Its
+    // other files check out through the link, and as many extra files are planted as that
+    // makes the counts of files and of other entries come out even.
+    const { root, tree } = writeTree(count);
+    const inD3 = tree.entries.filter((e) => e.path.startsWith('d3/'));
+    const moved = `${root}-d3-elsewhere`;
+    fs.renameSync(join(root, 'd3'), moved);
+    fs.symlinkSync(moved, join(root, 'd3'));
+    const linked = inD3[0]!.path;
+    fs.rmSync(join(moved, linked.slice(3)));
+    fs.symlinkSync(join(moved, inD3[1]!.path.slice(3)), join(moved, linked.slice(3)));
+    const extras = Array.from({ length: inD3.length - 1 }, (_, i) => `d4/planted-${i}.bin`);
+    for (const extra of extras) fs.writeFileSync(join(root, extra), 'x');
+    const problems = await verifyTreeOnDisk(root, tree, false, countingProgress());
+    expect(problems.filter((p) => p.kind !== 'unexpected').map((p) => ({ path: p.path, kind: p.kind }))).toEqual([{ path: linked, kind: 'not-a-file' }]);
+    expect(problems.filter((p) => p.kind === 'unexpected').map((p) => p.path).sort()).toEqual(['d3', ...extras].sort());
+  });
+
+  it('reports a file the system will not look at as not there, with the system’s reason, and goes on', async () => {
+    // A path the manifest allows (4,095 bytes) but that is too long below this root.
+    const { root, tree } = writeTree(count);
+    const long = { path: Array.from({ length: 16 }, (_, i) => String.fromCharCode(0x61 + i).repeat(255)).join('/'), id: tree.entries[0]!.id, size: tree.entries[0]!.size, mode: 0o644 as const };
+    const withLong = { entries: sortEntries([...tree.entries, long]) };
+    fs.rmSync(join(root, tree.entries[1]!.path));
+    const problems = await verifyTreeOnDisk(root, withLong, false, countingProgress());
+    expect(problems.map((p) => ({ path: p.path, kind: p.kind }))).toEqual(
+      [
+        { path: long.path, kind: 'missing' },
+        { path: tree.entries[1]!.path, kind: 'missing' },
+      ].sort((a, b) => withLong.entries.findIndex((e) => e.path === a.path) - withLong.entries.findIndex((e) => e.path === b.path)),
+    );
+    expect(problems.find((p) => p.path === long.path)!.detail).toMatch(/^could not be looked at: ENAMETOOLONG/);
+  });
+});
