@@ -54,3 +54,19 @@ export function forEachWithCallbacks<T>(items: Iterable<T>, concurrency: number,
     fill();
   });
 }
+
+/**
+ * Steps taken one after another in the order they were given, each once its input is ready,
+ * whatever order the inputs become ready in (a thread's answers to batches sent in turn):
+ * `take(ready, step)` gives a promise of that step. After a step fails, every later one fails
+ * with it. An input that fails before its turn is not an unhandled rejection: it is taken then.
+ */
+export function inTurn(): <T>(ready: Promise<T>, step: (value: T) => Promise<void> | void) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (ready, step) => {
+    ready.catch(() => undefined);
+    const turn = last.then(async () => step(await ready));
+    last = turn;
+    return turn;
+  };
+}

@@ -5,6 +5,7 @@ import type { DataDir } from './dataDir.js';
 import { walkEntries } from '../fs/walk.js';
 import { AccessFindings, describeProblems, writableByOthers, type AccessProblem, type Account } from '../core/access.js';
 import type { Progress } from '../core/progress.js';
+import { inTurn } from '../core/workerPool.js';
 import { reportedError, STAT_BATCH, STAT_FIELDS, StatType } from '../repository/storeThreadMessages.js';
 import { StoreThreads } from '../repository/storeThreads.js';
 
@@ -58,7 +59,7 @@ export async function checkServerAccess(dataDir: DataDir, account: Account, file
   progress.phase(`checking what ${account.description} can read`, { files });
   const pool = StoreThreads.forWork(files);
   // Judged in the walk's order whatever order the threads answer in, so the examples named are the same each run.
-  let judged = Promise.resolve();
+  const judged = inTurn();
   const judge = (paths: string[], stats: Float64Array) => {
     for (let k = 0; k < paths.length; k++) {
       const type = stats[k * STAT_FIELDS]!;
@@ -69,31 +70,19 @@ export async function checkServerAccess(dataDir: DataDir, account: Account, file
       if (type === StatType.File) progress.advance(1, 0);
     }
   };
-  let batch: string[] = [];
-  const queue = pool.batches(1, async () => {
-    const paths = batch;
-    batch = [];
-    const replied = pool.stat(target, paths.length, paths.join('\0'));
-    replied.catch(() => undefined); // taken below, in order
-    const done = judged.then(async () => {
-      const reply = await replied;
+  const queue = pool.batches<string>(STAT_BATCH, (paths) =>
+    judged(pool.stat(target, paths.length, paths.join('\0')), (reply) => {
       const failure = reply.errors[0];
       if (failure) throw reportedError(failure); // status names it in a warning and reports the rest
       judge(paths, new Float64Array(reply.stats));
-    });
-    judged = done;
-    await done;
-  });
+    }),
+  );
   try {
     for (const { path: child, dirent } of walkEntries(target, { unreadable })) {
       if (!dirent.isDirectory() && !dirent.isFile()) continue; // not data: `airlock verify` reports it
-      batch.push(child);
-      if (batch.length >= STAT_BATCH) {
-        const sent = queue.add(0);
-        if (sent) await sent;
-      }
+      const sent = queue.add(child);
+      if (sent) await sent;
     }
-    if (batch.length > 0) await queue.add(0);
     await queue.finish();
   } finally {
     await queue.settled();

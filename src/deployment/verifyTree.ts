@@ -12,7 +12,7 @@ import type { Progress } from '../core/progress.js';
  * Checks a tree on disk against its manifest. Quick: every file is present, a regular
  * file of the right size, not modified after the deployment was built, and nothing extra is
  * there. Deep: also re-hashes every file (an edited file keeps its size more often than not):
- * files up to SMALL_FILE_LIMIT on the store's threads, in batches (ReHasher), larger ones
+ * files up to SMALL_FILE_LIMIT on the store's threads, in batches (reHasher), larger ones
  * here. The files are lstat'ed on the store's threads too, a batch of paths at a time: at a
  * million files the lstats alone took 7.5 of a quick verify's 13 seconds on the main thread.
  * Problems come in the tree's order.
@@ -27,7 +27,7 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   for (const e of tree.entries) totalBytes += e.size;
   progress.phase(deep ? 're-hashing every file' : 'checking presence and sizes', { files: tree.entries.length, bytes: deep ? totalBytes : 0 });
   const pool = StoreThreads.forWork(tree.entries.length, deep ? totalBytes : 0);
-  const rehasher = deep ? new ReHasher(pool, tree, progress, found) : null;
+  const rehasher = deep ? reHasher(pool, root, tree, progress, found) : null;
   const prefix = root.endsWith('/') ? root.slice(0, -1) : root;
   /** Entries found on disk as regular files, and as anything else but a directory: the walk below must find as many of each. */
   let presentFiles = 0;
@@ -35,9 +35,6 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
   const checkBatch = async (indices: number[]): Promise<void> => {
     const reply = await pool.stat(prefix, indices.length, indices.map((i) => tree.entries[i]!.path).join('\0'));
     const stats = new Float64Array(reply.stats);
-    // A path the system would not look at (permission, I/O): reported with its error, as the
-    // check that it is there and whole could not be made; the rest goes on.
-    const failed = new Map(reply.errors.map((e) => [e.index, e.message]));
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
       const entry = tree.entries[index]!;
@@ -47,7 +44,9 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
       if (type === StatType.File) presentFiles++;
       else if (type === StatType.Other) presentOthers++;
       if (type === StatType.Missing || type === StatType.Failed) {
-        found(index, 'missing', type === StatType.Missing ? MISSING : `could not be looked at: ${failed.get(k)}`);
+        // A path the system would not look at (permission, I/O) is reported with its error: the
+        // check that it is there and whole could not be made. The rest goes on.
+        found(index, 'missing', type === StatType.Missing ? MISSING : `could not be looked at: ${reply.errors.find((e) => e.index === k)?.message}`);
         continue; // not counted in the progress
       } else if (type !== StatType.File) {
         found(index, 'not-a-file', 'not a regular file');
@@ -57,7 +56,7 @@ export async function verifyTreeOnDisk(root: string, tree: Tree, deep: boolean, 
         found(index, 'altered', `modified at ${new Date(mtimeMs).toISOString()}, after its deployment was built (${new Date(builtMs).toISOString()}): edited in place`);
       } else if (rehasher && entry.size <= SMALL_FILE_LIMIT) {
         // Counted in the progress once hashed.
-        const sent = rehasher.add(index, join(root, entry.path));
+        const sent = rehasher.add(index, entry.size);
         if (sent) await sent;
         continue;
       } else if (deep) {
@@ -110,71 +109,38 @@ function hashesTo(actual: string, id: string): string {
 const BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
- * Re-hashes a tree's small files on the store's threads: each batch is read into a buffer
- * shared with its thread and reused from batch to batch (the bytes are not needed here, only
- * their hash and length), at most the threads' capacity and one more for each batch of
- * lstats waiting to hand on its files (about 70 MB at most). A file that
- * vanished since it was looked at is reported missing; another failure to read one fails
- * the command with its system error.
+ * A queue that re-hashes a tree's small files (by their place in the tree) on the store's
+ * threads: each batch is read into a buffer shared with its thread and reused from batch to
+ * batch (the bytes are not needed here, only their hash and length), at most the threads'
+ * capacity and one more for each batch of lstats waiting to hand on its files (about 70 MB at
+ * most). A file that vanished since it was looked at is reported missing; another failure to
+ * read one fails the command with its system error. Each file is counted in the progress
+ * once hashed.
  */
-class ReHasher {
-  private readonly queue: BatchQueue;
-  private readonly buffers: SharedArrayBuffer[] = [];
-  /** The batch being gathered: each file's place in the tree, and its path on disk. */
-  private batch: Array<{ index: number; path: string }> = [];
-  private bytes = 0;
-
-  constructor(
-    private readonly pool: StoreThreads,
-    private readonly tree: Tree,
-    private readonly progress: Progress,
-    private readonly found: Found,
-  ) {
-    // The queue counts batches; the batch being gathered is kept here until it goes out.
-    this.queue = this.pool.batches(1, () => this.send());
-  }
-
-  /** A promise only when a batch went out and the threads are behind. */
-  add(index: number, path: string): Promise<void> | undefined {
-    this.batch.push({ index, path });
-    this.bytes += this.tree.entries[index]!.size;
-    return this.bytes >= BATCH_BYTES || this.batch.length >= StoreThreads.batchFiles ? this.queue.add(0) : undefined;
-  }
-
-  async finish(): Promise<void> {
-    if (this.batch.length > 0) await this.queue.add(0);
-    await this.queue.finish();
-  }
-
-  /** Waits for every batch still out, whatever became of it (the pool is closed by the caller). */
-  settled(): Promise<void> {
-    return this.queue.settled();
-  }
-
-  private async send(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    this.bytes = 0;
-    const buffer = this.buffers.pop() ?? new SharedArrayBuffer(BATCH_BYTES + SMALL_FILE_LIMIT + 1);
-    const reply = await this.pool.read(
-      batch.map((f) => ({ path: f.path, size: this.tree.entries[f.index]!.size })),
+function reHasher(pool: StoreThreads, root: string, tree: Tree, progress: Progress, found: Found): BatchQueue {
+  const buffers: SharedArrayBuffer[] = [];
+  const send = async (batch: number[]): Promise<void> => {
+    const buffer = buffers.pop() ?? new SharedArrayBuffer(BATCH_BYTES + SMALL_FILE_LIMIT + 1);
+    const reply = await pool.read(
+      batch.map((index) => ({ path: join(root, tree.entries[index]!.path), size: tree.entries[index]!.size })),
       buffer,
     );
-    this.buffers.push(buffer);
+    buffers.push(buffer);
     for (const [k, result] of reply.results.entries()) {
-      const { index, path } = batch[k]!;
-      const { id, size } = this.tree.entries[index]!;
+      const index = batch[k]!;
+      const { id, size, path } = tree.entries[index]!;
       if (result.kind === 'error') {
-        if (result.code !== 'ENOENT') explainSystemError(reportedError(result), 're-hashing a file', path);
-        this.found(index, 'missing', MISSING);
+        if (result.code !== 'ENOENT') explainSystemError(reportedError(result), 're-hashing a file', join(root, path));
+        found(index, 'missing', MISSING);
       } else if (result.length !== size) {
-        this.found(index, 'wrong-size', `${result.length > size ? `more than ${size}` : result.length} bytes when read, expected ${size}`);
+        found(index, 'wrong-size', `${result.length > size ? `more than ${size}` : result.length} bytes when read, expected ${size}`);
       } else if (result.actual !== id) {
-        this.found(index, 'altered', hashesTo(result.actual, id));
+        found(index, 'altered', hashesTo(result.actual, id));
       }
-      this.progress.advance(1, size);
+      progress.advance(1, size);
     }
-  }
+  };
+  return pool.batches(StoreThreads.batchFiles, send, BATCH_BYTES);
 }
 
 /** How many regular files are below `root`, and how many other entries that are not directories (links or devices no deployment holds). */

@@ -1,4 +1,5 @@
 import type { ObjectId } from '../core/objectId.js';
+import { inTurn } from '../core/workerPool.js';
 import { TMP_LANES, type ObjectStore } from './objectStore.js';
 import type { PlaceResult } from './storeThreadMessages.js';
 import type { BatchQueue, StoreThreads } from './storeThreads.js';
@@ -36,8 +37,8 @@ export class ObjectPlacer {
   private ids: string[] = [];
   private sizes: number[] = [];
   private lanes = 0;
-  /** The results taken so far (after a failure, every later batch's results fail with it). */
-  private taken: Promise<void> = Promise.resolve();
+  /** Results are taken batch after batch (after a failure, every later batch's results fail with it). */
+  private readonly inTurn = inTurn();
 
   constructor(
     private readonly store: ObjectStore,
@@ -111,13 +112,10 @@ export class ObjectPlacer {
       this.free.push(reply.bytes);
       return reply;
     });
-    replied.catch(() => undefined); // taken below, unless an earlier batch failed first
     // Results are taken one batch after another, in the order the objects were read (the
     // threads may answer out of order), as if each were written here: a checkpoint's flush
     // (placed) covers every object counted before it.
-    const taken = this.taken.then(async () => this.take(ids, sizes, (await replied).results));
-    this.taken = taken;
-    await taken;
+    await this.inTurn(replied, (reply) => this.take(ids, sizes, reply.results));
   }
 
   private async take(ids: ObjectId[], sizes: number[], results: PlaceResult[]): Promise<void> {

@@ -205,9 +205,12 @@ export class StoreThreads {
     });
   }
 
-  /** A queue that sends indices to `send` in batches of `size`, with at most `capacity` batches out at once. */
-  batches(size: number, send: (batch: number[]) => Promise<void>): BatchQueue {
-    return new BatchQueue(size, this.capacity, send);
+  /**
+   * A queue that sends items to `send` in batches of `size`, or sooner once their weights
+   * (add's second argument: bytes, say) reach `weight`, with at most `capacity` batches out at once.
+   */
+  batches<T = number>(size: number, send: (batch: T[]) => Promise<void>, weight = Infinity): BatchQueue<T> {
+    return new BatchQueue(size, this.capacity, send, weight);
   }
 
   /** Stops the threads; anything still waiting on them, or sent after, fails instead of waiting forever. */
@@ -389,25 +392,28 @@ class ThreadStream implements StoreStream {
 }
 
 /**
- * Indices gathered into batches and sent as each fills, with at most `capacity` batches
+ * Items (indices, most often) gathered into batches and sent as each fills, with at most `capacity` batches
  * out at once (adding waits for the oldest). Batches are awaited in the order they were
  * sent; after a failure, `finish` throws it and `settled` waits for the rest, so nothing
  * is still running when the caller's error leaves.
  */
-export class BatchQueue {
-  private batch: number[] = [];
+export class BatchQueue<T = number> {
+  private batch: T[] = [];
+  private weighed = 0;
   private readonly out: Promise<void>[] = [];
 
   constructor(
     private readonly size: number,
     private readonly capacity: number,
-    private readonly send: (batch: number[]) => Promise<void>,
+    private readonly send: (batch: T[]) => Promise<void>,
+    private readonly weight = Infinity,
   ) {}
 
   /** A promise to wait on only when a batch went out (a promise per item made most of a tree's garbage). */
-  add(index: number): Promise<void> | undefined {
-    this.batch.push(index);
-    return this.batch.length >= this.size ? this.dispatch() : undefined;
+  add(item: T, weight = 0): Promise<void> | undefined {
+    this.batch.push(item);
+    this.weighed += weight;
+    return this.batch.length >= this.size || this.weighed >= this.weight ? this.dispatch() : undefined;
   }
 
   /** Sends what is left and waits for every batch, in order. */
@@ -426,6 +432,7 @@ export class BatchQueue {
     sent.catch(() => undefined); // awaited in order; this only keeps an early rejection from going unhandled
     this.out.push(sent);
     this.batch = [];
+    this.weighed = 0;
     if (this.out.length >= this.capacity) await this.out.shift();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachConcurrently, forEachWithCallbacks } from '../../src/core/workerPool.js';
+import { forEachConcurrently, forEachWithCallbacks, inTurn } from '../../src/core/workerPool.js';
 
 /** Work that finishes after a few ms, counting how many run at once; item `failAt` fails. */
 function counted(failAt: number) {
@@ -66,5 +66,38 @@ describe('forEachConcurrently', () => {
     expect(running).toBe(0);
     expect(most).toBe(3);
     for (const [item, index] of seen) expect(item.charCodeAt(0) - 97).toBe(index);
+  });
+});
+
+describe('inTurn', () => {
+  it('takes the steps in the order given, whatever order their inputs are ready in', async () => {
+    const take = inTurn();
+    const order: number[] = [];
+    const resolvers: Array<(v: number) => void> = [];
+    const steps = [0, 1, 2].map((n) => take(new Promise<number>((resolve) => resolvers.push(resolve)), (v) => void order.push(v * 10 + n)));
+    resolvers[2]!(2);
+    resolvers[0]!(0);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual([0]); // step 2 waits for step 1
+    resolvers[1]!(1);
+    await Promise.all(steps);
+    expect(order).toEqual([0, 11, 22]);
+  });
+
+  it('fails every later step with the first failure, and an input failing before its turn is no unhandled rejection', async () => {
+    const take = inTurn();
+    const taken: string[] = [];
+    let release!: () => void;
+    const first = take(new Promise<void>((resolve) => (release = resolve)), () => {
+      throw new Error('first step failed');
+    });
+    const early = take(Promise.reject(new Error('input failed early')), () => void taken.push('early'));
+    const later = take(Promise.resolve(), () => void taken.push('later'));
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    await expect(first).rejects.toThrow('first step failed');
+    await expect(early).rejects.toThrow('first step failed');
+    await expect(later).rejects.toThrow('first step failed');
+    expect(taken).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { blake3 } from '@napi-rs/blake-hash';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
-import { StoreThreads, type StoreStream } from '../../src/repository/storeThreads.js';
+import { BatchQueue, StoreThreads, type StoreStream } from '../../src/repository/storeThreads.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -294,5 +294,16 @@ describe('StoreThreads.read (objects read whole into one buffer, for bundle crea
     expect(reply.buffer).not.toBeNull();
     expect(Buffer.from(reply.buffer!, 0, data.length).equals(data)).toBe(true);
     expect(Buffer.from(shared).every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('BatchQueue', () => {
+  it('sends a batch when it holds `size` items or its weights reach the limit, and the rest at finish, in order', async () => {
+    const sent: string[][] = [];
+    const queue = new BatchQueue<string>(3, 2, async (batch) => void sent.push(batch), 10);
+    for (const [item, weight] of [['a', 1], ['b', 1], ['c', 1], ['d', 6], ['e', 4], ['f', 0]] as const) await queue.add(item, weight);
+    await queue.finish();
+    // 3 items; then 6 + 4 reaches 10; then what is left.
+    expect(sent).toEqual([['a', 'b', 'c'], ['d', 'e'], ['f']]);
   });
 });
