@@ -11,6 +11,7 @@ import { mb } from './format.js';
 import { StepRunner, timeAsync } from './measure.js';
 import { runPeerSuite, runTinyPeer } from './peerSuite.js';
 import { runServeSuite, type ServeResults } from './serve.js';
+import { settleAfterRemoval } from './settle.js';
 import { runStartupSuite } from './startup.js';
 import { computeRatios, downloadRatios, millionRatios, ratiosTable, stepsTable, type Ratio } from './report.js';
 import { guard, StepLog } from './steps.js';
@@ -38,9 +39,11 @@ async function main(): Promise<void> {
   log('tools:');
   for (const line of describeTools(tools)) log(line);
 
-  if (fs.existsSync(config.runDir)) log(`removing the scratch of an earlier run (${config.runDir})`);
+  const earlier = fs.existsSync(config.runDir);
+  if (earlier) log(`removing the scratch of an earlier run (${config.runDir})`);
   fs.rmSync(config.runDir, { recursive: true, force: true });
   fs.mkdirSync(config.runDir, { recursive: true });
+  if (earlier) await settleAfterRemoval(config.runDir, 'the earlier scratch', log);
   const { corpus, tiny, diff, setupSeconds: corpusSeconds } = await prepareInputs(config);
   const million = config.parts.has('1m') ? await timeAsync(() => ensureTinyTree(config.workDir, millionParams(), log)) : null;
   if (million) log(`million-file tree ${million.value.reused ? 'reused' : `generated in ${million.seconds.toFixed(0)} s`}: ${million.value.stats.files} files, ${mb(million.value.stats.bytes)} MB`);
