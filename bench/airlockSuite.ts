@@ -154,9 +154,9 @@ export async function runSmallFilesSuite(runner: StepRunner, bin: string, tree: 
     const deep = cli.verifyDeep(dataDir);
     add('verify-deep', `verify --deep ${what}`, deep.run, tree.stats.bytes, `${deep.out.checked ?? n} files re-hashed`);
   } finally {
-    // Removed only after every timed step: an apply that creates its files within a minute
-    // of a removal pays for the removal too (settle.ts). tar | zstd comes after and only reads.
-    removeAdded(tree);
+    // Out of the tree after every timed step, and into the run's scratch rather than removed:
+    // a step that creates files within minutes of a removal pays for it (settle.ts).
+    removeAdded(tree, runDir);
   }
 }
 

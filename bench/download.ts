@@ -9,7 +9,6 @@ import { AirlockCli } from './airlock.js';
 import type { BenchConfig, DownloadServer } from './config.js';
 import { listFiles } from './files.js';
 import { startNginx } from './nginx.js';
-import { settleAfterRemoval } from './settle.js';
 import { fixed, mb, MB, rate, table } from './format.js';
 import { flushDirtyPages, timeAsync, type RunResult, type StepRunner } from './measure.js';
 import { guard, type StepLog, type StepResult } from './steps.js';
@@ -160,7 +159,6 @@ async function runCase(ctx: SuiteContext, corpus: DownloadCorpus): Promise<void>
   const work = join(config.runDir, 'download', corpus.name);
   fs.mkdirSync(work, { recursive: true });
   const server = await startServer(config, corpus, work);
-  const outputs: string[] = [];
   try {
     log(`download ${corpus.name}: ${corpus.server} at ${server.url} (pid ${server.pid}, its own process)`);
     const urls = corpus.paths.map((p) => `${server.url}${p}`);
@@ -182,7 +180,6 @@ async function runCase(ctx: SuiteContext, corpus: DownloadCorpus): Promise<void>
       const order = tools.map((_, i) => tools[(i + round) % tools.length]!);
       for (const tool of order) {
         const dir = join(work, `${tool}-${round + 1}`);
-        fs.rmSync(dir, { recursive: true, force: true });
         let run: DownloadRun;
         if (tool === 'airlock') {
           const threadFile = join(work, 'main-thread-cpu.txt');
@@ -208,16 +205,13 @@ async function runCase(ctx: SuiteContext, corpus: DownloadCorpus): Promise<void>
         }
         results.runs.push(run);
         log(`  round ${round + 1} ${tool.padEnd(13)} ${run.seconds.toFixed(2)} s${run.syncSeconds === null ? '' : ` + sync ${run.syncSeconds.toFixed(2)} s`}`);
-        // Kept until every round is done: a round that starts within half a minute of the
-        // last one's removal would time the removal too (settle.ts).
-        outputs.push(dir);
+        // Kept, and removed with the run's scratch after the last timed step: a round that
+        // starts within minutes of a removal times the removal too (settle.ts).
       }
     }
   } finally {
     await server.stop();
-    for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (outputs.length > 0) await settleAfterRemoval(work, `the ${corpus.name} rounds' downloads`, log);
   addSteps(ctx, corpus);
 }
 

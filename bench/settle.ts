@@ -1,21 +1,23 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 /**
- * ext4 without a journal will not hand out an inode freed in the last minute (five minutes
- * while the inode's table block is still dirty): its allocator (`find_inode_bit` and
- * `recently_deleted` in the kernel's fs/ext4/ialloc.c, RECENTCY_MIN and RECENTCY_DIRTY) looks
- * at each such inode's deletion time, one after another, before every create. So for a
- * minute after a tree of many files is removed, every file created near it costs a walk
- * past all of them. `perf` showed `recently_deleted` and `find_get_block_common` as more than
- * a third of the busy samples of a download of 3,000 small files made right after the last
- * round's 3,000 were removed, each create taking about 1 ms instead of 50 us; `cp -r` of the
- * 200,000-file tree took 63 to 85 s of system time after a removal against 12 s without.
- * This machine's disk (and CI's) is such a filesystem. A bench step that creates files must
- * not start inside that window, or it measures the removal before it, whichever tool it
- * times. `settleAfterRemoval` writes the removal out and waits the minute, only where the
- * filesystem is one that has it.
+ * ext4 without a journal will not hand out an inode freed in the last minute, or in the last
+ * six while the inode's table block is dirty (`find_inode_bit` and `recently_deleted` in the
+ * kernel's fs/ext4/ialloc.c, RECENTCY_MIN and RECENTCY_DIRTY), and it looks at each such inode
+ * in turn before every create. A create writes its new inode into a table block, dirtying it
+ * again, so in practice a removal slows every create near it for about six minutes, however
+ * soon it is written out. `perf` of `curl` downloading 3,000 small files three minutes after a
+ * bench run removed its scratch: 61 % of its samples in that look (`recently_deleted`,
+ * `find_get_block_common`, `ext4_get_group_desc`, `find_inode_bit`), 1.6 s of system time
+ * against 0.24 s; `cp -r` of the 200,000-file tree took 63 to 85 s after a removal against 12 s
+ * without. This machine's disk (and CI's) is such a filesystem. Both tools timed pay it per
+ * file, so it flatters the slower one and makes runs disagree.
+ *
+ * So the bench frees no inode before its last timed step: what it would remove during a run
+ * is renamed aside into the run's scratch (`putAside`; a rename frees nothing) and goes with
+ * it at the end. Only an earlier run's scratch, found at the start, is removed first, and then
+ * the bench waits out the window (`settleAfterRemoval`), where the filesystem has one.
  */
 export interface MountInfo {
   mountPoint: string;
@@ -54,20 +56,27 @@ export function recentlyDeletedWindow(path: string): number {
   } catch {
     // No jbd2 at all: no ext4 on this machine has a journal.
   }
-  return journals.some((name) => name.startsWith(`${device}-`)) ? 0 : RECENTCY_MIN_SECONDS + 1;
+  return journals.some((name) => name.startsWith(`${device}-`)) ? 0 : RECENTCY_SECONDS + 1;
 }
 
-const RECENTCY_MIN_SECONDS = 60;
+/** RECENTCY_MIN and RECENTCY_DIRTY of fs/ext4/ialloc.c: a dirty table block adds the second to the first. */
+const RECENTCY_SECONDS = 60 + 300;
 
 /** Waits out the window after a removal under `path`, saying so; returns the seconds waited. */
 export async function settleAfterRemoval(path: string, what: string, log: (line: string) => void): Promise<number> {
   const seconds = recentlyDeletedWindow(path);
   if (seconds === 0) return 0;
-  log(`writing out and waiting ${seconds} s after removing ${what}: ext4 without a journal passes over the inodes freed in the last minute, one by one, on every create`);
-  // Written out, the freed inodes' table blocks are clean: the kernel's window is one minute, not five.
-  spawnSync('sync', ['-f', path]);
+  log(`waiting ${seconds} s after removing ${what}: ext4 without a journal passes over the inodes freed in the last six minutes, one by one, on every create (bench/settle.ts)`);
   await new Promise((done) => setTimeout(done, seconds * 1000));
   return seconds;
+}
+
+/** Moves `path` (if it exists) into `scratch`'s set-aside directory, to be removed with the scratch after the last timed step. */
+export function putAside(path: string, scratch: string): void {
+  if (!fs.existsSync(path)) return;
+  const aside = join(scratch, 'set-aside');
+  fs.mkdirSync(aside, { recursive: true });
+  fs.renameSync(path, join(aside, `${Date.now()}-${process.hrtime.bigint()}-${basename(path)}`));
 }
 
 function contains(mountPoint: string, path: string): boolean {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../fixtures/random.js';
 import { readMarker, sameParams, type TreeStats } from './files.js';
+import { putAside } from './settle.js';
 
 /**
  * The small-file trees: 200,000 small files (a few hundred bytes each, all distinct, so
@@ -65,7 +66,7 @@ export function ensureTinyTree(workDir: string, params: TinyParams, log: (line: 
 }
 
 /**
- * New files for an incremental snapshot (1 in 100, under _added/), removed again by
+ * New files for an incremental snapshot (1 in 100, under _added/), moved out again by
  * `removeAdded` so the cached tree stays as generated.
  */
 export function addFiles(tree: TinyTree, count: number): { files: number; bytes: number } {
@@ -81,8 +82,9 @@ export function addFiles(tree: TinyTree, count: number): { files: number; bytes:
   return { files: count, bytes };
 }
 
-export function removeAdded(tree: TinyTree): void {
-  fs.rmSync(join(tree.root, '_added'), { recursive: true, force: true });
+/** The added files out of the tree, into the run's scratch (removed with it at the end: settle.ts). */
+export function removeAdded(tree: TinyTree, scratch: string): void {
+  putAside(join(tree.root, '_added'), scratch);
 }
 
 /** 200-600 bytes of text, unique by its first line. */
