@@ -1,5 +1,6 @@
-import { Agent, ProxyAgent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, interceptors, type Dispatcher } from 'undici';
 import { AirlockError } from '../errors.js';
+import { Exchange } from './exchange.js';
 import { backoffMs, classifyFailure, type FailureKind } from './retryPolicy.js';
 
 /**
@@ -115,25 +116,32 @@ export class HttpClient {
 
   private async once<T>(spec: RequestSpec, consume: (response: ResponseStart) => Promise<T>): Promise<T> {
     const method = spec.method ?? 'GET';
-    const response = await request(spec.url, {
-      dispatcher: this.dispatcher,
-      method,
-      headers: { 'user-agent': spec.userAgent, accept: '*/*' },
-      headersTimeout: this.options.timeoutMs,
-      bodyTimeout: this.options.timeoutMs,
-    });
-    this.options.log?.(`${method} ${spec.url} -> ${response.statusCode}`);
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      await response.body.dump().catch(() => undefined);
-      throw new HttpStatusError(response.statusCode, parseRetryAfter(response.headers['retry-after']));
-    }
-    const header = response.headers['content-length'];
-    const length = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
+    const url = new URL(spec.url);
+    const exchange = new Exchange();
+    this.dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers: { 'user-agent': spec.userAgent, accept: '*/*' },
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      },
+      exchange,
+    );
     try {
-      return await consume({ status: response.statusCode, length, body: response.body as AsyncIterable<Buffer> });
+      const { status, headers } = await exchange.started;
+      this.options.log?.(`${method} ${spec.url} -> ${status}`);
+      if (status < 200 || status > 299) {
+        await exchange.drain(); // a short error page read through keeps its connection for the next request
+        throw new HttpStatusError(status, parseRetryAfter(headers['retry-after']));
+      }
+      const header = headers['content-length'];
+      const length = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
+      return await consume({ status, length, body: exchange });
     } finally {
-      // A consumer that stopped early must not leave the socket half-read.
-      if (!response.body.destroyed) response.body.on('error', () => undefined).destroy();
+      // A consumer that stopped early (or a refused status) must not leave the body coming.
+      exchange.stop();
     }
   }
 }
