@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   if (rebuilt) log(`\nWARNING: airlock's dist/ changed during the run (rebuilt?): these numbers may mix two versions of the code`);
   writeResults(config, { build, rebuilt, corpus, tiny, diff, download, serve, steps, ratios, tools, rssMethod: runner.rssMethod, setupSeconds, totalSeconds });
   if (!config.keep) {
-    // About 8 GB and 400,000 files (stores, bundles, deployments): worth not leaving behind.
+    // About 20 GB and 450,000 files (stores, bundles, deployments, every download round): worth not leaving behind.
     log(`removing this run's scratch (${config.runDir}); BENCH_KEEP=1 keeps it`);
     fs.rmSync(config.runDir, { recursive: true, force: true });
   }
