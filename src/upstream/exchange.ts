@@ -23,6 +23,8 @@ export class Exchange implements Dispatcher.DispatchHandler, AsyncIterable<Buffe
   private queuedBytes = 0;
   private ended = false;
   private failure: Error | undefined;
+  /** stop() was called: nothing more is wanted, from this hop or a later one. */
+  private stopped = false;
   private waiting: { resolve: (result: IteratorResult<Buffer>) => void; reject: (err: Error) => void } | undefined;
 
   constructor() {
@@ -30,18 +32,25 @@ export class Exchange implements Dispatcher.DispatchHandler, AsyncIterable<Buffe
       this.resolveStart = resolve;
       this.rejectStart = reject;
     });
+    // dispatch() may fail the exchange before its caller awaits `started`; the caller still sees it.
+    this.started.catch(() => undefined);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    // Stopped between two hops of a redirect: the next one is not wanted either.
+    if (this.stopped) controller.abort(this.failure ?? new Error('the response was not wanted'));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.controller = controller;
+    // An interim answer (103 Early Hints): the real one follows on the same request. request() passed over these too.
+    if (statusCode < 200) return;
     this.resolveStart({ status: statusCode, headers });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.stopped) return;
     const waiting = this.waiting;
     if (waiting) {
       this.waiting = undefined;
@@ -108,6 +117,7 @@ export class Exchange implements Dispatcher.DispatchHandler, AsyncIterable<Buffe
 
   /** Ends the exchange where it stands: a body not yet at its end is aborted, its connection closed. */
   stop(): void {
+    this.stopped = true;
     this.chunks.length = 0;
     this.queuedBytes = 0;
     if (this.ended || this.failure) return;

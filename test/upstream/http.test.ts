@@ -40,6 +40,10 @@ beforeAll(async () => {
     } else if (url === '/small') {
       res.writeHead(200, { 'content-length': '5' });
       res.end('hello');
+    } else if (url === '/hints') {
+      res.writeEarlyHints({ link: '</small>; rel=preload' });
+      res.writeHead(200, { 'content-length': '5' });
+      res.end('hello');
     } else if (url === '/missing') {
       // An error page that is still coming when the status is read.
       const page = Buffer.alloc(20_000, 'not found ');
@@ -150,6 +154,34 @@ describe('HttpClient', () => {
       expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
     } finally {
       await web.close();
+    }
+  });
+
+  it('passes over an interim 103 answer and takes the real one after it', async () => {
+    const web = client();
+    try {
+      expect((await web.fetchSmall({ url: `${base}/hints`, userAgent: 'test' }, 100)).toString()).toBe('hello');
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('does not retry through a proxy that refuses the tunnel (407): only the admin can fix that', async () => {
+    let connects = 0;
+    const proxy = http.createServer();
+    proxy.on('connect', (_req, socket) => {
+      connects++;
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="site"\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const web = new HttpClient({ connections: 1, timeoutMs: 10_000, retries: 2, retryBaseMs: 10, proxy: `127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+    try {
+      await expect(web.fetchSmall({ url: `${base}/small`, userAgent: 'test' }, 100)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringContaining('through the proxy') });
+      expect(connects).toBe(1);
+    } finally {
+      await web.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 
