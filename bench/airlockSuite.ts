@@ -8,7 +8,7 @@ import { linkTree, syncInPlace, treeStats } from './files.js';
 import { mb } from './format.js';
 import type { RunResult, StepRunner } from './measure.js';
 import { stepFrom, type StepLog } from './steps.js';
-import { addFiles, removeAdded, type TinyTree } from './tinyTree.js';
+import { addFiles, moveAddedOut, type TinyTree } from './tinyTree.js';
 
 /**
  * The airlock side of the bench: the online host records v1 and v2 and writes a full
@@ -156,7 +156,7 @@ export async function runSmallFilesSuite(runner: StepRunner, bin: string, tree: 
   } finally {
     // Out of the tree after every timed step, and into the run's scratch rather than removed:
     // a step that creates files within minutes of a removal pays for it (settle.ts).
-    removeAdded(tree, runDir);
+    moveAddedOut(tree, runDir);
   }
 }
 

@@ -67,7 +67,7 @@ export function ensureTinyTree(workDir: string, params: TinyParams, log: (line: 
 
 /**
  * New files for an incremental snapshot (1 in 100, under _added/), moved out again by
- * `removeAdded` so the cached tree stays as generated.
+ * `moveAddedOut` so the cached tree stays as generated.
  */
 export function addFiles(tree: TinyTree, count: number): { files: number; bytes: number } {
   const rng = new Random(tree.params.seed + 1);
@@ -83,7 +83,7 @@ export function addFiles(tree: TinyTree, count: number): { files: number; bytes:
 }
 
 /** The added files out of the tree, into the run's scratch (removed with it at the end: settle.ts). */
-export function removeAdded(tree: TinyTree, scratch: string): void {
+export function moveAddedOut(tree: TinyTree, scratch: string): void {
   putAside(join(tree.root, '_added'), scratch);
 }
 

@@ -10,9 +10,9 @@ const BODY_LOW_WATER = 256 * 1024;
 /**
  * One request's answer, straight from undici's dispatcher: its status and headers once they
  * arrive, then its body as an async iterable of the chunks the socket gave. undici's
- * `request()` built a Node stream and its async iterator for every response, about a third of
- * the main thread's HTTP time for 3,000 small files; this holds a short queue instead,
- * pausing the connection when the reader falls a MiB behind.
+ * `request()` built a Node stream and its async iterator for every response (for 3,000 small
+ * files, undici's own functions took 365 ms of the main thread with it, 212 ms without); this
+ * holds a short queue instead, pausing the connection when the reader falls a MiB behind.
  */
 export class Exchange implements Dispatcher.DispatchHandler, AsyncIterable<Buffer>, AsyncIterator<Buffer> {
   readonly started: Promise<{ status: number; headers: IncomingHttpHeaders }>;
