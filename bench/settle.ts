@@ -39,7 +39,7 @@ export function mountOf(mountinfo: string, path: string): MountInfo | undefined 
   return best;
 }
 
-/** Seconds a create must wait after a removal (once it is written out) on the filesystem holding `path`: 0 unless it is ext4 with no journal. */
+/** Seconds a create must wait after a removal on the filesystem holding `path`: 0 unless it is ext4 with no journal. */
 export function recentlyDeletedWindow(path: string): number {
   let mount: MountInfo | undefined;
   try {
@@ -47,15 +47,22 @@ export function recentlyDeletedWindow(path: string): number {
   } catch {
     return 0;
   }
-  if (mount?.fsType !== 'ext4' || !mount.source.startsWith('/dev/')) return 0;
-  const device = mount.source.slice('/dev/'.length);
-  // A journalled ext4 has a jbd2 entry named after its device (vda-8); one without has none.
   let journals: string[] = [];
   try {
     journals = fs.readdirSync('/proc/fs/jbd2');
   } catch {
     // No jbd2 at all: no ext4 on this machine has a journal.
   }
+  return windowOf(mount, journals);
+}
+
+/**
+ * The window of a mount, given the names in /proc/fs/jbd2: a journalled ext4 has an entry
+ * named after its device (vda-8), one without a journal has none, and only that one has a window.
+ */
+export function windowOf(mount: MountInfo | undefined, journals: readonly string[]): number {
+  if (mount?.fsType !== 'ext4' || !mount.source.startsWith('/dev/')) return 0;
+  const device = mount.source.slice('/dev/'.length);
   return journals.some((name) => name.startsWith(`${device}-`)) ? 0 : RECENTCY_SECONDS + 1;
 }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mountOf, recentlyDeletedWindow } from '../../bench/settle.js';
+import { mountOf, recentlyDeletedWindow, windowOf } from '../../bench/settle.js';
 
 // Lines as /proc/self/mountinfo writes them: ids, major:minor, root, mount point, options, " - ", type, source, super options.
 const MOUNTINFO = [
@@ -29,6 +29,23 @@ describe('mountOf', () => {
 
   it('finds nothing in text that is not mountinfo', () => {
     expect(mountOf('no mounts here\n', '/work')).toBeUndefined();
+  });
+});
+
+describe('windowOf', () => {
+  const ext4 = { mountPoint: '/', fsType: 'ext4', source: '/dev/vda' };
+
+  it('is six minutes and a second on ext4 without a journal', () => {
+    expect(windowOf(ext4, [])).toBe(361);
+    // Another device's journal is not this one's (vdb-8 is not vda's; vda1-8 is not vda's either).
+    expect(windowOf(ext4, ['vdb-8', 'vda1-8'])).toBe(361);
+  });
+
+  it('is nothing on ext4 with a journal, on another filesystem, or where the mount is not known', () => {
+    expect(windowOf(ext4, ['vda-8'])).toBe(0);
+    expect(windowOf({ ...ext4, fsType: 'xfs' }, [])).toBe(0);
+    expect(windowOf({ ...ext4, source: 'overlay' }, [])).toBe(0);
+    expect(windowOf(undefined, [])).toBe(0);
   });
 });
 
