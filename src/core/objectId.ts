@@ -1,4 +1,4 @@
-import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 
 /**
  * An object id is the BLAKE3-256 of a file's bytes, as 64 lowercase hex digits.
@@ -12,8 +12,18 @@ export function isObjectId(value: string): value is ObjectId {
   return OBJECT_ID.test(value);
 }
 
+/**
+ * One native hasher for every call on this thread, started over each time: a new hasher
+ * (or `blake3()`'s result buffer) per call cost about twice the hashing of a small object
+ * (1.9 against 3.5 to 4.9 µs for 450 bytes), and bundles, snapshots and `verify --deep`
+ * hash hundreds of thousands of them. Synchronous, so no two calls share it at once.
+ */
+const shared = new Blake3Hasher();
+
 export function hashBytes(bytes: Uint8Array): ObjectId {
-  return blake3(bytes).toString('hex');
+  shared.reset(); // first: an update that threw last time must not leak into this one
+  shared.update(bytes as Buffer);
+  return shared.digest('hex');
 }
 
 /** Incremental BLAKE3 for streamed content; also counts bytes so callers can check sizes. */

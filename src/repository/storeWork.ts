@@ -120,12 +120,21 @@ export function read(request: ReadRequest): ReadReply {
   return { batch: request.batch, buffer: shared ? null : (buffer.buffer as ArrayBuffer), results };
 }
 
-/** Reads up to `length` bytes of the file at `path` into buffer[offset...]: one open, the reads, one close. */
+/**
+ * Reads up to `length` bytes of the file at `path` into buffer[offset...]: one open, the reads,
+ * one close. Callers ask for the size they expect and a byte more; a read that comes back
+ * exactly that byte short is the end of the file (a longer file fills the byte), so the file
+ * of the expected size, the usual case, takes one read instead of a second to see the end.
+ */
 function readInto(path: string, buffer: Buffer, offset: number, length: number): number {
   let done = 0;
   const fd = fs.openSync(path, 'r');
   try {
-    for (let n = -1; n !== 0 && done < length; done += n) n = fs.readSync(fd, buffer, offset + done, length - done, null);
+    for (let n = -1; n !== 0 && done < length; done += n) {
+      const asked = length - done;
+      n = fs.readSync(fd, buffer, offset + done, asked, null);
+      if (n < asked && done + n === length - 1) return length - 1;
+    }
   } finally {
     fs.closeSync(fd);
   }
