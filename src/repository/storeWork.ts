@@ -125,6 +125,8 @@ export function read(request: ReadRequest): ReadReply {
  * one close. Callers ask for the size they expect and a byte more; a read that comes back
  * exactly that byte short is the end of the file (a longer file fills the byte), so the file
  * of the expected size, the usual case, takes one read instead of a second to see the end.
+ * This leans on a read of a regular file coming back short only at its end, as reads through
+ * Linux's page cache do; any other short read still reads on.
  */
 function readInto(path: string, buffer: Buffer, offset: number, length: number): number {
   let done = 0;
