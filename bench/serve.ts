@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Random } from '../fixtures/random.js';
 import type { Corpus } from './corpus.js';
-import { MB } from './format.js';
+import { MB, mb } from './format.js';
 
 /**
  * `airlock serve` against nginx serving the same files from the same deployment, side by side
@@ -76,7 +76,8 @@ export async function runServeSuite(airlockBin: string, corpus: Corpus, runDir: 
   } finally {
     await nginx.stop();
   }
-  const airlockPeakRssMb = peakRssMb(served.child.pid!);
+  const peakRss = peakRssBytes(served.child.pid!);
+  const airlockPeakRssMb = peakRss / MB;
   served.child.kill('SIGTERM');
   const ratios = sets.map((s) => {
     const rate = (server: string) => {
@@ -90,7 +91,7 @@ export async function runServeSuite(airlockBin: string, corpus: Corpus, runDir: 
     `serve: ${CLIENTS} concurrent clients (curl --parallel), best of ${RUNS} runs after a warm-up, from one deployment`,
     ...rows.map((r) => `  ${r.set.padEnd(20)} ${r.server.padEnd(8)} ${(r.bytes / 1e6 / r.seconds).toFixed(1).padStart(8)} MB/s  ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s  ${r.seconds.toFixed(2)} s`),
     ...ratios.map((r) => `  airlock serve / nginx, ${r.set}: ${r.ratio.toFixed(2)}x (aim >= ${r.aim}x) ${r.met ? 'MET' : 'NOT MET'}`),
-    `  airlock serve peak RSS: ${airlockPeakRssMb.toFixed(1)} MB, ${((airlockPeakRssMb * MB) / (1024 * 1024)).toFixed(1)} MiB (aim < ${SERVE_RSS_LIMIT_MB} MB) ${airlockPeakRssMb < SERVE_RSS_LIMIT_MB ? 'MET' : 'NOT MET'}`,
+    `  airlock serve peak RSS: ${mb(peakRss)} MB, ${(peakRss / (1024 * 1024)).toFixed(1)} MiB (aim < ${SERVE_RSS_LIMIT_MB} MB) ${airlockPeakRssMb < SERVE_RSS_LIMIT_MB ? 'MET' : 'NOT MET'}`,
   ];
   for (const line of lines) log(line);
   return { rows, airlockPeakRssMb, ratios, lines };
@@ -125,11 +126,10 @@ async function startAirlock(airlockBin: string, dataDir: string): Promise<{ url:
   return { url: (JSON.parse(first) as { url: string }).url, child };
 }
 
-/** Peak RSS in MB of 10^6 bytes, as every RSS aim of the bench reads its MB (report.ts); VmHWM counts KiB. */
-function peakRssMb(pid: number): number {
+/** Peak RSS in bytes (VmHWM counts KiB); the aim reads MB as 10^6 bytes, as every RSS aim of the bench does (report.ts). */
+function peakRssBytes(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return (kib * 1024) / MB;
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
 }
 
 function sum(values: number[]): number {

@@ -22,7 +22,7 @@ const shared = new Blake3Hasher();
 
 export function hashBytes(bytes: Uint8Array): ObjectId {
   shared.reset(); // first: an update that threw last time must not leak into this one
-  shared.update(bytes as Buffer);
+  shared.update(bytes as Buffer); // the binding takes any Uint8Array (test/repository/storeWork.test.ts); its typing says Buffer
   return shared.digest('hex');
 }
 

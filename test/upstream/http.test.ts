@@ -94,6 +94,16 @@ function client(connectionsPerOrigin = 2): HttpClient {
   return new HttpClient({ connections: connectionsPerOrigin, timeoutMs: 10_000, retries: 2, retryBaseMs: 10 });
 }
 
+/** `path`'s body as text, fetched by a client of its own (closed afterwards). */
+async function fetchText(path: string): Promise<string> {
+  const web = client();
+  try {
+    return (await web.fetchSmall({ url: `${base}${path}`, userAgent: 'test' }, 100)).toString();
+  } finally {
+    await web.close();
+  }
+}
+
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('HttpClient', () => {
@@ -153,26 +163,16 @@ describe('HttpClient', () => {
   });
 
   it("waits as long as a 503's Retry-After asks before trying again, though its own pause is shorter", async () => {
-    const web = client();
-    try {
-      busyLeft = 1;
-      arrivals.length = 0;
-      expect((await web.fetchSmall({ url: `${base}/busy-once`, userAgent: 'test' }, 100)).toString()).toBe('ready');
-      expect(arrivals).toHaveLength(2);
-      // Retry-After: 1 against a backoff of about 10 ms (a whole second is not always a full 1000 ms of timers).
-      expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
-    } finally {
-      await web.close();
-    }
+    busyLeft = 1;
+    arrivals.length = 0;
+    expect(await fetchText('/busy-once')).toBe('ready');
+    expect(arrivals).toHaveLength(2);
+    // Retry-After: 1 against a backoff of about 10 ms (a whole second is not always a full 1000 ms of timers).
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
   });
 
   it('passes over an interim 103 answer and takes the real one after it', async () => {
-    const web = client();
-    try {
-      expect((await web.fetchSmall({ url: `${base}/hints`, userAgent: 'test' }, 100)).toString()).toBe('hello');
-    } finally {
-      await web.close();
-    }
+    expect(await fetchText('/hints')).toBe('hello');
   });
 
   it('does not retry through a proxy that refuses the tunnel (407): only the admin can fix that', async () => {
@@ -195,12 +195,7 @@ describe('HttpClient', () => {
   });
 
   it('follows a redirect', async () => {
-    const web = client();
-    try {
-      expect((await web.fetchSmall({ url: `${base}/moved`, userAgent: 'test' }, 100)).toString()).toBe('hello');
-    } finally {
-      await web.close();
-    }
+    expect(await fetchText('/moved')).toBe('hello');
   });
 
   it('retries a body cut off mid-way and a body its reader refused, then hands over the whole one', async () => {
