@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { syncFilesystemAsync, tempName } from '../fs/durable.js';
+import { EarlyWriteback } from '../fs/writeback.js';
 import { cannotLink } from '../fs/links.js';
 import { forEachWithCallbacks } from '../core/workerPool.js';
 import type { RepositoryLayout } from './layout.js';
@@ -167,6 +168,7 @@ export class ObjectStore {
     const fd = fs.openSync(temp, 'wx', OBJECT_MODE);
     let open = true;
     let size = 0;
+    const writeback = new EarlyWriteback();
     const close = () => {
       if (open) fs.closeSync(fd);
       open = false;
@@ -179,6 +181,7 @@ export class ObjectStore {
       write: (chunk) => {
         for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
         size += chunk.length;
+        writeback.wrote(fd, chunk.length);
       },
       // Not fsynced one by one: flush() syncs the whole batch before renaming it in.
       finish: () => {

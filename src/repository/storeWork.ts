@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { ContentHasher, hashBytes } from '../core/objectId.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fs/durable.js';
+import { EarlyWriteback } from '../fs/writeback.js';
 import { objectPathIn } from './layout.js';
 import { OBJECT_MODE, SMALL_FILE_LIMIT, STAT_FIELDS, StatType, type StatReply, type StatRequest, type IngestReply, type IngestRequest, type IngestResult, type LinkReply, type LinkRequest, type PlaceReply, type PlaceRequest, type PlaceResult, type ReadReply, type ReadRequest, type ReadResult, type StreamDigests, type StreamDigestsWanted, type StreamReply, type StreamRequest } from './storeThreadMessages.js';
 
@@ -207,6 +208,7 @@ export class StreamWriter {
   private pieces: Uint8Array[] = [];
   private pending = 0;
   private fd: number | null = null;
+  private readonly writeback = new EarlyWriteback();
 
   constructor(
     readonly temp: string,
@@ -262,19 +264,21 @@ export class StreamWriter {
     this.pending = 0;
     this.fd ??= fs.openSync(this.temp, 'wx', OBJECT_MODE);
     const fd = this.fd;
+    const total = pieces.reduce((sum, p) => sum + p.length, 0);
     if (pieces.length === 1) {
       const data = pieces[0]!;
       for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done);
-      return;
+    } else {
+      let left = total;
+      while (left > 0) {
+        let wrote = fs.writevSync(fd, pieces);
+        left -= wrote;
+        // A short write: drop what went out and go on with the rest.
+        while (left > 0 && wrote >= pieces[0]!.length) wrote -= pieces.shift()!.length;
+        if (left > 0 && wrote > 0) pieces[0] = pieces[0]!.subarray(wrote);
+      }
     }
-    let left = pieces.reduce((sum, p) => sum + p.length, 0);
-    while (left > 0) {
-      let wrote = fs.writevSync(fd, pieces);
-      left -= wrote;
-      // A short write: drop what went out and go on with the rest.
-      while (left > 0 && wrote >= pieces[0]!.length) wrote -= pieces.shift()!.length;
-      if (left > 0 && wrote > 0) pieces[0] = pieces[0]!.subarray(wrote);
-    }
+    this.writeback.wrote(fd, total);
   }
 }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { hashFile, OBJECT_MODE, ObjectStore, TMP_LANES } from '../../src/repository/objectStore.js';
 import { StoreThreads } from '../../src/repository/storeThreads.js';
+import { created, earlySyncs, stracedScript, syncedItself } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, collect, patternBytes, re, rejectsWith, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -512,5 +513,35 @@ describe('ObjectStore.tmpDirForWriters (where writers on other threads put their
     fs.rmSync(layout.tmpDir, { recursive: true });
     expect(fs.statSync(store.tmpDirForWriters(3)).isDirectory()).toBe(true);
     for (const lane of [-1, TMP_LANES + 1, 1.5]) expect(() => store.tmpDirForWriters(lane)).toThrow(RangeError);
+  });
+});
+
+describe('ObjectStore.stage (an object of known id written as its bytes arrive: apply)', () => {
+  it('starts a large object for the disk while it is written, before the flush syncs the store', () => {
+    const { root, layout } = newStore();
+    const bytes = 40 * 1024 * 1024;
+    const id = b3(Buffer.alloc(bytes, 9));
+    // The compiled store, in a node of its own under strace: 40 MiB staged in 1 MiB pieces
+    // with a moment between them (as a bundle's reader gives them), then the flush.
+    const lines = stracedScript(
+      root,
+      ['src/repository/layout.js', 'src/repository/objectStore.js'],
+      `const store = new m1.ObjectStore(new m0.RepositoryLayout(${JSON.stringify(root)}));
+      const staged = store.stage(${JSON.stringify(id)});
+      const piece = Buffer.alloc(1024 * 1024, 9);
+      for (let i = 0; i < 40; i++) { staged.write(piece); await new Promise((resolve) => setTimeout(resolve, 10)); }
+      await staged.finish();
+      await store.flush();`,
+    );
+    const temp = lines.find((l) => l.includes(`.tmp-${id}-`) && l.includes('O_CREAT'));
+    const { fd, at } = created(lines, /"([^"]+)"/.exec(temp ?? '')?.[1] ?? `no temp for ${id}`);
+    const syncs = earlySyncs(lines, fd, at);
+    expect(syncs.synced.length).toBeGreaterThanOrEqual(1);
+    // Before the flush's sync of the filesystem (coreutils sync, run as a process).
+    const flushAt = lines.findIndex((l, i) => i > at && /execve\("[^"]*\/sync"/.test(l));
+    expect(flushAt).toBeGreaterThan(at);
+    expect(syncs.synced[0]!).toBeLessThan(flushAt);
+    expect(syncedItself(lines, fd)).toBe(false);
+    expect(fs.statSync(layout.objectPath(id)).size).toBe(bytes);
   });
 });

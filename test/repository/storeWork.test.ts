@@ -1,10 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
-import { readUpTo } from '../../src/repository/storeWork.js';
+import { readUpTo, StreamWriter } from '../../src/repository/storeWork.js';
+import { closedAt, created, earlySyncs, stracedScript, syncedItself } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -50,5 +52,51 @@ describe('hashBytes (one hasher, started over for each call)', () => {
     const big = patternBytes(10_000, 3);
     expect(hashBytes(big.subarray(100, 600))).toBe(blake3(Buffer.from(big.subarray(100, 600))).toString('hex'));
     expect(hashBytes(new Uint8Array(big.buffer, big.byteOffset + 7, 33))).toBe(blake3(Buffer.from(big.subarray(7, 40))).toString('hex'));
+  });
+});
+
+describe('StreamWriter (a large body starts for the disk while it is written)', () => {
+  it('starts data syncs of a large body before it is finished (EarlyWriteback), not on its own descriptor', () => {
+    const dir = tempDir();
+    const temp = join(dir, 'body.tmp');
+    // 48 MiB in 1 MiB pieces, a pause for the background sync to run, then the end of the file.
+    const lines = stracedScript(
+      dir,
+      ['src/repository/storeWork.js'],
+      `const w = new m0.StreamWriter(${JSON.stringify(temp)}, { md5: true, gitBlobSize: null });
+      const piece = Buffer.alloc(1024 * 1024, 7);
+      for (let i = 0; i < 48; i++) w.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      w.finish();`,
+    );
+    const { fd, at } = created(lines, temp);
+    const syncs = earlySyncs(lines, fd, at);
+    expect(syncs.synced.length).toBeGreaterThanOrEqual(1);
+    expect(syncs.synced[0]!).toBeLessThan(closedAt(lines, fd, at));
+    expect(syncedItself(lines, fd)).toBe(false);
+    expect(fs.statSync(temp).size).toBe(48 * 1024 * 1024);
+  });
+
+  it('writes every byte and gives the right digests while syncs run beside it', async () => {
+    const dir = tempDir();
+    const temp = join(dir, 'body.tmp');
+    const writer = new StreamWriter(temp, { md5: true, gitBlobSize: null });
+    const md5 = createHash('md5');
+    const pieces: Buffer[] = [];
+    // Uneven pieces, 40 MiB and a little more: past two sync points, not on a block edge.
+    for (let i = 0, left = 40 * 1024 * 1024 + 12345; left > 0; i++) {
+      const piece = patternBytes(Math.min(left, 300_000 + ((i * 7919) % 900_000)), i);
+      pieces.push(piece);
+      md5.update(piece);
+      writer.write(piece);
+      left -= piece.length;
+      if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const digests = writer.finish();
+    const whole = Buffer.concat(pieces);
+    expect(fs.readFileSync(temp).equals(whole)).toBe(true);
+    expect(digests.size).toBe(whole.length);
+    expect(digests.md5).toBe(md5.digest('hex'));
+    expect(digests.id).toBe(blake3(whole).toString('hex'));
   });
 });
