@@ -226,12 +226,15 @@ export async function mkdirDurable(dir: string): Promise<void> {
  * with syncfs(2) (via coreutils `sync --file-system`, as Node has no binding for it).
  * Bulk writers (ingest, staging, deployments) write thousands of files without an
  * fsync each and then call this once: one journal commit instead of thousands, the
- * way OSTree batches its commits. Falls back to sync(2), which on Linux also waits.
+ * way OSTree batches its commits. Where `sync` cannot use syncfs on that path (a sync
+ * without the flag, a path that is gone) it falls back to sync(2), which on Linux also
+ * waits; an error the disk gave the flush itself is never passed over that way.
+ * `sync` is the program to run (coreutils', syncCommand, unless a test gives another).
  */
-export function syncFilesystem(path: string): void {
-  const sync = syncCommand();
-  const result = spawnSync(sync, ['--file-system', path], { stdio: 'ignore' });
+export function syncFilesystem(path: string, sync = syncCommand()): void {
+  const result = spawnSync(sync, ['--file-system', path], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: C_LOCALE });
   if (result.status === 0) return;
+  if (refusedByDisk(result.stderr)) throw flushFailed(path, result.status, result.stderr);
   const fallback = spawnSync(sync, [], { stdio: 'ignore' });
   if (fallback.status !== 0) throw flushFailed(path, fallback.status);
 }
@@ -240,11 +243,24 @@ export function syncFilesystem(path: string): void {
  * The same flush without blocking the event loop: a download or a bundle read keeps
  * moving bytes while the kernel writes the last batch out.
  */
-export async function syncFilesystemAsync(path: string): Promise<void> {
-  const sync = syncCommand();
-  if ((await exitStatus(sync, ['--file-system', path])) === 0) return;
-  const status = await exitStatus(sync, []);
+export async function syncFilesystemAsync(path: string, sync = syncCommand()): Promise<void> {
+  const flushed = await run(sync, ['--file-system', path]);
+  if (flushed.status === 0) return;
+  if (refusedByDisk(flushed.stderr)) throw flushFailed(path, flushed.status, flushed.stderr);
+  const { status } = await run(sync, []);
   if (status !== 0) throw flushFailed(path, status);
+}
+
+/** sync's messages in English, whatever the admin's locale, so refusedByDisk can read them. */
+const C_LOCALE = { ...process.env, LC_ALL: 'C' };
+
+/**
+ * Whether sync's complaint is that syncfs itself failed (coreutils: "error syncing"): the
+ * disk refused written bytes (EIO, or space it could not find). Any other complaint (the
+ * path could not be opened, the flag is unknown) is about the way of asking, not the data.
+ */
+function refusedByDisk(stderr: string | null | undefined): boolean {
+  return typeof stderr === 'string' && stderr.includes('error syncing');
 }
 
 /**
@@ -270,24 +286,31 @@ function syncCommand(): string {
   return syncPath;
 }
 
-/** `status` null: sync could not be run at all (spawn failed). */
-function flushFailed(path: string, status: number | null): AirlockError {
+/** `status` null: sync could not be run at all (spawn failed). `said`: what sync printed, if it matters. */
+function flushFailed(path: string, status: number | null, said = ''): AirlockError {
   if (status === null) {
     return new AirlockError('FILESYSTEM', `cannot flush written data to disk: no sync program at ${SYNC_CANDIDATES.join(' or ')} or on PATH`, {
       where: path,
       hint: 'install coreutils (every Linux distribution ships it), then run the command again',
     });
   }
-  return new AirlockError('FILESYSTEM', `could not flush the filesystem of ${path} (sync exited ${status})`, {
+  const detail = said.trim() === '' ? '' : `: ${said.trim().split('\n')[0]}`;
+  return new AirlockError('FILESYSTEM', `could not flush the filesystem of ${path} (sync exited ${status}${detail})`, {
     where: path,
     hint: 'check the disk (dmesg may show I/O errors), then run the command again',
   });
 }
 
-function exitStatus(command: string, args: string[]): Promise<number | null> {
+/** Runs a program to its end: its exit status (null: it could not be started) and what it wrote to stderr. */
+function run(command: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
-    child.once('error', () => resolve(null));
-    child.once('close', (code) => resolve(code));
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: C_LOCALE });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      if (stderr.length < 4096) stderr += text;
+    });
+    child.once('error', () => resolve({ status: null, stderr }));
+    child.once('close', (code) => resolve({ status: code, stderr }));
   });
 }

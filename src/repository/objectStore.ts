@@ -186,6 +186,12 @@ export class ObjectStore {
       // Not fsynced one by one: flush() syncs the whole batch before renaming it in.
       finish: () => {
         close();
+        try {
+          writeback.check(); // an early sync of it that failed: the disk refused its bytes
+        } catch (err) {
+          fs.rmSync(temp, { force: true });
+          throw err;
+        }
         if (!replace) return this.commitTemp(temp, id);
         this.pending.set(id, temp); // renamed over the damaged object at the next flush
         this.repaired++;

@@ -1,9 +1,13 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { joinWriteback, writebackIdle } from '../fs/writeback.js';
 import type { IngestRequest, LinkRequest, PlaceRequest, ReadRequest, StatRequest, StreamRequest } from './storeThreadMessages.js';
 import { ingest, link, place, read, stat, streamStep, type StreamWriter } from './storeWork.js';
 
 /** The streams open on this thread (downloads being written), by number. */
 const streams = new Map<number, StreamWriter>();
+
+const share = (workerData as { writeback?: SharedArrayBuffer } | null)?.writeback;
+if (share) joinWriteback(share);
 
 /** One of the store's threads (storeThreads.ts): answers each batch with storeWork.ts. */
 // Loaded as a module anywhere else (the release check imports every module), it does nothing.
@@ -13,8 +17,12 @@ parentPort?.on('message', (request: IngestRequest | ReadRequest | LinkRequest | 
     const reply = streamStep(streams, request);
     // The slot goes back to the main thread with the answer, for its next bytes.
     if (reply) port.postMessage(reply, reply.slot ? [reply.slot] : []);
-  } else if (request.kind === 'link') port.postMessage(link(request));
-  else if (request.kind === 'stat') {
+  } else if (request.kind === 'link') {
+    // An empty batch is the one close() sends: answered once this thread's early syncs have
+    // ended too, so stopping the thread leaves no descriptor of theirs open.
+    if (request.count === 0) void writebackIdle().then(() => port.postMessage(link(request)));
+    else port.postMessage(link(request));
+  } else if (request.kind === 'stat') {
     const reply = stat(request);
     port.postMessage(reply, [reply.stats]);
   }

@@ -1,3 +1,4 @@
+import { writebackShare } from '../fs/writeback.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
@@ -94,7 +95,8 @@ export class StoreThreads {
     this.started ??= Array.from({ length: this.count }, (_, index) => {
       // Slots for streams only where streams may go to the threads (a download's pool).
       if (Number.isFinite(this.streamThreadFrom)) this.slots[index] = new SlotPool();
-      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'));
+      // The threads' early syncs count with this thread's against one process-wide limit.
+      const worker = new Worker(threadScript(import.meta.url, 'storeThread.js'), { workerData: { writeback: writebackShare() } });
       worker.on('message', (reply: IngestReply | ReadReply | LinkReply | PlaceReply | StatReply | StreamReply) => {
         const waiter = this.waiting.get(reply.batch);
         this.waiting.delete(reply.batch);
@@ -216,7 +218,7 @@ export class StoreThreads {
   /** Stops the threads; anything still waiting on them, or sent after, fails instead of waiting forever. */
   async close(): Promise<void> {
     // Each thread takes its messages in order: once it answers an empty batch, everything sent
-    // before (a discarded download's temp file to remove) is done.
+    // before (a discarded download's temp file to remove) is done, and so are its early syncs.
     if (!this.failure) await Promise.allSettled((this.started ?? []).map((worker) => this.sendTo<LinkReply>(worker, emptyLinkRequest(this.nextBatch++))));
     this.closing = true;
     await Promise.all((this.started ?? []).map((w) => w.terminate()));

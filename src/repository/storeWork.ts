@@ -236,6 +236,8 @@ export class StreamWriter {
     const fd = this.fd!;
     this.fd = null;
     fs.closeSync(fd);
+    // An early sync of it that failed: the disk refused its bytes (the caller discards it).
+    this.writeback.check();
     return { id: this.hasher.digest(), size: this.hasher.bytes, md5: this.md5?.digest('hex') ?? null, sha1: this.sha1?.digest('hex') ?? null };
   }
 

@@ -9,6 +9,7 @@ import {
   pathExists,
   readJsonIfExists,
   syncFilesystem,
+  syncFilesystemAsync,
   tempName,
   TempFile,
   writeFileDurable,
@@ -160,6 +161,36 @@ describe('syncing', () => {
 
   it('syncFilesystem falls back to a global sync for a path that does not exist', () => {
     expect(() => syncFilesystem(join(tempDir(), 'missing'))).not.toThrow();
+  });
+
+  /**
+   * A stand-in for coreutils' sync: with --file-system it complains as `complaint` says and
+   * exits 1; called plainly (the fallback to sync(2)) it leaves a mark and succeeds.
+   */
+  function fakeSync(dir: string, complaint: string): { program: string; fellBack: () => boolean } {
+    const program = join(dir, 'sync');
+    const mark = join(dir, 'plain-sync-ran');
+    fs.writeFileSync(program, `#!/bin/sh\nif [ "$1" = --file-system ]; then echo "sync: ${complaint}" >&2; exit 1; fi\ntouch '${mark}'\n`, { mode: 0o755 });
+    return { program, fellBack: () => fs.existsSync(mark) };
+  }
+
+  it('syncFilesystem reports an error the disk gave syncfs, instead of falling back to a sync(2) that would hide it', async () => {
+    const dir = tempDir();
+    const sync = fakeSync(dir, `error syncing '${dir}': Input/output error`);
+    expect(() => syncFilesystem(dir, sync.program)).toThrow(/could not flush the filesystem of .*sync exited 1: sync: error syncing .*Input\/output error/);
+    await expect(syncFilesystemAsync(dir, sync.program)).rejects.toMatchObject({ code: 'FILESYSTEM', message: expect.stringMatching(/Input\/output error/) });
+    expect(sync.fellBack()).toBe(false);
+  });
+
+  it('syncFilesystem falls back to sync(2) when sync cannot open the path or has no --file-system', async () => {
+    for (const complaint of ["error opening 'x': No such file or directory", "unrecognized option '--file-system'"]) {
+      const sync = fakeSync(tempDir(), complaint);
+      expect(() => syncFilesystem('/x', sync.program)).not.toThrow();
+      expect(sync.fellBack()).toBe(true);
+      const again = fakeSync(tempDir(), complaint);
+      await expect(syncFilesystemAsync('/x', again.program)).resolves.toBeUndefined();
+      expect(again.fellBack()).toBe(true);
+    }
   });
 
   it('fsyncDir fails for a missing directory', async () => {

@@ -6,11 +6,12 @@ import { projectRoot } from './cli.js';
 
 /**
  * Tests that count what reaches the kernel: a command run under strace, its system calls one
- * line each (every thread's, in the order they were made).
+ * line each, every thread's, in the order they were made. With -y each descriptor is printed
+ * with the path it is open on, so a call is attributed by path, not by a number that is reused.
  */
 export function straced(dir: string, argv: string[], calls = 'openat,fdatasync,close,execve'): string[] {
   const trace = join(dir, `trace-${process.hrtime.bigint()}`);
-  const run = spawnSync('strace', ['-f', '-qq', '-e', `trace=${calls}`, '-o', trace, ...argv], { encoding: 'utf8' });
+  const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', `trace=${calls}`, '-o', trace, ...argv], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`${argv.join(' ')} under strace exited ${run.status}:\n${run.stderr}`);
   return fs.readFileSync(trace, 'utf8').split('\n');
 }
@@ -21,34 +22,63 @@ export function stracedScript(dir: string, imports: string[], body: string): str
   return straced(dir, [process.execPath, '--input-type=module', '-e', `${loads.join('\n')}\n${body}`]);
 }
 
-/** The descriptor `path` was created as, and the line it was created on. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The descriptor a writer created `path` as, and the line it did so on. */
 export function created(lines: string[], path: string): { fd: number; at: number } {
   const at = lines.findIndex((l) => l.includes(`"${path}"`) && l.includes('O_CREAT'));
-  const fd = Number(/= (\d+)$/.exec(lines[at]?.trim() ?? '')?.[1]);
+  const fd = Number(new RegExp(`= (\\d+)<${escape(path)}>`).exec(lines[at] ?? '')?.[1]);
   if (at < 0 || !Number.isInteger(fd)) throw new Error(`no creation of ${path} in the trace`);
   return { fd, at };
 }
 
-/** After line `from`: each second descriptor of `fd` opened through /proc (EarlyWriteback's), and the line each was synced on. */
-export function earlySyncs(lines: string[], fd: number, from: number): { reopened: number[]; synced: number[] } {
-  const reopened: number[] = [];
-  const synced: number[] = [];
+/**
+ * EarlyWriteback's work on `path`, whose writer holds descriptor `fd`: the lines where a
+ * second descriptor of it was opened through /proc, and the lines where a data sync of it
+ * started (the line of a call another thread interrupted is its `<unfinished ...>` one) on
+ * any descriptor, and on the writer's own.
+ */
+export function earlySyncs(lines: string[], path: string, fd: number): { reopened: number[]; synced: number[]; syncedOwn: number[] } {
+  const sync = new RegExp(`fdatasync\\((\\d+)<${escape(path)}>`);
+  const result = { reopened: [] as number[], synced: [] as number[], syncedOwn: [] as number[] };
   lines.forEach((l, i) => {
-    if (i <= from || !l.includes(`"/proc/self/fd/${fd}"`)) return;
-    reopened.push(i);
-    const own = Number(/= (\d+)$/.exec(l.trim())?.[1]);
-    const sync = lines.findIndex((m, j) => j > i && new RegExp(`fdatasync\\(${own}[,)]`).test(m));
-    if (sync > 0) synced.push(sync);
+    if (l.includes(`"/proc/self/fd/${fd}"`) && resultOf(lines, i).endsWith(`<${path}>`)) result.reopened.push(i);
+    if (l.includes('resumed>')) return; // the end of a call already counted at its start
+    const m = sync.exec(l);
+    if (!m) return;
+    result.synced.push(i);
+    if (Number(m[1]) === fd) result.syncedOwn.push(i);
   });
-  return { reopened, synced };
+  return result;
 }
 
-/** The line, after `from`, where `fd` was closed. */
-export function closedAt(lines: string[], fd: number, from: number): number {
-  return lines.findIndex((l, i) => i > from && new RegExp(`close\\(${fd}\\)\\s+= 0`).test(l));
+/** What the call on line `at` returned: on its own line, or, when another thread interrupted it, on its thread's `resumed>` line. */
+function resultOf(lines: string[], at: number): string {
+  const line = lines[at]!;
+  if (!line.includes('<unfinished ...>')) return line.slice(line.lastIndexOf('= ')).trim();
+  const pid = line.split(' ')[0];
+  const resumed = lines.find((l, i) => i > at && l.startsWith(`${pid} `) && l.includes('resumed>'));
+  return resumed === undefined ? '' : resumed.slice(resumed.lastIndexOf('= ')).trim();
 }
 
-/** Whether `fd` itself was ever synced. */
-export function syncedItself(lines: string[], fd: number): boolean {
-  return lines.some((l) => new RegExp(`fdatasync\\(${fd}\\)`).test(l));
+/** The line, after `from`, where the writer's descriptor `fd` of `path` was closed. */
+export function closedAt(lines: string[], path: string, fd: number, from: number): number {
+  const close = new RegExp(`close\\(${fd}<${escape(path)}>\\)`);
+  return lines.findIndex((l, i) => i > from && close.test(l));
+}
+
+/** The line of the first (failed) open of `path`: a marker a script leaves between its phases. */
+export function markerAt(lines: string[], path: string): number {
+  return lines.findIndex((l) => l.includes(`"${path}"`));
+}
+
+/** How many of this process's descriptors are open on `path` (read from /proc/self/fd). */
+export function descriptorsOf(path: string): number {
+  return fs.readdirSync('/proc/self/fd').filter((n) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${n}`) === path;
+    } catch {
+      return false; // the descriptor readdir itself used, closed since
+    }
+  }).length;
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RepositoryLayout } from '../../src/repository/layout.js';
 import { hashFile, OBJECT_MODE, ObjectStore, TMP_LANES } from '../../src/repository/objectStore.js';
 import { StoreThreads } from '../../src/repository/storeThreads.js';
-import { created, earlySyncs, stracedScript, syncedItself } from '../helpers/syscalls.js';
+import { created, earlySyncs, stracedScript } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, collect, patternBytes, re, rejectsWith, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -521,27 +521,28 @@ describe('ObjectStore.stage (an object of known id written as its bytes arrive: 
     const { root, layout } = newStore();
     const bytes = 40 * 1024 * 1024;
     const id = b3(Buffer.alloc(bytes, 9));
-    // The compiled store, in a node of its own under strace: 40 MiB staged in 1 MiB pieces
-    // with a moment between them (as a bundle's reader gives them), then the flush.
+    // The compiled store, in a node of its own under strace: 40 MiB staged in 1 MiB pieces,
+    // each sync waited out before the next piece, then the flush.
     const lines = stracedScript(
       root,
-      ['src/repository/layout.js', 'src/repository/objectStore.js'],
+      ['src/repository/layout.js', 'src/repository/objectStore.js', 'src/fs/writeback.js'],
       `const store = new m1.ObjectStore(new m0.RepositoryLayout(${JSON.stringify(root)}));
       const staged = store.stage(${JSON.stringify(id)});
       const piece = Buffer.alloc(1024 * 1024, 9);
-      for (let i = 0; i < 40; i++) { staged.write(piece); await new Promise((resolve) => setTimeout(resolve, 10)); }
+      for (let i = 0; i < 40; i++) { staged.write(piece); await m2.writebackIdle(); }
       await staged.finish();
       await store.flush();`,
     );
-    const temp = lines.find((l) => l.includes(`.tmp-${id}-`) && l.includes('O_CREAT'));
-    const { fd, at } = created(lines, /"([^"]+)"/.exec(temp ?? '')?.[1] ?? `no temp for ${id}`);
-    const syncs = earlySyncs(lines, fd, at);
-    expect(syncs.synced.length).toBeGreaterThanOrEqual(1);
+    const temp = /"([^"]+)"/.exec(lines.find((l) => l.includes(`.tmp-${id}-`) && l.includes('O_CREAT')) ?? '')?.[1] ?? `no temp for ${id}`;
+    const { fd, at } = created(lines, temp);
+    const syncs = earlySyncs(lines, temp, fd);
+    // At 16 and 32 MiB.
+    expect(syncs.synced.length).toBe(2);
     // Before the flush's sync of the filesystem (coreutils sync, run as a process).
     const flushAt = lines.findIndex((l, i) => i > at && /execve\("[^"]*\/sync"/.test(l));
     expect(flushAt).toBeGreaterThan(at);
-    expect(syncs.synced[0]!).toBeLessThan(flushAt);
-    expect(syncedItself(lines, fd)).toBe(false);
+    expect(syncs.synced[1]!).toBeLessThan(flushAt);
+    expect(syncs.syncedOwn).toEqual([]);
     expect(fs.statSync(layout.objectPath(id)).size).toBe(bytes);
   });
 });

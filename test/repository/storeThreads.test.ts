@@ -7,6 +7,7 @@ import { blake3 } from '@napi-rs/blake-hash';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../src/errors.js';
 import { BatchQueue, StoreThreads, type StoreStream } from '../../src/repository/storeThreads.js';
+import { descriptorsOf } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -40,6 +41,19 @@ async function writeAll(stream: StoreStream, pieces: Buffer[]): Promise<void> {
 }
 
 describe('StoreThreads.stream (a download body written and hashed on a store thread)', () => {
+  it('a large body starts for the disk on its thread, and closing the threads waits for that sync to end: no descriptor of it is left open', async () => {
+    const dir = tempDir();
+    const temp = join(dir, 'body');
+    const pool = StoreThreads.forStreams(1);
+    const stream = pool.stream(temp, { md5: true, gitBlobSize: null }, null);
+    // 32 MiB: the last piece passes a mark, so a sync starts just before the body ends.
+    await writeAll(stream, Array.from({ length: 32 }, (_, i) => patternBytes(1024 * 1024, i)));
+    await stream.finish();
+    await pool.close();
+    expect(descriptorsOf(temp)).toBe(0);
+    expect(fs.statSync(temp).size).toBe(32 * 1024 * 1024);
+  });
+
   it('writes 9 MiB of pieces in order on a thread and gives its BLAKE3, MD5 and git blob id; the pieces are copied, left as they were', async () => {
     const dir = tempDir();
     const data = patternBytes(9 * 1024 * 1024 + 17, 3);

@@ -6,7 +6,7 @@ import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
 import { readUpTo, StreamWriter } from '../../src/repository/storeWork.js';
-import { closedAt, created, earlySyncs, stracedScript, syncedItself } from '../helpers/syscalls.js';
+import { closedAt, created, earlySyncs, stracedScript } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -59,21 +59,24 @@ describe('StreamWriter (a large body starts for the disk while it is written)', 
   it('starts data syncs of a large body before it is finished (EarlyWriteback), not on its own descriptor', () => {
     const dir = tempDir();
     const temp = join(dir, 'body.tmp');
-    // 48 MiB in 1 MiB pieces, a pause for the background sync to run, then the end of the file.
+    // 48 MiB in 1 MiB pieces, each sync waited out before the next piece, then the end of the file.
     const lines = stracedScript(
       dir,
-      ['src/repository/storeWork.js'],
+      ['src/repository/storeWork.js', 'src/fs/writeback.js'],
       `const w = new m0.StreamWriter(${JSON.stringify(temp)}, { md5: true, gitBlobSize: null });
       const piece = Buffer.alloc(1024 * 1024, 7);
-      for (let i = 0; i < 48; i++) w.write(piece);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (let i = 0; i < 48; i++) { w.write(piece); await m1.writebackIdle(); }
       w.finish();`,
     );
     const { fd, at } = created(lines, temp);
-    const syncs = earlySyncs(lines, fd, at);
-    expect(syncs.synced.length).toBeGreaterThanOrEqual(1);
-    expect(syncs.synced[0]!).toBeLessThan(closedAt(lines, fd, at));
-    expect(syncedItself(lines, fd)).toBe(false);
+    const syncs = earlySyncs(lines, temp, fd);
+    // At 16, 32 and 48 MiB, while the file was open, never on the writer's own descriptor.
+    expect(syncs.reopened.length).toBe(3);
+    expect(syncs.synced.length).toBe(3);
+    const closed = closedAt(lines, temp, fd, at);
+    expect(closed).toBeGreaterThan(at);
+    for (const line of syncs.synced) expect(line).toBeLessThan(closed);
+    expect(syncs.syncedOwn).toEqual([]);
     expect(fs.statSync(temp).size).toBe(48 * 1024 * 1024);
   });
 
