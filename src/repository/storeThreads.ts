@@ -1,8 +1,8 @@
-import { writebackShare } from '../fs/writeback.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AirlockError } from '../errors.js';
 import { threadScript } from '../fs/threadScript.js';
+import { writebackShare } from '../fs/writeback.js';
 import { ingest, link, place, read, stat, StreamWriter } from './storeWork.js';
 import {
   emptyLinkRequest,
