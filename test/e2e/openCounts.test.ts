@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { airlockBin, airlockJson, airlockOk } from '../helpers/cli.js';
 import { onlineScenario, type Scenario } from '../helpers/fixtures.js';
+import { straced } from '../helpers/syscalls.js';
 
 /**
  * Each value computed once per command: one `apply` of a signed delta in volumes, run by the
@@ -16,13 +15,8 @@ interface Counts {
   indexReads: number;
 }
 
-function straced(args: string[], traceFile: string): void {
-  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,open', '-o', traceFile, process.execPath, airlockBin, ...args], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`airlock ${args.join(' ')} under strace exited ${run.status}:\n${run.stderr}`);
-}
-
-function count(traceFile: string, volumes: string[], index: string): Counts {
-  const lines = fs.readFileSync(traceFile, 'utf8').split('\n').filter((l) => /open(at)?\(/.test(l) && !/= -1 /.test(l));
+function count(trace: string[], volumes: string[], index: string): Counts {
+  const lines = trace.filter((l) => /open(at)?\(/.test(l) && !/= -1 /.test(l));
   const opens = (path: string) => lines.filter((l) => l.includes(`"${path}"`)).length;
   return { volumeOpens: volumes.map(opens), indexReads: opens(index) };
 }
@@ -46,8 +40,7 @@ beforeAll(async () => {
 describe('apply of a signed volume set', () => {
   it('opens each volume once and reads the snapshot index once', () => {
     expect(volumes.length).toBeGreaterThan(1);
-    const trace = join(s.root, 'apply.strace');
-    straced(['apply', ...volumes, '--data-dir', s.dataDir], trace);
+    const trace = straced(s.root, [process.execPath, airlockBin, 'apply', ...volumes, '--data-dir', s.dataDir], 'openat,open');
     const counts = count(trace, volumes, join(`${s.dataDir}.airlock`, 'snapshots', 'v1', 'index.json'));
     process.stderr.write(`airlock apply of ${volumes.length} volumes: opens per volume ${counts.volumeOpens.join(',')}; snapshot index read ${counts.indexReads} times\n`);
     expect(counts.volumeOpens).toEqual(volumes.map(() => 1));

@@ -6,7 +6,8 @@ import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
 import { readUpTo, StreamWriter } from '../../src/repository/storeWork.js';
-import { closedAt, created, earlySyncs, stracedScript } from '../helpers/syscalls.js';
+import { writebackIdle } from '../../src/fs/writeback.js';
+import { closedAt, created, descriptorsOf, earlySyncs, stracedScript } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
@@ -86,6 +87,7 @@ describe('StreamWriter (a large body starts for the disk while it is written)', 
     const writer = new StreamWriter(temp, { md5: true, gitBlobSize: null });
     const md5 = createHash('md5');
     const pieces: Buffer[] = [];
+    let syncsSeen = 0;
     // Uneven pieces, 40 MiB and a little more: past two sync points, not on a block edge.
     for (let i = 0, left = 40 * 1024 * 1024 + 12345; left > 0; i++) {
       const piece = patternBytes(Math.min(left, 300_000 + ((i * 7919) % 900_000)), i);
@@ -93,9 +95,13 @@ describe('StreamWriter (a large body starts for the disk while it is written)', 
       md5.update(piece);
       writer.write(piece);
       left -= piece.length;
+      // A sync under way holds a second descriptor of the file until its callback runs.
+      if (descriptorsOf(temp) === 2) syncsSeen++;
       if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    await writebackIdle();
     const digests = writer.finish();
+    expect(syncsSeen).toBeGreaterThanOrEqual(1);
     const whole = Buffer.concat(pieces);
     expect(fs.readFileSync(temp).equals(whole)).toBe(true);
     expect(digests.size).toBe(whole.length);
