@@ -46,7 +46,7 @@ function copyFiles(from: string, to: string, keep: (rel: string, isDir: boolean)
  * in a package node-gyp built (it has a binding.gyp), of build/ only the addon itself
  * (`build/Release/binding.node`): the object files, Makefiles and static library next to
  * it are build leftovers, megabytes of them, naming paths of the build host. Other
- * packages' build/ is their code (yargs keeps its library in build/lib).
+ * packages' build/ is their code (some keep their library in build/lib).
  */
 function keepInPackage(packageDir: string): (rel: string, isDir: boolean) => boolean {
   const nodeGyp = fs.existsSync(join(packageDir, 'binding.gyp'));

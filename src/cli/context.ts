@@ -1,13 +1,10 @@
-import type { Argv } from 'yargs';
+import type { GlobalArgs } from './globalOptions.js';
 import type { Progress } from '../core/progress.js';
 import { createProgress } from './progressDisplay.js';
 import { reportError } from './reportError.js';
 import { handleInterrupts } from '../fs/interrupt.js';
 
-export interface GlobalArgs {
-  json: boolean;
-  quiet: boolean;
-}
+export type { GlobalArgs } from './globalOptions.js';
 
 export interface CliContext {
   json: boolean;
@@ -19,14 +16,9 @@ export interface CliContext {
   result(data: Record<string, unknown>, human: () => string[], options?: { oneLine?: boolean }): void;
 }
 
-export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
-  return yargs
-    .option('json', { type: 'boolean', default: false, describe: 'print the result as one JSON object on stdout' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress output; warnings and errors only' });
-}
 
 /**
- * With AIRLOCK_PARSE_ONLY=1 a command line is parsed and checked by yargs as usual
+ * With AIRLOCK_PARSE_ONLY=1 a command line is parsed and checked as usual
  * (unknown flags, missing or conflicting options exit 2) and the parsed arguments are
  * printed instead of running the command: how the tests prove every `--help` example is
  * a command line airlock accepts (`--help` itself skips those checks).

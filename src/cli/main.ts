@@ -1,8 +1,10 @@
-import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { VERSION } from '../version.js';
-import { withGlobalOptions } from './context.js';
+import { GLOBAL_OPTIONS } from './globalOptions.js';
 import { ExitCode } from '../errors.js';
+import type { CommandModule } from './program/types.js';
+import type { CommandSpec } from './program/commandSpec.js';
+import { parseCommandLine } from './program/parseCommandLine.js';
+import { helpText } from './program/helpText.js';
 
 /**
  * `airlock` has every command. Installed as `rspm-offline-downloader`, the same program
@@ -10,8 +12,8 @@ import { ExitCode } from '../errors.js';
  */
 export type ProgramName = 'airlock' | 'rspm-offline-downloader';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- each command has its own argument type; yargs takes them all */
-type AnyCommand = CommandModule<any, any>;
+/** Each command has its own argument type; the parser takes them all. */
+type AnyCommand = CommandModule<never>;
 
 /**
  * Each command's module, loaded only when needed: a run of one command loads that command
@@ -52,40 +54,38 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const args = hideBin(argv);
-  const program = withGlobalOptions(yargs(args)).scriptName(name);
-  program.usage(
-    name === 'airlock'
-      ? '$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.'
-      : "$0 <command>\n\nairlock under the seed downloader's name: get and validate.",
-  );
-  for (const command of await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS)) program.command(command);
-  skipHelpCache(program);
-  await program
-    .demandCommand(1, `name a command; \`${name} --help\` lists them`)
-    .strict()
-    .recommendCommands()
-    .version(VERSION)
-    .help()
-    .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((message, err) => {
-      if (err) throw err;
-      process.stderr.write(`${name}: error [USAGE]: ${message}\n  next:  run \`${name} --help\` or \`${name} <command> --help\`\n`);
-      process.exit(ExitCode.usage);
-    })
-    .parseAsync();
-}
-
-/**
- * yargs renders the whole help text right after it starts a command's handler, in case the
- * handler asks for it (ours never do; a usage error prints its own line): 70 to 100 ms of a
- * core on every run, while the command's first requests are in flight. Through yargs'
- * internal methods, so a yargs without them is left as it is.
- */
-function skipHelpCache(program: object): void {
-  type Usage = { cacheHelpMessage?: () => void };
-  const internal = program as { getInternalMethods?: () => { getUsageInstance?: () => Usage | undefined } };
-  const usage = internal.getInternalMethods?.().getUsageInstance?.();
-  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+  const args = argv.slice(2);
+  const root: CommandSpec = {
+    name,
+    usage: name,
+    describe: '',
+    positionals: [],
+    options: GLOBAL_OPTIONS.map((o) => ({ ...o })),
+    examples: [],
+    conflicts: [],
+    subcommands: await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS),
+    handler: null,
+  };
+  const outcome = parseCommandLine(root, args);
+  switch (outcome.kind) {
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case 'help': {
+      const usage =
+        name === 'airlock'
+          ? '$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.'
+          : "$0 <command>\n\nairlock under the seed downloader's name: get and validate.";
+      process.stdout.write(helpText(outcome.spec, { program: name, programUsage: usage, path: outcome.path, width: Math.min(110, process.stdout.columns || 100) }));
+      return;
+    }
+    case 'error': {
+      const command = [name, ...outcome.path].join(' ');
+      process.stderr.write(`${name}: error [USAGE]: ${outcome.message}\n  next:  run \`${command} --help\`${outcome.path.length === 0 ? ` or \`${name} <command> --help\`` : ''}\n`);
+      process.exitCode = ExitCode.usage;
+      return;
+    }
+    case 'run':
+      await (outcome.spec.handler as (args: Record<string, unknown>) => void | Promise<void>)(outcome.args);
+  }
 }

@@ -7,7 +7,7 @@ import { airlockBin, airlockRun, downloaderBin } from '../helpers/cli.js';
  * `<program> <command> [<subcommand>] --help` shows an Examples section for every command
  * the program lists, and every example is a command line the program accepts. Commands are
  * found from the help output itself, so a command added later is covered without touching
- * this file. `--help` skips yargs' checks, so each example is parsed instead with
+ * this file. `--help` skips the checks, so each example is parsed instead with
  * AIRLOCK_PARSE_ONLY=1: strict parsing (unknown flags, missing or conflicting options exit 2),
  * then the parsed arguments are printed instead of running the command.
  */
@@ -43,10 +43,10 @@ function section(help: string, title: string): string[] {
 }
 
 /**
- * The example command lines of a help text. yargs lays examples out in two columns (command,
- * description) wrapped to the terminal width: a line indented by exactly two spaces carries a
- * piece of a command (then, after two or more spaces, a piece of its description); a line
- * indented further carries only description. A new example starts with the program's name.
+ * The example command lines of a help text. A line indented by exactly two spaces carries a
+ * command (or, in a two-column layout wrapped to the terminal's width, a piece of one, then,
+ * after two or more spaces, a piece of its description); a line indented further carries only
+ * description. A new example starts with the program's name.
  */
 function examplesIn(help: string, program: string): string[] {
   const examples: string[] = [];
@@ -144,6 +144,6 @@ describe('the help-text readers this test relies on', () => {
     expect(examplesIn('airlock status\n\nOptions:\n  --json\n', 'airlock')).toEqual([]);
     const wrong = await airlockRun(['status', '--data-dir', '/x', '--no-such-flag'], { [PARSE_ONLY_ENV]: '1' });
     expect(wrong.status).toBe(2);
-    expect(wrong.stderr).toContain('Unknown argument');
+    expect(wrong.stderr).toContain('unknown option --no-such-flag');
   });
 });

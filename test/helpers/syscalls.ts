@@ -8,11 +8,12 @@ import { projectRoot } from './cli.js';
  * Tests that count what reaches the kernel: a command run under strace, its system calls one
  * line each, every thread's, in the order they were made. With -y each descriptor is printed
  * with the path it is open on, so a call is attributed by path, not by a number that is reused.
+ * The command must exit with one of `exitCodes`.
  */
-export function straced(dir: string, argv: string[], calls = 'openat,fdatasync,close,execve'): string[] {
+export function straced(dir: string, argv: string[], calls = 'openat,fdatasync,close,execve', exitCodes: readonly number[] = [0]): string[] {
   const trace = join(dir, `trace-${process.hrtime.bigint()}`);
   const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', `trace=${calls}`, '-o', trace, ...argv], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`${argv.join(' ')} under strace exited ${run.status}:\n${run.stderr}`);
+  if (!exitCodes.includes(run.status ?? -1)) throw new Error(`${argv.join(' ')} under strace exited ${run.status}:\n${run.stderr}`);
   return fs.readFileSync(trace, 'utf8').split('\n');
 }
 

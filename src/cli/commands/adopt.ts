@@ -1,13 +1,13 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { adopt } from '../../offline/adopt.js';
 import { parseOwner } from '../../deployment/accounts.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const adoptCommand: CommandModule<GlobalArgs, DataDirArgs & { label?: string; owner?: string }> = {
+export const adoptCommand: CommandModule<DataDirArgs & { label?: string; owner?: string }> = {
   command: 'adopt',
   describe: 'make a data dir copied by hand the old way into a managed one, without copying its bytes',
   builder: (y) =>

@@ -1,10 +1,10 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { applyBundle } from '../../offline/apply.js';
 import { parseOwner } from '../../deployment/accounts.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { short } from '../format.js';
 import { describeChanges } from '../present.js';
 import { dataDirOption, listChangesOption, type DataDirArgs, type ListArgs } from './options.js';
@@ -17,7 +17,7 @@ interface ApplyArgs extends DataDirArgs, ListArgs {
   'allow-downgrade': boolean;
 }
 
-export const applyCommand: CommandModule<GlobalArgs, ApplyArgs> = {
+export const applyCommand: CommandModule<ApplyArgs> = {
   command: 'apply <bundle..>',
   describe: 'verify a bundle completely, then switch the data dir to its snapshot in one atomic step',
   builder: (y) =>

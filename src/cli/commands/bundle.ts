@@ -1,7 +1,7 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
 import { largestChanges } from '../../core/packages.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { createBundle } from '../../bundle/createBundle.js';
 import { readBundle } from '../../bundle/readBundle.js';
 import { verifyBundle } from '../../bundle/verifyBundle.js';
@@ -22,7 +22,7 @@ interface CreateArgs extends GlobalArgs, ListArgs {
   'bundle-format'?: number;
 }
 
-const create: CommandModule<GlobalArgs, CreateArgs> = {
+const create: CommandModule<CreateArgs> = {
   command: 'create',
   describe: 'write a bundle: the whole snapshot, or only what --starting-snapshot lacks',
   builder: (y) =>
@@ -59,7 +59,7 @@ function headerLines(h: BundleHeader): string[] {
   ];
 }
 
-const inspect: CommandModule<GlobalArgs, GlobalArgs & ListArgs & { files: string[] }> = {
+const inspect: CommandModule<GlobalArgs & ListArgs & { files: string[] }> = {
   command: 'inspect <files..>',
   describe: 'show what a bundle holds and changes, without reading its objects (volumes: give them all)',
   builder: (y) => listChangesOption(y.positional('files', { type: 'string', array: true, demandOption: true })).example('$0 bundle inspect /media/usb/delta.airlock', 'what it carries and how many packages it changes, without reading its objects')
@@ -80,13 +80,13 @@ const inspect: CommandModule<GlobalArgs, GlobalArgs & ListArgs & { files: string
     }),
 };
 
-const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: string[] }> = {
+const verify: CommandModule<GlobalArgs & { files: string[]; key?: string[] }> = {
   command: 'verify <files..>',
   describe: 'check every byte of a bundle (every object against its id, then the seal, and with --key its signature) without applying it',
   builder: (y) =>
     y
       .positional('files', { type: 'string', array: true, demandOption: true })
-      .option('key', { type: 'string', array: true, describe: 'require a valid signature by this NAME.pub (repeatable)' })
+      .option('key', { type: 'string', array: true, describe: 'require a valid signature by this NAME.pub' })
       .example('$0 bundle verify /media/usb/delta.airlock', 'right after copying it to the drive')
       .example('$0 bundle verify /media/usb/delta.airlock --key airlock-signing.pub', 'and check who signed it')
       .example('$0 bundle verify /media/usb/full.airlock.003', 'one volume, right after copying it')
@@ -116,7 +116,7 @@ const verify: CommandModule<GlobalArgs, GlobalArgs & { files: string[]; key?: st
     }),
 };
 
-export const bundleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const bundleCommand: CommandModule<GlobalArgs> = {
   command: 'bundle <command>',
   describe: 'write, inspect and verify bundles',
   builder: (y) =>

@@ -1,7 +1,7 @@
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { exportBundle } from '../../offline/export.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { describeWrittenBundle } from '../present.js';
 import { bundleFormatOption, bundleWriteOptions, dataDirOption, listChangesOption, type DataDirArgs, type ListArgs } from './options.js';
 
@@ -14,7 +14,7 @@ interface ExportArgs extends DataDirArgs, ListArgs {
   'bundle-format'?: number;
 }
 
-export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
+export const exportCommand: CommandModule<ExportArgs> = {
   command: 'export',
   describe: 'write a bundle from this data dir (its current snapshot by default) for another offline host: validate on staging, then hand on to production',
   builder: (y) =>

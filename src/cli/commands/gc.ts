@@ -1,12 +1,12 @@
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { collectGarbage } from '../../offline/gc.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { count } from '../../core/units.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const gcCommand: CommandModule<GlobalArgs, DataDirArgs & { keep: number; dryrun: boolean }> = {
+export const gcCommand: CommandModule<DataDirArgs & { keep: number; dryrun: boolean }> = {
   command: 'gc',
   describe: 'remove old deployments beyond the newest N, and the objects only they used',
   builder: (y) =>

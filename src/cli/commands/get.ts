@@ -1,6 +1,6 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import type { Collector, GetResult } from '../../online/get.js';
 import type { Wanted } from '../../online/wantedFiles.js';
 import { DEFAULT_ARCHITECTURES, defaultBaseUrl } from '../../upstream/sources.js';
@@ -35,7 +35,7 @@ const USER_AGENT = TOOL_NAME.replace(' ', '/');
 // The download side (undici, yaml, the online modules) is imported when a get runs, so the
 // offline commands do not pay for loading it at every start-up.
 
-const cran: CommandModule<GlobalArgs, CranArgs> = {
+const cran: CommandModule<CranArgs> = {
   command: 'cran',
   describe: 'download CRAN (source packages, optionally Linux binaries) and sysreqs into a new snapshot',
   builder: (y) =>
@@ -43,10 +43,10 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
       .option('snapshot', { type: 'string', default: 'latest', describe: 'the upstream snapshot: a date (2026-11-24) or latest' })
       .option('source-type', { choices: ['auto', 'cran-mirror', 'package-manager'] as const, default: 'auto' as const, describe: 'what --base-url is; auto asks it' })
       .option('include-binaries', { type: 'boolean', default: false, describe: 'also download Linux binaries (needs --r-versions and --distributions)' })
-      .option('r-versions', { type: 'string', describe: 'R versions for binaries, e.g. 4.4,4.5' })
-      .option('distributions', { alias: 'linux-distros', type: 'string', describe: 'distributions for binaries, e.g. jammy,rhel9; windows and macos for CRAN\'s Windows and macOS binaries (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
-      .option('architectures', { type: 'string', describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')}; arm64 is aarch64)` })
-      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION (repeatable)' })
+      .option('r-versions', { type: 'string', array: true, describe: 'R versions for binaries, e.g. 4.4,4.5' })
+      .option('distributions', { alias: 'linux-distros', type: 'string', array: true, describe: 'distributions for binaries, e.g. jammy,rhel9; windows and macos for CRAN\'s Windows and macOS binaries (--linux-distros, as older guides of Posit\'s downloader write it, is the same)' })
+      .option('architectures', { type: 'string', array: true, describe: `architectures for binaries (default: ${DEFAULT_ARCHITECTURES.join(',')}; arm64 is aarch64)` })
+      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names, and everything they need: a package list (one per line), an renv.lock or a DESCRIPTION' })
       .option('include-archive', { type: 'boolean', default: false, describe: 'also every earlier version the upstream lists in src/contrib/Meta/archive.rds (CRAN mirrors; with --file-in, of the selected packages), for remotes::install_version()' })
       .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages, as install.packages(dependencies = TRUE)' })
       .example('$0 get cran --destination /srv/airlock', 'the newest CRAN, with sysreqs')
@@ -81,13 +81,13 @@ const cran: CommandModule<GlobalArgs, CranArgs> = {
     }),
 };
 
-const bioconductor: CommandModule<GlobalArgs, BiocArgs> = {
+const bioconductor: CommandModule<BiocArgs> = {
   command: 'bioconductor',
   describe: 'download Bioconductor versions (each in its own directory) and sysreqs into a new snapshot',
   builder: (y) =>
     downloadOptions(y)
-      .option('versions', { type: 'string', demandOption: true, describe: 'Bioconductor versions: release, devel, or numbers like 3.19 (comma separated)' })
-      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names and everything they need (their CRAN dependencies go into the CRAN part): a package list, an renv.lock or a DESCRIPTION (repeatable)' })
+      .option('versions', { type: 'string', array: true, demandOption: true, describe: 'Bioconductor versions: release, devel, or numbers like 3.19 (comma separated)' })
+      .option('file-in', { type: 'string', array: true, describe: 'download only the packages this file names and everything they need (their CRAN dependencies go into the CRAN part): a package list, an renv.lock or a DESCRIPTION' })
       .option('suggests', { type: 'boolean', default: false, describe: 'with --file-in: also the Suggests of the listed packages' })
       .option('cran-url', { type: 'string', describe: 'with --file-in: the CRAN the selection takes CRAN dependencies from (default: as get cran)' })
       .example('$0 get bioconductor --destination /srv/airlock --versions=release --file-in bioc-packages.txt', 'only the listed Bioconductor packages, their dependencies, and the CRAN packages they need')
@@ -224,7 +224,7 @@ function describeValue(value: unknown): string {
     .join(' ');
 }
 
-export const getCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const getCommand: CommandModule<GlobalArgs> = {
   command: 'get <source>',
   describe: 'download from upstream into a repository snapshot (as rspm-offline-downloader get)',
   builder: (y) =>

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Argv } from 'yargs';
+import type { Argv } from '../program/types.js';
 import { AirlockError } from '../../errors.js';
 import type { HttpOptions } from '../../upstream/http.js';
 import type { BundleRequest } from '../../online/get.js';
@@ -31,7 +31,7 @@ export interface DownloadArgs extends GlobalArgs {
   'rspm-version'?: string;
 }
 
-export function downloadOptions<T>(y: Argv<T>) {
+export function downloadOptions(y: Argv) {
   return y
     .option('destination', { type: 'string', demandOption: true, describe: 'the airlock repository to download into (created if new); the newest download is visible as DESTINATION/current' })
     .option('base-url', { type: 'string', describe: 'the upstream to download from (see docs/sources.md)' })

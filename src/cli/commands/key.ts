@@ -1,8 +1,8 @@
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { generateKeyFiles } from '../../trust/keys.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 
-const generate: CommandModule<GlobalArgs, GlobalArgs & { output: string }> = {
+const generate: CommandModule<GlobalArgs & { output: string }> = {
   command: 'generate',
   describe: 'make an Ed25519 key pair: NAME.key (private, mode 0600) signs bundles, NAME.pub is trusted offline',
   builder: (y) =>
@@ -20,7 +20,7 @@ const generate: CommandModule<GlobalArgs, GlobalArgs & { output: string }> = {
     }),
 };
 
-export const keyCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const keyCommand: CommandModule<GlobalArgs> = {
   command: 'key <command>',
   describe: 'signing keys for bundles',
   builder: (y) =>

@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv } from '../program/types.js';
 import type { BundleWriteOptions } from '../../bundle/createBundle.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT, type BundleFormat } from '../../core/bundle/format.js';
@@ -12,7 +12,7 @@ export interface DataDirArgs extends GlobalArgs {
 
 export const DEFAULT_DATA_DIR = '/var/lib/rspm-offline-data';
 
-export function dataDirOption<T>(y: Argv<T>) {
+export function dataDirOption(y: Argv) {
   return y.option('data-dir', {
     type: 'string',
     default: DEFAULT_DATA_DIR,
@@ -31,7 +31,7 @@ export interface BundleWriteArgs {
 }
 
 /** --bundle-format: 2 (packs small files; the default), or 1 for a receiver whose airlock predates packs. */
-export function bundleFormatOption<T>(y: Argv<T>) {
+export function bundleFormatOption(y: Argv) {
   return y.option('bundle-format', {
     type: 'number',
     describe: `the bundle format to write: ${PACKED_BUNDLE_FORMAT} (default; packs small files together) or ${BUNDLE_FORMAT} (for a receiving airlock older than packs; \`airlock --version\` there says which it reads)`,
@@ -63,6 +63,6 @@ export interface ListArgs {
 }
 
 /** Summaries by default; every file and package with --list (--json always has everything). */
-export function listChangesOption<T>(y: Argv<T>) {
+export function listChangesOption(y: Argv) {
   return y.option('list', { type: 'boolean', default: false, describe: 'list every package (and file) changed, not only the counts' });
 }

@@ -1,9 +1,9 @@
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { parseOwner } from '../../deployment/accounts.js';
 import { pruneSchema } from '../../offline/pruneSchema.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
@@ -13,7 +13,7 @@ interface PruneSchemaArgs extends DataDirArgs {
   owner?: string;
 }
 
-export const pruneSchemaCommand: CommandModule<GlobalArgs, PruneSchemaArgs> = {
+export const pruneSchemaCommand: CommandModule<PruneSchemaArgs> = {
   command: 'prune-schema',
   describe: 'remove the directories of an old data schema (v2/, bioc/v2/) in a new snapshot, switched to atomically; rollback brings them back',
   builder: (y) =>

@@ -1,13 +1,13 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { writeReceipt } from '../../offline/receipt.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { formatBytes } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const receiptCommand: CommandModule<GlobalArgs, DataDirArgs & { output: string }> = {
+export const receiptCommand: CommandModule<DataDirArgs & { output: string }> = {
   command: 'receipt',
   describe: 'write what this data dir holds (snapshot, tree, highest sequence, trusted keys) to a small file the online side makes the next delta from',
   builder: (y) =>

@@ -1,13 +1,13 @@
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { parseOwner } from '../../deployment/accounts.js';
 import { rollback } from '../../offline/rollback.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const rollbackCommand: CommandModule<GlobalArgs, DataDirArgs & { to?: string; owner?: string }> = {
+export const rollbackCommand: CommandModule<DataDirArgs & { to?: string; owner?: string }> = {
   command: 'rollback',
   describe: 'switch the data dir back to an earlier snapshot (default: the one before the current)',
   builder: (y) =>

@@ -1,13 +1,13 @@
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { startServer } from '../../serve/server.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
 interface ServeArgs extends DataDirArgs {
   listen: string;
 }
 
-export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
+export const serveCommand: CommandModule<ServeArgs> = {
   command: 'serve',
   describe: 'serve the kept snapshots to R, renv, pak and BiocManager over HTTP, with the URLs Posit Package Manager uses (read-only; apply and rollback run beside it)',
   builder: (y) =>

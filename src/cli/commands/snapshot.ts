@@ -1,6 +1,6 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv, CommandModule } from '../program/types.js';
 import { diffSnapshots } from '../../repository/diffSnapshots.js';
 import { createSnapshot } from '../../repository/createSnapshot.js';
 import { Repository } from '../../repository/repository.js';
@@ -13,9 +13,9 @@ interface RepoArgs extends GlobalArgs {
   repo: string;
 }
 
-const repoOption = <T>(y: Argv<T>) => y.option('repo', { type: 'string', demandOption: true, describe: 'the airlock repository directory' });
+const repoOption = (y: Argv) => y.option('repo', { type: 'string', demandOption: true, describe: 'the airlock repository directory' });
 
-const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: string }> = {
+const create: CommandModule<RepoArgs & { from: string; label?: string }> = {
   command: 'create',
   describe: 'record a directory tree as a snapshot (only changed files are read again)',
   builder: (y) =>
@@ -35,7 +35,7 @@ const create: CommandModule<GlobalArgs, RepoArgs & { from: string; label?: strin
     }),
 };
 
-const list: CommandModule<GlobalArgs, RepoArgs> = {
+const list: CommandModule<RepoArgs> = {
   command: 'list',
   describe: 'list the snapshots of a repository',
   builder: (y) => repoOption(y).example('$0 snapshot list --repo /srv/airlock', 'every snapshot: sequence, id, date, files, size, label'),
@@ -54,7 +54,7 @@ const list: CommandModule<GlobalArgs, RepoArgs> = {
     }),
 };
 
-const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: boolean }> = {
+const show: CommandModule<RepoArgs & { snapshot: string; files: boolean }> = {
   command: 'show <snapshot>',
   describe: 'describe one snapshot (by label, id, id prefix, sequence number or "latest")',
   builder: (y) =>
@@ -80,7 +80,7 @@ const show: CommandModule<GlobalArgs, RepoArgs & { snapshot: string; files: bool
     }),
 };
 
-const diff: CommandModule<GlobalArgs, RepoArgs & ListArgs & { from: string; to: string }> = {
+const diff: CommandModule<RepoArgs & ListArgs & { from: string; to: string }> = {
   command: 'diff <from> <to>',
   describe: 'files and packages added, changed and removed between two snapshots',
   builder: (y) =>
@@ -106,7 +106,7 @@ const diff: CommandModule<GlobalArgs, RepoArgs & ListArgs & { from: string; to: 
     }),
 };
 
-export const snapshotCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const snapshotCommand: CommandModule<GlobalArgs> = {
   command: 'snapshot <command>',
   describe: 'record and compare snapshots in a repository',
   builder: (y) =>

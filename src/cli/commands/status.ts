@@ -1,14 +1,14 @@
 import { count } from '../../core/units.js';
 import { namedSnapshot } from '../../core/objectId.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { loadAccount } from '../../deployment/accounts.js';
 import { readStatus } from '../../offline/status.js';
 import { withOfflineSession } from '../../offline/session.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { formatBytes, short } from '../format.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-export const statusCommand: CommandModule<GlobalArgs, DataDirArgs & { 'server-user'?: string }> = {
+export const statusCommand: CommandModule<DataDirArgs & { 'server-user'?: string }> = {
   command: 'status',
   describe: 'what the data dir shows now, which snapshots are kept for rollback, any cleanup done, and whether the server account can read it',
   builder: (y) =>

@@ -1,12 +1,12 @@
 import { basename } from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { loadPublicKey } from '../../trust/keys.js';
 import { TrustStore } from '../../trust/trustStore.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
-const add: CommandModule<GlobalArgs, DataDirArgs & { key: string }> = {
+const add: CommandModule<DataDirArgs & { key: string }> = {
   command: 'add <key>',
   describe: 'trust a NAME.pub: from now on apply takes only bundles signed by a trusted key',
   builder: (y) =>
@@ -24,7 +24,7 @@ const add: CommandModule<GlobalArgs, DataDirArgs & { key: string }> = {
     }),
 };
 
-const list: CommandModule<GlobalArgs, DataDirArgs> = {
+const list: CommandModule<DataDirArgs> = {
   command: 'list',
   describe: 'the keys this data dir takes bundles from',
   builder: (y) => dataDirOption(y).example('$0 trust list --data-dir /var/lib/rspm-offline-data', 'the keys apply takes bundles from'),
@@ -38,7 +38,7 @@ const list: CommandModule<GlobalArgs, DataDirArgs> = {
     }),
 };
 
-const remove: CommandModule<GlobalArgs, DataDirArgs & { keyid: string }> = {
+const remove: CommandModule<DataDirArgs & { keyid: string }> = {
   command: 'remove <keyid>',
   describe: 'stop trusting a key (by id or a unique prefix of at least 8 digits)',
   builder: (y) => dataDirOption(y).positional('keyid', { type: 'string', demandOption: true }).example('$0 trust remove 3f2a9c1e --data-dir /var/lib/rspm-offline-data', 'stop trusting a key, named by the first digits of its id'),
@@ -49,7 +49,7 @@ const remove: CommandModule<GlobalArgs, DataDirArgs & { keyid: string }> = {
     }),
 };
 
-export const trustCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const trustCommand: CommandModule<GlobalArgs> = {
   command: 'trust <command>',
   describe: 'the signing keys an offline data dir accepts',
   builder: (y) =>

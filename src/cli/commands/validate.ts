@@ -1,5 +1,5 @@
 import { count } from '../../core/units.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import type { ValidateKind } from '../../online/validateLayout.js';
 import { runCommand, type GlobalArgs } from '../context.js';
 
@@ -8,7 +8,7 @@ interface ValidateArgs extends GlobalArgs {
   packages: boolean;
 }
 
-function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArgs> {
+function validateKind(kind: ValidateKind): CommandModule<ValidateArgs> {
   return {
     command: kind,
     describe: `check that a ${kind === 'cran' ? 'CRAN' : 'Bioconductor'} layout is complete (--packages: every archive against PACKAGES)`,
@@ -33,7 +33,7 @@ function validateKind(kind: ValidateKind): CommandModule<GlobalArgs, ValidateArg
   };
 }
 
-export const validateCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const validateCommand: CommandModule<GlobalArgs> = {
   command: 'validate <source>',
   describe: 'check a downloaded or applied layout (as rspm-offline-downloader validate)',
   builder: (y) =>

@@ -1,10 +1,10 @@
 import { count } from '../../core/units.js';
-import type { CommandModule } from 'yargs';
+import type { CommandModule } from '../program/types.js';
 import { AirlockError } from '../../errors.js';
 import { verifyDataDir } from '../../offline/verify.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { verifyRepository } from '../../repository/verifyObjects.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
 import { DEFAULT_DATA_DIR, type DataDirArgs } from './options.js';
 
 interface VerifyArgs extends Omit<DataDirArgs, 'data-dir'> {
@@ -13,7 +13,7 @@ interface VerifyArgs extends Omit<DataDirArgs, 'data-dir'> {
   deep: boolean;
 }
 
-export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
+export const verifyCommand: CommandModule<VerifyArgs> = {
   command: 'verify',
   describe: 'audit a data dir (or an online repository): quick checks presence and sizes, --deep re-hashes every file',
   builder: (y) =>
