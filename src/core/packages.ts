@@ -1,4 +1,6 @@
-import type { Tree } from './manifest.js';
+import type { Tree, TreeEntry } from './manifest.js';
+import { diffTrees, type TreeDiff } from './diff.js';
+import { comparePaths } from './paths.js';
 
 /**
  * Package-level view of a CRAN-like tree, read from file names alone so it stays pure
@@ -51,29 +53,68 @@ function packageIndex(tree: Tree): Map<string, string[]> {
   return index;
 }
 
+export function countPackages(tree: Tree): number {
+  return packageIndex(tree).size;
+}
+
+/**
+ * The entries of one package's archives in a tree sorted by path: every archive of package
+ * `name` in `repository` starts with `repository/name_`, and paths sharing a prefix are one
+ * run in path order, found by binary search. Its entries are read in path order, as a pass
+ * over the whole tree would meet them.
+ */
+function* archivesOf(tree: Tree, ref: { repository: string; name: string }): Generator<TreeEntry & { version: string }> {
+  const entries = tree.entries;
+  const prefix = `${ref.repository === '' ? '' : `${ref.repository}/`}${ref.name}_`;
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (comparePaths(entries[mid]!.path, prefix) < 0) low = mid + 1;
+    else high = mid;
+  }
+  for (let i = low; i < entries.length && entries[i]!.path.startsWith(prefix); i++) {
+    const found = parsePackagePath(entries[i]!.path);
+    // The same prefix also starts a package whose name goes on (`name_x_1.0` is not R's, but a path may say so) and subdirectories.
+    if (found && found.repository === ref.repository && found.name === ref.name) yield { ...entries[i]!, version: found.version };
+  }
+}
+
+/**
+ * Added, updated (old -> new version) and removed packages, sorted by repository then name.
+ * Only the packages of the paths one tree has and the other has not can differ, so only
+ * those are looked up (a delta's work, not a pass over both trees with a pattern per path);
+ * `diff` is the trees' file diff when the caller has it already.
+ */
+export function diffPackages(before: Tree | null, after: Tree, diff?: TreeDiff): PackageChange[] {
+  if (before === null) {
+    return sortChanges([...packageIndex(after)].map(([key, versions]) => ({ kind: 'added', ...splitKey(key), from: null, to: versions.join(', ') })));
+  }
+  const files = diff ?? diffTrees(before, after);
+  const touched = new Map<string, PackageRef>();
+  for (const entry of [...files.added, ...files.removed]) {
+    const ref = parsePackagePath(entry.path);
+    if (ref) touched.set(`${ref.repository}\0${ref.name}`, ref);
+  }
+  const changes: PackageChange[] = [];
+  for (const ref of touched.values()) {
+    const from = [...archivesOf(before, ref)].map((e) => e.version).join(', ');
+    const to = [...archivesOf(after, ref)].map((e) => e.version).join(', ');
+    const where = { repository: ref.repository, name: ref.name };
+    if (from === to) continue;
+    if (from === '') changes.push({ kind: 'added', ...where, from: null, to });
+    else if (to === '') changes.push({ kind: 'removed', ...where, from, to: null });
+    else changes.push({ kind: 'updated', ...where, from, to });
+  }
+  return sortChanges(changes);
+}
+
 function splitKey(key: string): { repository: string; name: string } {
   const [repository, name] = key.split('\0') as [string, string];
   return { repository, name };
 }
 
-export function countPackages(tree: Tree): number {
-  return packageIndex(tree).size;
-}
-
-/** Added, updated (old -> new version) and removed packages, sorted by repository then name. */
-export function diffPackages(before: Tree | null, after: Tree): PackageChange[] {
-  const old = before ? packageIndex(before) : new Map<string, string[]>();
-  const now = packageIndex(after);
-  const changes: PackageChange[] = [];
-  for (const [key, versions] of now) {
-    const to = versions.join(', ');
-    const previous = old.get(key);
-    if (!previous) changes.push({ kind: 'added', ...splitKey(key), from: null, to });
-    else if (previous.join(', ') !== to) changes.push({ kind: 'updated', ...splitKey(key), from: previous.join(', '), to });
-  }
-  for (const [key, versions] of old) {
-    if (!now.has(key)) changes.push({ kind: 'removed', ...splitKey(key), from: versions.join(', '), to: null });
-  }
+function sortChanges(changes: PackageChange[]): PackageChange[] {
   return changes.sort((x, y) => (x.repository === y.repository ? (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) : x.repository < y.repository ? -1 : 1));
 }
 
@@ -88,17 +129,18 @@ export interface SizedChange {
  * first: what an admin looks at to see where a bundle's bytes go.
  */
 export function largestChanges(packages: readonly PackageChange[], target: Tree, count = 10): SizedChange[] {
-  const wanted = new Map<string, PackageChange>();
-  for (const p of packages) if (p.kind !== 'removed' && p.to !== null) wanted.set(`${p.repository}\0${p.name}`, p);
-  if (wanted.size === 0) return [];
-  const bytes = new Map<PackageChange, number>();
-  for (const entry of target.entries) {
-    const ref = parsePackagePath(entry.path);
-    if (!ref) continue;
-    const change = wanted.get(`${ref.repository}\0${ref.name}`);
-    if (change) bytes.set(change, (bytes.get(change) ?? 0) + entry.size);
+  const sized: SizedChange[] = [];
+  for (const change of packages) {
+    if (change.kind === 'removed' || change.to === null) continue;
+    let bytes = 0;
+    let found = false;
+    for (const entry of archivesOf(target, change)) {
+      bytes += entry.size;
+      found = true;
+    }
+    if (found) sized.push({ change, bytes });
   }
-  return [...bytes].map(([change, size]) => ({ change, bytes: size })).sort((a, b) => b.bytes - a.bytes).slice(0, count);
+  return sized.sort((a, b) => b.bytes - a.bytes).slice(0, count);
 }
 
 /**

@@ -148,8 +148,9 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     staging.accepted = true;
     // What the switch changes, worked out before it: nothing after the switch may fail the apply.
     const before = current === null ? null : await repo.snapshots.loadTree(current);
-    const packages = diffPackages(before, target.tree);
-    const changes = summariseChanges(diffTrees(before ?? { entries: [] }, target.tree), packages);
+    const files = diffTrees(before ?? { entries: [] }, target.tree);
+    const packages = diffPackages(before, target.tree, files);
+    const changes = summariseChanges(files, packages);
     await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
     unrecordedTree = null;
     failpoint('apply-before-switch');

@@ -16,6 +16,7 @@ export async function diffSnapshots(repo: Repository, fromRef: string, toRef: st
   const to = await repo.snapshots.resolve(toRef);
   const before = await repo.snapshots.loadTree(from.id);
   const after = await repo.snapshots.loadTree(to.id);
-  const packages = diffPackages(before, after);
-  return { from, to, files: diffTrees(before, after), packages, largest: largestChanges(packages, after) };
+  const files = diffTrees(before, after);
+  const packages = diffPackages(before, after, files);
+  return { from, to, files, packages, largest: largestChanges(packages, after) };
 }

@@ -137,6 +137,61 @@ describe('diffPackages', () => {
   });
 });
 
+describe('diffPackages looks up only the packages of the paths that differ', () => {
+  /** The whole-tree reading diffPackages gave before: every archive of both trees indexed. */
+  function reference(before: Tree, after: Tree): PackageChange[] {
+    const index = (tree: Tree) => {
+      const map = new Map<string, string[]>();
+      for (const e of tree.entries) {
+        const ref = parsePackagePath(e.path);
+        if (ref) map.set(`${ref.repository}\0${ref.name}`, [...(map.get(`${ref.repository}\0${ref.name}`) ?? []), ref.version]);
+      }
+      return map;
+    };
+    const [old, now] = [index(before), index(after)];
+    const out: PackageChange[] = [];
+    const split = (key: string) => ({ repository: key.split('\0')[0]!, name: key.split('\0')[1]! });
+    for (const [key, v] of now) {
+      const p = old.get(key);
+      if (!p) out.push({ kind: 'added', ...split(key), from: null, to: v.join(', ') });
+      else if (p.join(', ') !== v.join(', ')) out.push({ kind: 'updated', ...split(key), from: p.join(', '), to: v.join(', ') });
+    }
+    for (const [key, v] of old) if (!now.has(key)) out.push({ kind: 'removed', ...split(key), from: v.join(', '), to: null });
+    return out.sort((x, y) => (x.repository === y.repository ? (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) : x.repository < y.repository ? -1 : 1));
+  }
+
+  // Names that share prefixes (ab, ab.c, abc), a directory named like an archive's start, Archive/,
+  // several versions side by side, a repository at the top, and files that are no archive.
+  const pool = [
+    'ab_1.0.tar.gz', 'ab_1.1.tar.gz', 'ab_2.0-1.tar.gz', 'ab.c_1.0.tar.gz', 'abc_1.0.tar.gz', 'ab_1.0.zip', 'ab_1.0/xy_1.0.tar.gz',
+    'src/contrib/ab_1.0.tar.gz', 'src/contrib/ab_1.1.tar.gz', 'src/contrib/ab.c_3.0.tar.gz', 'src/contrib/abc_2.0.tar.gz', 'src/contrib/ab_x/bc_1.0.tar.gz',
+    'src/contrib/Archive/ab/ab_0.9.tar.gz', 'src/contrib/PACKAGES', 'src/contrib/ab_', 'src/contrib/zz_9.9.tar.gz',
+    'src/contrib/4.4/ab_1.0.tar.gz', 'bin/windows/contrib/4.4/ab_1.0.zip', 'bin/windows/contrib/4.4/ab_1.1.zip', 'src/contrib/éa_1.0.tar.gz',
+  ];
+
+  it('agrees with the whole-tree reading on random pairs of trees', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = () => {
+      const paths = new Set<string>();
+      for (const p of pool) if (random() < 0.5) paths.add(p);
+      // No path may be both a file and a directory's prefix in a real tree; these pairs never are.
+      return treeOf(...paths);
+    };
+    for (let round = 0; round < 400; round++) {
+      const [before, after] = [pick(), pick()];
+      expect(diffPackages(before, after), `round ${round}`).toEqual(reference(before, after));
+    }
+  });
+
+  it('sizes an updated package by all of its archives in the target, none of its namesakes\'', () => {
+    const after = treeOf('src/contrib/ab_1.0.tar.gz', 'src/contrib/ab_1.1.tar.gz', 'src/contrib/ab.c_1.0.tar.gz', 'src/contrib/ab_x/bc_1.0.tar.gz', 'src/contrib/Archive/ab/ab_0.9.tar.gz');
+    const [change] = diffPackages(treeOf('src/contrib/ab_0.9.tar.gz'), after).filter((c) => c.name === 'ab');
+    expect(change).toMatchObject({ kind: 'updated', from: '0.9', to: '1.0, 1.1' });
+    expect(largestChanges([change!], after)).toEqual([{ change, bytes: 'src/contrib/ab_1.0.tar.gz'.length + 'src/contrib/ab_1.1.tar.gz'.length }]);
+  });
+});
+
 describe('largestChanges', () => {
   it('ranks added and updated packages by the size of their new archive, largest first, at most N', () => {
     const sized = (path: string, size: number): TreeEntry => ({ path, id: hashBytes(Buffer.from(path)), size, mode: FILE_MODE });
