@@ -4,8 +4,6 @@ import { createProgress } from './progressDisplay.js';
 import { reportError } from './reportError.js';
 import { handleInterrupts } from '../fs/interrupt.js';
 
-export type { GlobalArgs } from './globalOptions.js';
-
 export interface CliContext {
   json: boolean;
   progress: Progress;

@@ -2,7 +2,7 @@ import { VERSION } from '../version.js';
 import { GLOBAL_OPTIONS } from './globalOptions.js';
 import { ExitCode } from '../errors.js';
 import type { CommandModule } from './program/types.js';
-import type { CommandSpec } from './program/commandSpec.js';
+import { specOf, type CommandSpec } from './program/commandSpec.js';
 import { parseCommandLine } from './program/parseCommandLine.js';
 import { helpText } from './program/helpText.js';
 
@@ -56,13 +56,7 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
   });
   const args = argv.slice(2);
   const root: CommandSpec = {
-    name,
-    usage: name,
-    describe: '',
-    positionals: [],
-    options: GLOBAL_OPTIONS.map((o) => ({ ...o })),
-    examples: [],
-    conflicts: [],
+    ...specOf({ command: name, describe: '', handler: () => undefined }, GLOBAL_OPTIONS),
     subcommands: await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS),
     handler: null,
   };

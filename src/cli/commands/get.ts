@@ -8,7 +8,8 @@ import type { SourceTypeChoice } from '../../upstream/detectSource.js';
 import { binaryConfigName, type BinaryTarget, type DesktopTarget } from '../../core/layout/rspmLayout.js';
 import { TOOL_NAME } from '../../version.js';
 import { retryReport } from '../retryReport.js';
-import { runCommand, type CliContext, type GlobalArgs } from '../context.js';
+import { runCommand, type CliContext } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 import { formatBytes, short } from '../format.js';
 import { bundleRequest, downloadOptions, httpOptionsFrom, listOption, usage, type DownloadArgs } from './getOptions.js';
 
@@ -16,16 +17,16 @@ interface CranArgs extends DownloadArgs {
   snapshot: string;
   'source-type': SourceTypeChoice;
   'include-binaries': boolean;
-  'r-versions'?: string | string[];
-  distributions?: string | string[];
-  architectures?: string | string[];
+  'r-versions'?: string[];
+  distributions?: string[];
+  architectures?: string[];
   'file-in'?: string[];
   suggests: boolean;
   'include-archive': boolean;
 }
 
 interface BiocArgs extends DownloadArgs {
-  versions: string | string[];
+  versions: string[];
   'file-in'?: string[];
   suggests: boolean;
   'cran-url'?: string;

@@ -6,7 +6,7 @@ import type { BundleRequest } from '../../online/get.js';
 import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT } from '../../core/bundle/format.js';
 import { parseBundleFormat } from './options.js';
-import type { GlobalArgs } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 
 /**
  * The flags `get` shares with the seed's rspm-offline-downloader, and their checks. Lists
@@ -83,10 +83,10 @@ export function bundleRequest(args: DownloadArgs): BundleRequest | null {
   return { output: args.bundle, startingSnapshot: args['starting-snapshot'], signWith: args.sign, volumeSize, format };
 }
 
-/** `4.4,4.5` or repeated flags, trimmed, empty items dropped, each checked against `pattern`. */
-export function listOption(flag: string, value: string | string[] | undefined, pattern: RegExp, example: string): string[] {
+/** `4.4,4.5` or repeated flags (`--r-versions 4.4 --r-versions 4.5`), trimmed, empty items dropped, each checked against `pattern`. */
+export function listOption(flag: string, value: readonly string[] | undefined, pattern: RegExp, example: string): string[] {
   if (value === undefined) return [];
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const items = value.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   for (const item of items) if (!pattern.test(item)) usage(`${flag} has ${JSON.stringify(item)}, which is not valid`, `for example ${flag}=${example}`);
   return [...new Set(items)];
 }

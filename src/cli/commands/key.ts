@@ -1,6 +1,7 @@
 import type { CommandModule } from '../program/types.js';
 import { generateKeyFiles } from '../../trust/keys.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 
 const generate: CommandModule<GlobalArgs & { output: string }> = {
   command: 'generate',

@@ -4,7 +4,7 @@ import { parseVolumeSize } from '../../core/bundle/volume.js';
 import { BUNDLE_FORMAT, PACKED_BUNDLE_FORMAT, type BundleFormat } from '../../core/bundle/format.js';
 import { AirlockError } from '../../errors.js';
 import type { Progress } from '../../core/progress.js';
-import type { GlobalArgs } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 
 export interface DataDirArgs extends GlobalArgs {
   'data-dir': string;

@@ -5,7 +5,8 @@ import { diffSnapshots } from '../../repository/diffSnapshots.js';
 import { createSnapshot } from '../../repository/createSnapshot.js';
 import { Repository } from '../../repository/repository.js';
 import { formatBytes, short } from '../format.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 import { listChangesOption, type ListArgs } from './options.js';
 import { describeDiff } from '../present.js';
 

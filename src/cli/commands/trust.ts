@@ -3,7 +3,8 @@ import type { CommandModule } from '../program/types.js';
 import { withOfflineSession } from '../../offline/session.js';
 import { loadPublicKey } from '../../trust/keys.js';
 import { TrustStore } from '../../trust/trustStore.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 import { dataDirOption, type DataDirArgs } from './options.js';
 
 const add: CommandModule<DataDirArgs & { key: string }> = {

@@ -1,7 +1,8 @@
 import { count } from '../../core/units.js';
 import type { CommandModule } from '../program/types.js';
 import type { ValidateKind } from '../../online/validateLayout.js';
-import { runCommand, type GlobalArgs } from '../context.js';
+import { runCommand } from '../context.js';
+import type { GlobalArgs } from '../globalOptions.js';
 
 interface ValidateArgs extends GlobalArgs {
   destination: string;

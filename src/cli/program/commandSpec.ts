@@ -74,7 +74,7 @@ export function commandName(module: CommandModule<never>): string {
  * its positionals from the command string. A command with subcommands has no positionals of
  * its own: its '<command>' only names the place of the subcommand.
  */
-export function specOf(module: CommandModule<never>, inherited: Declared[]): CommandSpec {
+export function specOf(module: CommandModule<never>, inherited: readonly Declared[]): CommandSpec {
   const [name, ...words] = module.command.split(' ');
   const spec: CommandSpec = {
     name: name!,

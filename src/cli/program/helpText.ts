@@ -29,9 +29,8 @@ export function helpText(spec: CommandSpec, context: HelpContext): string {
     const rows = spec.subcommands.map((m): [string, string] => [`${prefix} ${m.command}`, m.describe]);
     out.push('Commands:', ...table(rows, width), '');
   }
-  const positionals = spec.positionals.filter((p) => p.describe);
-  if (positionals.length > 0) {
-    out.push('Positionals:', ...table(positionals.map((p) => [p.name, withNotes(p.describe ?? '', notes(p, true))]), width), '');
+  if (spec.positionals.length > 0) {
+    out.push('Positionals:', ...table(spec.positionals.map((p) => [p.name, withNotes(p.describe ?? '', notes(p, true))]), width), '');
   }
   // The command's own options first, then the ones every command has.
   const ordered = [...spec.options.filter((o) => !o.global), ...spec.options.filter((o) => o.global)];
@@ -64,7 +63,8 @@ function notes(o: Declared, positional: boolean): string[] {
 }
 
 function withNotes(text: string, n: string[]): string {
-  return n.length === 0 ? text : `${text} [${n.join('; ')}]`;
+  const joined = n.length === 0 ? '' : `[${n.join('; ')}]`;
+  return text && joined ? `${text} ${joined}` : text || joined;
 }
 
 /** Two columns: names padded to the widest (at most 36), descriptions wrapped beside them. */

@@ -1,12 +1,19 @@
+/** Longer words are not typed by hand, and an edit distance costs the product of the lengths. */
+const MAX_WORD = 64;
+
 /**
  * The candidate a mistyped word most likely meant: the nearest by edit distance, if it is
  * near enough (one edit in a short word, two in a longer one), as `aply` means `apply`.
+ * None for a word longer than 64 characters.
  */
 export function closest(word: string, candidates: readonly string[]): string | null {
+  if (word.length > MAX_WORD) return null;
   const limit = word.length <= 4 ? 1 : 2;
   let best: string | null = null;
   let bestDistance = limit + 1;
   for (const candidate of candidates) {
+    // Each edit changes the length by at most one.
+    if (Math.abs(candidate.length - word.length) > limit) continue;
     const d = editDistance(word, candidate);
     if (d < bestDistance) {
       best = candidate;

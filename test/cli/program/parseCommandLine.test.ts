@@ -109,8 +109,28 @@ describe('parseCommandLine', () => {
     expect(args('apply', 'F', '--force-full', '--no-force-full')['force-full']).toBe(false);
   });
 
-  it('a repeatable option takes one value per flag, so a positional after it stays a positional', () => {
-    expect(args('apply', '--key', 'a.pub', 'F.airlock')).toMatchObject({ key: ['a.pub'], bundle: ['F.airlock'] });
+  it('a repeatable option takes every word after it, up to the next option, as yargs did', () => {
+    expect(args('apply', 'F.airlock', '--key', 'a.pub', 'b.pub', '--key', 'c.pub', '--json')).toMatchObject({ key: ['a.pub', 'b.pub', 'c.pub'], bundle: ['F.airlock'], json: true });
+    expect(args('apply', 'F.airlock', '--key=a.pub', 'G.airlock')).toMatchObject({ key: ['a.pub'], bundle: ['F.airlock', 'G.airlock'] });
+    expect(error('apply', '--key', 'a.pub', 'F.airlock')).toMatch(/`airlock apply` needs <bundle>/);
+  });
+
+  it('takes options given before the command they belong to, as yargs did', () => {
+    expect(args('--owner', 'u:g', 'apply', 'F')).toMatchObject({ owner: 'u:g', bundle: ['F'] });
+    expect(args('--force-full', 'apply', 'F')).toMatchObject({ 'force-full': true, bundle: ['F'] });
+    expect(args('snapshot', '--repo', 'r', 'create')).toMatchObject({ _: ['snapshot', 'create'], repo: 'r' });
+    expect(args('--retries=2', 'apply', 'F').retries).toBe(2);
+    expect(error('--nope', 'x', 'apply', 'F')).toMatch(/unknown option --nope for `airlock apply`/);
+    expect(error('--force-full', 'x', 'apply', 'F')).toMatch(/unexpected "x" after --force-full/);
+    expect(error('--owner', 'u:g')).toMatch(/name a command/);
+  });
+
+  it('reads --camelCase names, grouped one-letter flags, and a one-letter alias only after one dash', () => {
+    expect(args('apply', 'F', '--dataDir', '/x', '--forceFull')).toMatchObject({ 'data-dir': '/x', 'force-full': true });
+    expect(args('apply', 'F', '-qq')).toMatchObject({ quiet: true });
+    expect(error('apply', 'F', '-qo')).toMatch(/unknown option -qo/);
+    expect(error('apply', 'F', '-linux-distros=jammy')).toMatch(/unknown option -linux-distros/);
+    expect(error('apply', 'F', '-owner', 'x')).toMatch(/unknown option -owner/);
   });
 
   it('refuses a value that is missing, of the wrong kind or outside the choices', () => {
@@ -120,6 +140,7 @@ describe('parseCommandLine', () => {
     expect(error('apply', 'F', '--retries=')).toMatch(/--retries takes a number/);
     expect(error('apply', 'F', '--mode', 'c')).toMatch(/--mode is one of a, b, not "c"/);
     expect(args('apply', 'F', '--retries', '-1').retries).toBe(-1);
+    expect(args('apply', 'F', '--owner', '-5').owner).toBe('-5');
     expect(args('apply', 'F', '--owner=-x').owner).toBe('-x');
     expect(args('apply', '-', '--owner', 'u')).toMatchObject({ bundle: ['-'] });
   });
@@ -158,8 +179,14 @@ describe('parseCommandLine', () => {
     }
   });
 
-  it('answers --version only for the program', () => {
+  it('answers --version wherever it is, as yargs did', () => {
     expect(parse('--version').kind).toBe('version');
-    expect(error('apply', 'F', '--version')).toMatch(/unknown option --version/);
+    expect(parse('apply', 'F', '--version').kind).toBe('version');
+    expect(parse('snapshot', '--version').kind).toBe('version');
+  });
+
+  it('shows a word nobody typed by hand cut short, with no suggestion', () => {
+    expect(error('apply', 'F', `--${'a'.repeat(200_000)}`)).toMatch(/^unknown option --a{62}… for `airlock apply`$/);
+    expect(error('x'.repeat(200_000))).toMatch(/^`airlock` has no command "x{64}…"\. It has: apply, snapshot$/);
   });
 });

@@ -16,5 +16,7 @@ describe('suggestions for a mistyped word', () => {
     expect(closest('xyzzy', ['apply', 'adopt', 'status'])).toBeNull();
     expect(closest('gx', ['gc', 'get'])).toBe('gc');
     expect(closest('ab', ['gc'])).toBeNull();
+    expect(closest('x'.repeat(65), ['x'.repeat(65)])).toBeNull();
+    expect(closest('x'.repeat(64), ['x'.repeat(63)])).toBe('x'.repeat(63));
   });
 });
