@@ -2,7 +2,7 @@ import { VERSION } from '../version.js';
 import { GLOBAL_OPTIONS } from './globalOptions.js';
 import { ExitCode } from '../errors.js';
 import type { CommandModule } from './program/types.js';
-import { specOf, type CommandSpec } from './program/commandSpec.js';
+import { specOf } from './program/commandSpec.js';
 import { parseCommandLine } from './program/parseCommandLine.js';
 import { helpText } from './program/helpText.js';
 
@@ -40,6 +40,12 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
 };
 const DOWNLOADER_COMMANDS = ['get', 'validate'];
 
+/** What `--help` says each program is. */
+const DESCRIPTIONS: Record<ProgramName, string> = {
+  airlock: 'Move R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.',
+  'rspm-offline-downloader': "airlock under the seed downloader's name: get and validate.",
+};
+
 /** The commands to register for these arguments: the one named, none for --version, else all. */
 async function commandsFor(args: string[], available: string[]): Promise<AnyCommand[]> {
   const first = args[0];
@@ -55,24 +61,17 @@ export async function main(argv: string[], name: ProgramName = 'airlock'): Promi
     throw err;
   });
   const args = argv.slice(2);
-  const root: CommandSpec = {
-    ...specOf({ command: name, describe: '', handler: () => undefined }, GLOBAL_OPTIONS),
-    subcommands: await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS),
-    handler: null,
-  };
+  const commands = await commandsFor(args, name === 'airlock' ? Object.keys(COMMANDS) : DOWNLOADER_COMMANDS);
+  // The program is a command whose subcommands are the commands: it only ever needs one of them.
+  const root = specOf({ command: `${name} <command>`, describe: DESCRIPTIONS[name], builder: (y) => commands.reduce((b, c) => b.command(c), y), handler: () => undefined }, GLOBAL_OPTIONS);
   const outcome = parseCommandLine(root, args);
   switch (outcome.kind) {
     case 'version':
       process.stdout.write(`${VERSION}\n`);
       return;
-    case 'help': {
-      const usage =
-        name === 'airlock'
-          ? '$0 <command>\n\nMove R package repositories across an air gap: download, snapshot, bundle, verify, apply, roll back.'
-          : "$0 <command>\n\nairlock under the seed downloader's name: get and validate.";
-      process.stdout.write(helpText(outcome.spec, { program: name, programUsage: usage, path: outcome.path, width: Math.min(110, process.stdout.columns || 100) }));
+    case 'help':
+      process.stdout.write(helpText(outcome.spec, { program: name, path: outcome.path, width: Math.min(110, process.stdout.columns || 100) }));
       return;
-    }
     case 'error': {
       const command = [name, ...outcome.path].join(' ');
       process.stderr.write(`${name}: error [USAGE]: ${outcome.message}\n  next:  run \`${command} --help\`${outcome.path.length === 0 ? ` or \`${name} <command> --help\`` : ''}\n`);

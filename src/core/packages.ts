@@ -45,7 +45,7 @@ function packageIndex(tree: Tree): Map<string, string[]> {
   for (const entry of tree.entries) {
     const ref = parsePackagePath(entry.path);
     if (!ref) continue;
-    const key = `${ref.repository}\0${ref.name}`;
+    const key = keyOf(ref);
     const versions = index.get(key);
     if (versions) versions.push(ref.version);
     else index.set(key, [ref.version]);
@@ -92,9 +92,11 @@ export function diffPackages(before: Tree | null, after: Tree, diff?: TreeDiff):
   }
   const files = diff ?? diffTrees(before, after);
   const touched = new Map<string, PackageRef>();
-  for (const entry of [...files.added, ...files.removed]) {
-    const ref = parsePackagePath(entry.path);
-    if (ref) touched.set(`${ref.repository}\0${ref.name}`, ref);
+  for (const side of [files.added, files.removed]) {
+    for (const entry of side) {
+      const ref = parsePackagePath(entry.path);
+      if (ref) touched.set(keyOf(ref), ref);
+    }
   }
   const changes: PackageChange[] = [];
   for (const ref of touched.values()) {
@@ -107,6 +109,11 @@ export function diffPackages(before: Tree | null, after: Tree, diff?: TreeDiff):
     else changes.push({ kind: 'updated', ...where, from, to });
   }
   return sortChanges(changes);
+}
+
+/** One package in one repository, as a map key (the inverse of splitKey). */
+function keyOf(ref: { repository: string; name: string }): string {
+  return `${ref.repository}\0${ref.name}`;
 }
 
 function splitKey(key: string): { repository: string; name: string } {
@@ -154,13 +161,13 @@ export function sizeGuesser(previous: Tree | null): (path: string) => number | u
   for (const entry of previous?.entries ?? []) {
     byPath.set(entry.path, entry.size);
     const ref = parsePackagePath(entry.path);
-    if (ref) byPackage.set(`${ref.repository}\0${ref.name}`, entry.size);
+    if (ref) byPackage.set(keyOf(ref), entry.size);
   }
   return (path) => {
     const exact = byPath.get(path);
     if (exact !== undefined) return exact;
     const ref = parsePackagePath(path);
-    return ref ? byPackage.get(`${ref.repository}\0${ref.name}`) : undefined;
+    return ref ? byPackage.get(keyOf(ref)) : undefined;
   };
 }
 

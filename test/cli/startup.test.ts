@@ -29,7 +29,7 @@ describe('start-up loads only what the command uses', () => {
     expect(packagesOpened(['--version'])).toEqual([]);
   });
 
-  it('help and a usage error load no package beyond the command line\'s own code', () => {
+  it('help and a usage error load no HTTP client', () => {
     expect(packagesOpened(['status', '--help'])).not.toContain('undici');
     expect(packagesOpened(['apply'], 2)).not.toContain('undici');
   });

@@ -125,7 +125,6 @@ export const bundleCommand: CommandModule<GlobalArgs> = {
       .command(create)
       .command(inspect)
       .command(verify)
-      .demandCommand(1)
       .example('$0 bundle create --repo /srv/airlock --starting-snapshot 2026-11-01 --output /media/usb/delta.airlock', 'online: what the offline side lacks')
       .example('$0 bundle verify /media/usb/delta.airlock', 'check every byte of the copy on the drive')
       .example('$0 bundle inspect /media/usb/delta.airlock', 'offline: what it carries and changes, before applying'),

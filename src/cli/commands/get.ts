@@ -232,7 +232,6 @@ export const getCommand: CommandModule<GlobalArgs> = {
     y
       .command(cran)
       .command(bioconductor)
-      .demandCommand(1)
       .example('$0 get cran --destination /srv/airlock --include-binaries --r-versions=4.4,4.5 --distributions=jammy,rhel9', 'CRAN with Linux binaries, and sysreqs')
       .example('$0 get bioconductor --destination /srv/airlock --versions=release,devel', 'Bioconductor release and devel'),
   handler: () => undefined,

@@ -27,7 +27,6 @@ export const keyCommand: CommandModule<GlobalArgs> = {
   builder: (y) =>
     y
       .command(generate)
-      .demandCommand(1)
       .example('$0 key generate --output /root/airlock-signing', 'once, on the online host: writes airlock-signing.key and airlock-signing.pub'),
   handler: () => undefined,
 };

@@ -116,7 +116,6 @@ export const snapshotCommand: CommandModule<GlobalArgs> = {
       .command(list)
       .command(show)
       .command(diff)
-      .demandCommand(1)
       .example('$0 snapshot create --repo /srv/airlock --from /srv/rspm-data --label 2026-11-24', 'record a tree downloaded some other way')
       .example('$0 snapshot list --repo /srv/airlock', 'every snapshot, oldest first')
       .example('$0 snapshot diff --repo /srv/airlock 2026-11-01 latest', 'which packages changed'),

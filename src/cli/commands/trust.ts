@@ -58,7 +58,6 @@ export const trustCommand: CommandModule<GlobalArgs> = {
       .command(add)
       .command(list)
       .command(remove)
-      .demandCommand(1)
       .example('$0 trust add /media/usb/airlock-signing.pub --data-dir /var/lib/rspm-offline-data', 'once: from now on only signed bundles')
       .example('$0 trust list --data-dir /var/lib/rspm-offline-data', 'the keys trusted here'),
   handler: () => undefined,

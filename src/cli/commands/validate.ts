@@ -41,7 +41,6 @@ export const validateCommand: CommandModule<GlobalArgs> = {
     y
       .command(validateKind('cran'))
       .command(validateKind('bioconductor'))
-      .demandCommand(1)
       .example('$0 validate cran --destination /srv/airlock --packages', 'the newest download, every archive against PACKAGES')
       .example('$0 validate bioconductor --destination /var/lib/rspm-offline-data', 'the offline data\'s Bioconductor layout'),
   handler: () => undefined,

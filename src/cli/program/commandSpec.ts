@@ -24,7 +24,7 @@ export interface CommandSpec {
   examples: Array<{ command: string; description: string }>;
   conflicts: Array<[string, string]>;
   subcommands: Array<CommandModule<never>>;
-  handler: ((args: never) => void | Promise<void>) | null;
+  handler: (args: never) => void | Promise<void>;
 }
 
 class SpecBuilder implements Argv {
@@ -56,10 +56,6 @@ class SpecBuilder implements Argv {
 
   command(module: CommandModule<never>): Argv {
     this.spec.subcommands.push(module);
-    return this;
-  }
-
-  demandCommand(): Argv {
     return this;
   }
 }

@@ -3,8 +3,6 @@ import type { CommandSpec, Declared } from './commandSpec.js';
 export interface HelpContext {
   /** The program's name, which replaces $0 in examples and starts every command line shown. */
   program: string;
-  /** The program's own usage text (for `airlock --help`), with $0 for its name. */
-  programUsage: string;
   /** The words of the command reached ([] for the program itself). */
   path: string[];
   width: number;
@@ -19,22 +17,19 @@ export function helpText(spec: CommandSpec, context: HelpContext): string {
   const { program, path, width } = context;
   const prefix = [program, ...path].join(' ');
   const out: string[] = [];
-  if (path.length === 0) {
-    out.push(context.programUsage.replaceAll('$0', program), '');
-  } else {
-    out.push([program, ...path.slice(0, -1), spec.usage].join(' ') + (spec.subcommands.length === 0 ? ' [options]' : ''), '');
-    out.push(...wrap(spec.describe, width), '');
-  }
+  // The program's spec is its own command line ('airlock <command>'); a command's is its words after its parent's.
+  const usage = path.length === 0 ? spec.usage : [program, ...path.slice(0, -1), spec.usage].join(' ');
+  out.push(usage + (spec.subcommands.length === 0 ? ' [options]' : ''), '', ...wrap(spec.describe, width), '');
   if (spec.subcommands.length > 0) {
     const rows = spec.subcommands.map((m): [string, string] => [`${prefix} ${m.command}`, m.describe]);
     out.push('Commands:', ...table(rows, width), '');
   }
   if (spec.positionals.length > 0) {
-    out.push('Positionals:', ...table(spec.positionals.map((p) => [p.name, withNotes(p.describe ?? '', notes(p, true))]), width), '');
+    out.push('Positionals:', ...table(spec.positionals.map((p) => [p.name, withNotes(p.describe ?? '', notes(p))]), width), '');
   }
   // The command's own options first, then the ones every command has.
   const ordered = [...spec.options.filter((o) => !o.global), ...spec.options.filter((o) => o.global)];
-  const own = ordered.map((o): [string, string] => [flags(o), withNotes(o.describe ?? '', notes(o, false))]);
+  const own = ordered.map((o): [string, string] => [flags(o), withNotes(o.describe ?? '', notes(o))]);
   own.push(['-h, --help', 'show this help']);
   if (path.length === 0) own.push(['    --version', 'show the version number']);
   out.push('Options:', ...table(own, width), '');
@@ -53,11 +48,11 @@ function flags(o: Declared): string {
   return o.alias.length === 1 ? `-${o.alias}, ${long}` : `    ${long}, --${o.alias}`;
 }
 
-function notes(o: Declared, positional: boolean): string[] {
+function notes(o: Declared & { required?: boolean }): string[] {
   const n: string[] = [];
   if (o.choices) n.push(`one of: ${o.choices.join(', ')}`);
   if (o.array) n.push('repeatable');
-  if (o.demandOption || (positional && 'required' in o && o.required)) n.push('required');
+  if (o.demandOption || o.required) n.push('required');
   if (o.default !== undefined && o.default !== false) n.push(`default: ${String(o.default)}`);
   return n;
 }

@@ -30,18 +30,13 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
   const state = new ParseState(root);
   try {
     state.read(argv);
-  } catch (err) {
-    if (!(err instanceof UsageProblem)) throw err;
-    // Asked for help, the help of the command reached is the answer, whatever else is wrong.
-    if (state.help || argv.some((a) => a === '--help' || a === '-h')) return { kind: 'help', spec: state.spec, path: state.path };
-    return { kind: 'error', message: err.message, path: state.path };
-  }
-  if (state.help) return { kind: 'help', spec: state.spec, path: state.path };
-  if (state.version) return { kind: 'version' };
-  try {
+    if (state.help) return { kind: 'help', spec: state.spec, path: state.path };
+    if (state.version) return { kind: 'version' };
     return { kind: 'run', spec: state.spec, path: state.path, args: state.finish() };
   } catch (err) {
     if (!(err instanceof UsageProblem)) throw err;
+    // Asked for help (perhaps after the mistake), the help of the command reached is the answer.
+    if (argv.some((a) => a === '--help' || a === '-h')) return { kind: 'help', spec: state.spec, path: state.path };
     return { kind: 'error', message: err.message, path: state.path };
   }
 }

@@ -29,9 +29,8 @@ export interface Argv {
   example(command: string, description: string): Argv;
   /** The two options cannot be given together. */
   conflicts(a: string, b: string): Argv;
+  /** A subcommand; a command that has any must be given one. */
   command(module: CommandModule<never>): Argv;
-  /** Kept for the builders' shape: a command with subcommands always needs one. */
-  demandCommand(min?: number): Argv;
 }
 
 /**

@@ -22,7 +22,7 @@ const apply: CommandModule<never> = {
 };
 
 describe('help text', () => {
-  const text = helpText(specOf(apply, globals), { program: 'airlock', programUsage: '$0 <command>', path: ['apply'], width: 60 });
+  const text = helpText(specOf(apply, globals), { program: 'airlock', path: ['apply'], width: 60 });
   const lines = text.split('\n');
 
   it('shows usage, description, positionals, options (own first) and examples', () => {
@@ -51,11 +51,11 @@ describe('help text', () => {
 
   it('lists subcommands with their full command line, and the program\'s own usage at the top', () => {
     const group: CommandModule<never> = { command: 'bundle <command>', describe: 'bundles', builder: (y) => y.command(apply), handler: () => undefined };
-    const top = helpText({ ...specOf({ command: 'airlock', describe: '', handler: () => undefined }, globals), subcommands: [group] }, { program: 'airlock', programUsage: '$0 <command>\n\nMoves things.', path: [], width: 80 });
+    const top = helpText(specOf({ command: 'airlock <command>', describe: 'Moves things.', builder: (y) => y.command(group), handler: () => undefined }, globals), { program: 'airlock', path: [], width: 80 });
     expect(top.split('\n').slice(0, 3)).toEqual(['airlock <command>', '', 'Moves things.']);
     expect(top).toMatch(/^ {2}airlock bundle <command> +bundles$/m);
     expect(top).toMatch(/--version/);
-    const sub = helpText(specOf(group, globals), { program: 'airlock', programUsage: '', path: ['bundle'], width: 80 });
+    const sub = helpText(specOf(group, globals), { program: 'airlock', path: ['bundle'], width: 80 });
     expect(sub).toMatch(/^ {2}airlock bundle apply <bundle\.\.> +verify a bundle/m);
     expect(sub).not.toMatch(/--version/);
   });

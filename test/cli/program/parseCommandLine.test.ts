@@ -45,12 +45,12 @@ const diff: CommandModule<never> = {
 const snapshot: CommandModule<never> = {
   command: 'snapshot <command>',
   describe: 'snapshots',
-  builder: (y) => y.command(create).command(diff).demandCommand(1),
+  builder: (y) => y.command(create).command(diff),
   handler: () => undefined,
 };
 
 function root(): CommandSpec {
-  return { ...specOf({ command: 'airlock', describe: '', handler: () => undefined }, globals), subcommands: [apply, snapshot], handler: null };
+  return specOf({ command: 'airlock <command>', describe: '', builder: (y) => y.command(apply).command(snapshot), handler: () => undefined }, globals);
 }
 
 const parse = (...argv: string[]): ParseOutcome => parseCommandLine(root(), argv);
