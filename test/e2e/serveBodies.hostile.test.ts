@@ -1,0 +1,182 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { airlockOk } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { startServe, type ServeProcess } from '../helpers/serve.js';
+
+/**
+ * `airlock serve` sends a body in pieces it reads into buffers it uses again once the socket
+ * has taken their bytes (src/serve/respond.ts). What could go wrong is another client's bytes
+ * in a body (a piece reused too early), a body that stops at a piece's edge, a client that
+ * leaves mid-body keeping a file open, or a client that stops reading making the server hold
+ * the whole body in memory. Each is tried here against the real server, with bodies that end
+ * on, before and after a piece's edge (256 KiB) and span many pieces.
+ */
+const KiB = 1024;
+const PIECE = 256 * KiB;
+const SIZES: Record<string, number> = {
+  'one.bin': 1,
+  'small.bin': 64 * KiB,
+  'small-plus.bin': 64 * KiB + 1,
+  'piece.bin': PIECE,
+  'piece-plus.bin': PIECE + 1,
+  'pieces.bin': 3 * PIECE + 17,
+  'large.bin': 24 * PIECE + 5,
+};
+
+let work: string;
+let serve: ServeProcess;
+const bodies = new Map<string, Buffer>();
+
+/** Bytes that differ from file to file and from offset to offset, so a piece of another body shows. */
+function content(name: string, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let s = [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261);
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+const url = (name: string) => `${serve.url}/sysreqs/latest/${name}`;
+
+async function get(name: string, range?: string): Promise<{ status: number; body: Buffer }> {
+  const res = await fetch(url(name), range === undefined ? {} : { headers: { range } });
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+function openFiles(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** A raw client of one request (Connection: close), paused once `bytes` of the response arrived (headers included). */
+interface RawClient {
+  socket: net.Socket;
+  /** Bytes received so far. */
+  received(): number;
+  /** Reads on to the end of the response; resolves with every byte received. */
+  finish(): Promise<number>;
+}
+
+function rawClient(name: string, bytes: number): Promise<RawClient> {
+  const { hostname, port } = new URL(serve.url);
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    let paused = false;
+    const socket = net.connect(Number(port), hostname, () => socket.write(`GET /sysreqs/latest/${name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const ended = new Promise<number>((done) => socket.on('close', () => done(got)));
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (!paused && got >= bytes) {
+        paused = true;
+        socket.pause();
+        resolve({
+          socket,
+          received: () => got,
+          finish: () => {
+            socket.resume();
+            return ended;
+          },
+        });
+      }
+    });
+  });
+}
+
+async function settles(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await sleep(50);
+  expect(check(), what).toBe(true);
+}
+
+beforeAll(async () => {
+  work = tempDir('airlock-serve-bodies-');
+  const tree = join(work, 'tree');
+  fs.mkdirSync(join(tree, 'sysreqs'), { recursive: true });
+  for (const [name, size] of Object.entries(SIZES)) {
+    const body = content(name, size);
+    bodies.set(name, body);
+    fs.writeFileSync(join(tree, 'sysreqs', name), body);
+  }
+  const repo = join(work, 'repo');
+  airlockOk(['snapshot', 'create', '--repo', repo, '--from', tree, '--label', '2026-01-05', '--quiet']);
+  airlockOk(['bundle', 'create', '--repo', repo, '--output', join(work, 'full.airlock'), '--quiet']);
+  fs.mkdirSync(join(work, 'offline'));
+  const dataDir = join(work, 'offline', 'data');
+  airlockOk(['apply', join(work, 'full.airlock'), '--data-dir', dataDir, '--quiet']);
+  serve = await startServe(dataDir, ['--quiet']);
+}, 120_000);
+
+afterAll(async () => {
+  await serve?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('airlock serve hostile: bodies sent in reused pieces', () => {
+  it('sends every body whole, and ranges across the pieces’ edges byte for byte', async () => {
+    for (const [name, body] of bodies) {
+      const whole = await get(name);
+      expect(whole.status, name).toBe(200);
+      expect(whole.body.equals(body), `${name}: the body is the file`).toBe(true);
+    }
+    const large = bodies.get('large.bin')!;
+    for (const [start, end] of [[PIECE - 3, PIECE + 3], [1, 5 * PIECE], [PIECE, 2 * PIECE - 1], [large.length - PIECE - 1, large.length - 1], [7, 7]] as const) {
+      const part = await get('large.bin', `bytes=${start}-${end}`);
+      expect(part.status).toBe(206);
+      expect(part.body.equals(large.subarray(start, end + 1)), `bytes ${start}-${end}`).toBe(true);
+    }
+  });
+
+  it('gives each of many clients at once its own bytes', async () => {
+    const names = [...bodies.keys()];
+    const asks = Array.from({ length: 64 }, (_, i) => names[(i * 5) % names.length]!);
+    const got = await Promise.all(asks.map(async (name) => ({ name, ...(await get(name)) })));
+    for (const { name, status, body } of got) {
+      expect(status).toBe(200);
+      expect(body.equals(bodies.get(name)!), `${name}: another body's bytes, or a short one`).toBe(true);
+    }
+  });
+
+  it('closes the file of a client that leaves mid-body, and goes on serving whole bodies', async () => {
+    const pid = serve.child.pid!;
+    await get('one.bin'); // the server's own files (the listening socket, the store) are open by now
+    const baseline = openFiles(pid);
+    // Clients that take a little of the large body (or nothing past the headers) and vanish.
+    for (let round = 0; round < 3; round++) {
+      const leaving = await Promise.all(Array.from({ length: 12 }, (_, i) => rawClient(i % 3 === 0 ? 'pieces.bin' : 'large.bin', i % 2 === 0 ? 100 : 300 * KiB)));
+      for (const client of leaving) client.socket.destroy();
+      const again = await get('large.bin');
+      expect(again.body.equals(bodies.get('large.bin')!), 'a whole body after clients left mid-body').toBe(true);
+    }
+    await settles(() => openFiles(pid) <= baseline, `the server's open files come back to ${baseline} (now ${openFiles(pid)})`);
+  });
+
+  it('holds a piece, not the body, for a client that stops reading', async () => {
+    const pid = serve.child.pid!;
+    const large = bodies.get('large.bin')!;
+    await get('large.bin');
+    const before = rssBytes(pid);
+    // Each stops reading after its first bytes; the server may send only what the sockets take.
+    const stalled = await Promise.all(Array.from({ length: 24 }, () => rawClient('large.bin', 1)));
+    await sleep(500);
+    const grown = rssBytes(pid) - before;
+    // Held whole, the bodies would be 24 x 6 MiB; held a piece each (and the kernel's socket
+    // buffers, outside the process), a few MiB.
+    expect(grown, `the server grew by ${(grown / 2 ** 20).toFixed(1)} MiB for 24 stalled clients`).toBeLessThan((24 * large.length) / 4);
+    // Meanwhile others are served, and the stalled ones get their bodies whole once they read.
+    expect((await get('pieces.bin')).body.equals(bodies.get('pieces.bin')!)).toBe(true);
+    const received = await Promise.all(stalled.map((client) => client.finish()));
+    // Headers and then the body in full.
+    for (const n of received) expect(n).toBeGreaterThan(large.length);
+    expect(Math.max(...received) - Math.min(...received), 'the same response to each').toBe(0);
+  });
+});
