@@ -46,25 +46,28 @@ export interface DataDirState {
 export class DataDir {
   readonly path: string;
   readonly stateDir: string;
+  /** Joined once: serve lists it for every request. */
+  readonly deploymentsDir: string;
+  /** What the data dir's symlink points to, less the snapshot id (relative, so the pair can move). */
+  private readonly linkPrefix: string;
 
   /** `stateDir` defaults to the sibling `<path>.airlock`; it must share the path's parent directory. */
   constructor(path: string, stateDir?: string) {
     this.path = resolve(path).replace(/\/+$/, '');
     this.stateDir = stateDir === undefined ? `${this.path}.airlock` : resolve(stateDir);
+    this.deploymentsDir = join(this.stateDir, 'deployments');
+    this.linkPrefix = `${basename(this.stateDir)}/deployments/`;
   }
 
   get parent(): string {
     return dirname(this.path);
-  }
-  get deploymentsDir(): string {
-    return join(this.stateDir, 'deployments');
   }
   deploymentPath(id: SnapshotId): string {
     return join(this.deploymentsDir, id);
   }
   /** The symlink's text: relative, so the pair can be moved or mounted elsewhere together. */
   linkTarget(id: SnapshotId): string {
-    return `${basename(this.stateDir)}/deployments/${id}`;
+    return `${this.linkPrefix}${id}`;
   }
   get statePath(): string {
     return join(this.stateDir, 'state.json');
@@ -99,9 +102,8 @@ export class DataDir {
     } catch {
       return undefined;
     }
-    const prefix = `${basename(this.stateDir)}/deployments/`;
-    if (!target.startsWith(prefix)) return undefined;
-    const id = target.slice(prefix.length);
+    if (!target.startsWith(this.linkPrefix)) return undefined;
+    const id = target.slice(this.linkPrefix.length);
     return isObjectId(id) ? id : undefined;
   }
 

@@ -34,10 +34,15 @@ export class RepositoryLayout {
   readonly objectsDir: string;
   /** Joined once: every staged object's temp name starts with it. */
   readonly tmpDir: string;
+  readonly snapshotsDir: string;
+  /** Joined once: serve looks at it for every request. */
+  readonly indexPath: string;
 
   constructor(readonly root: string) {
     this.objectsDir = join(root, 'objects', 'v1');
     this.tmpDir = join(root, 'tmp');
+    this.snapshotsDir = join(root, 'snapshots', 'v1');
+    this.indexPath = join(this.snapshotsDir, 'index.json');
   }
 
   get marker(): string {
@@ -49,14 +54,8 @@ export class RepositoryLayout {
   objectPath(id: ObjectId): string {
     return objectPathIn(this.objectsDir, id);
   }
-  get snapshotsDir(): string {
-    return join(this.root, 'snapshots', 'v1');
-  }
   treePath(id: SnapshotId): string {
     return join(this.snapshotsDir, `${id}.tree`);
-  }
-  get indexPath(): string {
-    return join(this.snapshotsDir, 'index.json');
   }
   get statCacheDir(): string {
     return join(this.root, 'cache', 'stat-v2');

@@ -17,7 +17,8 @@ export interface Representation {
   /** The content's BLAKE3 (for a stored file, its object id). */
   etag: string;
   size: number;
-  lastModified: Date;
+  /** An HTTP date (`Date.prototype.toUTCString`). */
+  lastModified: string;
   contentType: string;
   /** A dated or id URL never changes what it answers; `latest` does. */
   immutable: boolean;
@@ -35,7 +36,7 @@ const REVALIDATE = 'public, max-age=0, must-revalidate';
 function head(req: IncomingMessage, res: ServerResponse, rep: Representation): { start: number; end: number } | null {
   const etag = `"${rep.etag}"`;
   res.setHeader('ETag', etag);
-  res.setHeader('Last-Modified', rep.lastModified.toUTCString());
+  res.setHeader('Last-Modified', rep.lastModified);
   res.setHeader('Cache-Control', rep.immutable ? IMMUTABLE : REVALIDATE);
   res.setHeader('Accept-Ranges', 'bytes');
   if (rep.vary) res.setHeader('Vary', rep.vary);

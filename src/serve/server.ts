@@ -94,7 +94,7 @@ async function handle(served: ServedRepository, req: http.IncomingMessage, res: 
   const choice = chooseSnapshot(route.snapshot, kept, served.current());
   if (!choice.found) return sendText(res, 404, choice.message);
   const snapshot = choice.snapshot;
-  const base = { lastModified: new Date(snapshot.record?.createdAt ?? 0), immutable: choice.immutable };
+  const base = { lastModified: snapshot.lastModified, immutable: choice.immutable };
   if (route.kind === 'cran') return sendCran(served, req, res, route, snapshot, base);
   return sendTreeFile(served, req, res, snapshot, route.path, base, undefined);
 }
@@ -145,7 +145,7 @@ async function sendPage(served: ServedRepository, req: http.IncomingMessage, res
     }),
     'utf8',
   );
-  sendBytes(req, res, { etag: hashBytes(body), size: body.length, lastModified: new Date(), contentType: 'text/html; charset=utf-8', immutable: false }, body);
+  sendBytes(req, res, { etag: hashBytes(body), size: body.length, lastModified: new Date().toUTCString(), contentType: 'text/html; charset=utf-8', immutable: false }, body);
 }
 
 /** `127.0.0.1 - - [06/Dec/2026:14:02:21 +0000] "GET /cran/latest/src/contrib/PACKAGES HTTP/1.1" 200 1234` */

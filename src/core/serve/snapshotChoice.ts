@@ -13,13 +13,15 @@ export interface KeptSnapshot {
   record: SnapshotRecord | null;
   /** YYYY-MM-DD, or null when there is no record to tell. */
   day: string | null;
+  /** When it was recorded, as HTTP's Last-Modified says it (made once, not per request). */
+  lastModified: string;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function keptSnapshot(id: SnapshotId, record: SnapshotRecord | null): KeptSnapshot {
   const day = record === null ? null : record.label !== null && DATE.test(record.label) ? record.label : record.createdAt.slice(0, 10);
-  return { id, record, day };
+  return { id, record, day, lastModified: new Date(record?.createdAt ?? 0).toUTCString() };
 }
 
 /** Oldest first: by day, then sequence, then the time recorded. */

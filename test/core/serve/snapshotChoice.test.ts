@@ -45,8 +45,11 @@ describe('keptSnapshot: the day of a snapshot', () => {
 
   it('is null without a record, and keeps the id and record given', () => {
     const id = idWith('ee');
-    expect(keptSnapshot(id, null)).toEqual({ id, record: null, day: null });
+    expect(keptSnapshot(id, null)).toEqual({ id, record: null, day: null, lastModified: 'Thu, 01 Jan 1970 00:00:00 GMT' });
     expect(nov15.record?.label).toBe('november');
+    // Last-Modified as HTTP writes it, from the time recorded.
+    expect(nov15.lastModified).toBe(new Date(nov15.record!.createdAt).toUTCString());
+    expect(nov15.lastModified).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} 2026 \d{2}:\d{2}:\d{2} GMT$/);
     expect(nov15.id).toBe(idWith('bbbb2222'));
   });
 });
