@@ -1,6 +1,7 @@
-import { Agent, ProxyAgent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AirlockError } from '../errors.js';
 import { Exchange } from './exchange.js';
+import { Agent, proxyAgentClass, redirect } from './undiciParts.js';
 import { backoffMs, classifyFailure, type FailureKind } from './retryPolicy.js';
 
 /**
@@ -175,8 +176,8 @@ export function checkLength(url: string, announced: number | null, received: num
 
 function makeDispatcher(options: HttpOptions): Dispatcher {
   const pool = { connections: options.connections, keepAliveTimeout: 30_000, connect: { timeout: options.timeoutMs } };
-  const base = options.proxy ? new ProxyAgent({ uri: proxyUri(options.proxy), ...pool }) : new Agent(pool);
-  return base.compose(interceptors.redirect({ maxRedirections: 5 }));
+  const base = options.proxy ? new (proxyAgentClass())({ uri: proxyUri(options.proxy), ...pool }) : new Agent(pool);
+  return base.compose(redirect({ maxRedirections: 5 }));
 }
 
 /** `--outbound-proxy` accepts a URL or the bare `host:port` admins put in http_proxy. */

@@ -34,6 +34,15 @@ describe('start-up loads only what the command uses', () => {
     expect(packagesOpened(['apply'], 2)).not.toContain('undici');
   });
 
+  it('get loads the parts of undici it uses, not the whole package (fetch, WebSocket, caches, mocks)', () => {
+    // Nothing listens on port 1: the first request fails (exit 5, retried without a pause) after the modules are loaded.
+    const lines = straced(work, ['env', 'AIRLOCK_RETRY_BASE_MS=1', process.execPath, airlockBin, 'get', 'cran', '--destination', join(work, 'get'), '--base-url', 'http://127.0.0.1:1/cran', '--sysreqs-url', 'none'], 'openat', [5]);
+    const undici = [...new Set(lines.map((l) => /node_modules\/undici\/([^"]+)"/.exec(l)?.[1]).filter((f) => f !== undefined))];
+    expect(undici).toContain('lib/dispatcher/agent.js');
+    expect(undici).toContain('lib/interceptor/redirect.js');
+    for (const unused of ['index.js', 'lib/web/fetch/index.js', 'lib/web/websocket/websocket.js', 'lib/mock/mock-agent.js', 'lib/cache/memory-cache-store.js']) expect(undici).not.toContain(unused);
+  });
+
   it('a read-only offline command loads no HTTP client, no zstd and no YAML parser', () => {
     // A data dir not there yet (exit 4): the command's modules are all loaded by then.
     const opened = packagesOpened(['status', '--data-dir', join(work, 'absent')], 4);
