@@ -104,8 +104,8 @@ function readPart(fd: number, into: Buffer, length: number, position: number): v
   }
 }
 
-/** Resolves when the response can take more, or is gone (then `res.destroyed`). */
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when the response can take more, or is gone (then `res.destroyed`): nothing waits forever on a client that left. */
+export function drained(res: ServerResponse): Promise<void> {
   if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
