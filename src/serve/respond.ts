@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { parseRange } from '../core/serve/range.js';
 
 /** A refusal found while answering, with its status. */
@@ -104,15 +105,44 @@ function readPart(fd: number, into: Buffer, length: number, position: number): v
   }
 }
 
-/** Resolves when the response can take more, or is gone (then `res.destroyed`): nothing waits forever on a client that left. */
+/**
+ * Whether the client is gone. A response queued behind another on its connection (HTTP
+ * pipelining) has no socket of its own yet and hears nothing when the connection closes, so
+ * the connection its request came on is asked too.
+ */
+function gone(res: ServerResponse): boolean {
+  return res.destroyed || res.req.socket.destroyed;
+}
+
+/** Who waits for each connection to close: one listener per connection, however many responses queue on it. */
+const closeWaiters = new WeakMap<Socket, Set<() => void>>();
+
+function onConnectionClose(connection: Socket, waiter: () => void): () => void {
+  let waiters = closeWaiters.get(connection);
+  if (waiters === undefined) {
+    const set = new Set<() => void>();
+    waiters = set;
+    closeWaiters.set(connection, set);
+    connection.once('close', () => {
+      closeWaiters.delete(connection);
+      for (const w of set) w();
+    });
+  }
+  waiters.add(waiter);
+  return () => waiters.delete(waiter);
+}
+
+/** Resolves when the response can take more, or the client is gone (`gone`): nothing waits forever on a client that left. */
 export function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
+  if (gone(res)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
+      forget();
       resolve();
     };
+    const forget = onConnectionClose(res.req.socket, done);
     res.on('drain', done);
     res.on('close', done);
   });
@@ -132,7 +162,7 @@ async function sendPieces(res: ServerResponse, fd: number, start: number, length
   }
   let sent = 0;
   while (sent < length) {
-    if (res.destroyed) return; // the client left
+    if (gone(res)) return; // the client left
     const piece = takePiece();
     const n = Math.min(PIECE, length - sent);
     try {

@@ -8,7 +8,7 @@ import { startUpstreamServer, type UpstreamServer } from '../../fixtures/upstrea
 import { generateUpstream, type UpstreamManifest } from '../../fixtures/upstream/universe.js';
 import { airlockRun, airlockRunJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { startServe, type ServeProcess } from '../helpers/serve.js';
+import { openFiles, startServe, type ServeProcess } from '../helpers/serve.js';
 
 /**
  * `airlock serve` racing the commands that change the data dir under it. Four dated CRAN
@@ -252,18 +252,7 @@ function download(slots: Slots, target: Target, hold?: Promise<void>): Running {
 
 /** The object ids a process holds open whose files were deleted (from /proc/PID/fd). */
 function openDeletedFiles(pid: number): string[] {
-  const ids: string[] = [];
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    const m = /\/objects\/v1\/[0-9a-f]{2}\/([0-9a-f]{64}) \(deleted\)$/.exec(target);
-    if (m) ids.push(m[1]!);
-  }
-  return ids;
+  return openFiles(pid).flatMap((target) => /\/objects\/v1\/[0-9a-f]{2}\/([0-9a-f]{64}) \(deleted\)$/.exec(target)?.[1] ?? []);
 }
 
 /** A small deterministic generator, so a failing run can be repeated. */

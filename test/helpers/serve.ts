@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { airlockBin } from './cli.js';
 
@@ -33,4 +34,17 @@ export async function startServe(dataDir: string, extra: string[] = [], env: Rec
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** What a process has open, as /proc/PID/fd names it (a deleted file ends in " (deleted)"). */
+export function openFiles(pid: number): string[] {
+  const open: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      open.push(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return open;
 }

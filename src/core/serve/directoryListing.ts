@@ -8,9 +8,11 @@
  * trusted only when the directory's last change came at least SETTLE_MS before the listing
  * was read; any later change then falls in a later tick and shows in the stamp. A listing read
  * sooner is read again on every call until one is read a second after the change. A second
- * covers filesystems that keep whole seconds. What it cannot cover is a clock stepped back
+ * covers timestamps as coarse as whole seconds (ext4 with small inodes), not vfat's two (a data
+ * dir cannot live there: it has no hardlinks). What it cannot cover is a clock stepped back
  * onto the very tick of the last change, or a file server whose clock lags this host's by
- * more than a second while two changes land within one of its ticks.
+ * more than a second while two changes land within one of its ticks (or whose attributes this
+ * host caches).
  */
 export const SETTLE_MS = 1000;
 
