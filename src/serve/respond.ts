@@ -120,13 +120,13 @@ const closeWaiters = new WeakMap<Socket, Set<() => void>>();
 function onConnectionClose(connection: Socket, waiter: () => void): () => void {
   let waiters = closeWaiters.get(connection);
   if (waiters === undefined) {
-    const set = new Set<() => void>();
-    waiters = set;
-    closeWaiters.set(connection, set);
+    const created = new Set<() => void>();
+    closeWaiters.set(connection, created);
     connection.once('close', () => {
       closeWaiters.delete(connection);
-      for (const w of set) w();
+      for (const w of created) w();
     });
+    waiters = created;
   }
   waiters.add(waiter);
   return () => waiters.delete(waiter);

@@ -102,12 +102,12 @@ export class ServedRepository {
     try {
       stamp = fs.statSync(dir, { throwIfNoEntry: false });
     } catch {
-      stamp = undefined; // not readable: deploymentIds says so its own way, and nothing is kept
+      stamp = undefined; // not readable: listed the long way (nothing, then), never cached
     }
-    if (stamp === undefined) return deploymentIds(dir);
+    if (stamp === undefined) return listDeployments(dir);
     if (listingStands(this.deployments, stamp)) return this.deployments.entries;
     const readAtMs = Date.now();
-    const entries = deploymentIds(dir);
+    const entries = listDeployments(dir);
     this.deployments = { stamp, readAtMs, entries };
     return entries;
   }
@@ -207,7 +207,7 @@ function indexTree(tree: Tree): TreeIndex {
 }
 
 /** Complete deployments: real directories named by a snapshot id (temp names and links are not). */
-function deploymentIds(dir: string): SnapshotId[] {
+function listDeployments(dir: string): SnapshotId[] {
   let dirents: fs.Dirent[];
   try {
     dirents = fs.readdirSync(dir, { withFileTypes: true });
