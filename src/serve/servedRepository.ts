@@ -54,6 +54,7 @@ export class ServedRepository {
   private keptCache: { stamp: string; kept: KeptSnapshot[] } | undefined;
   private deployments: Listing<SnapshotId[]> | undefined;
   private readonly trees = new Map<SnapshotId, Promise<TreeIndex>>();
+  private lastTree: { id: SnapshotId; index: TreeIndex } | undefined;
   private readonly sources = new Map<SnapshotId, { current: SourceArchive[]; archived: SourceArchive[] }>();
   private readonly archives = new Map<string, Promise<CranArchive>>();
   private summaryCache: { key: string; summaries: Promise<SnapshotSummary[]> } | undefined;
@@ -74,10 +75,16 @@ export class ServedRepository {
     return this.dataDir.currentDeployment();
   }
 
+  /** The kept snapshots, if nothing changed since they were last read (else undefined: then `kept`). */
+  keptNow(): KeptSnapshot[] | undefined {
+    const ids = this.deploymentIds();
+    return this.keptCache?.stamp === keptStamp(ids, this.repo.layout.indexPath) ? this.keptCache.kept : undefined;
+  }
+
   /** The kept snapshots (complete deployments), oldest first. */
   async kept(): Promise<KeptSnapshot[]> {
     const ids = this.deploymentIds();
-    const stamp = `${ids.join(',')}|${statStamp(this.repo.layout.indexPath)}`;
+    const stamp = keptStamp(ids, this.repo.layout.indexPath);
     if (this.keptCache?.stamp === stamp) return this.keptCache.kept;
     this.repo.snapshots.reload();
     const records = await this.repo.snapshots.records();
@@ -112,17 +119,29 @@ export class ServedRepository {
     return entries;
   }
 
+  /**
+   * The tree of `id` if it is loaded and was the last one asked for, else undefined (then
+   * `tree`): most requests name the snapshot the one before did, and need no wait for it.
+   */
+  treeNow(id: SnapshotId): TreeIndex | undefined {
+    return this.lastTree?.id === id ? this.lastTree.index : undefined;
+  }
+
   async tree(id: SnapshotId): Promise<TreeIndex> {
     let pending = this.trees.get(id);
     if (pending === undefined) {
       pending = this.repo.snapshots.loadTree(id).then(indexTree);
-      pending.catch(() => this.trees.delete(id));
+      pending.then(
+        (index) => (this.lastTree = { id, index }),
+        () => this.trees.delete(id),
+      );
       this.trees.set(id, pending);
       while (this.trees.size > TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
     } else {
       // Most recently used last.
       this.trees.delete(id);
       this.trees.set(id, pending);
+      void pending.then((index) => (this.lastTree = { id, index }), () => undefined);
     }
     return pending;
   }
@@ -215,6 +234,11 @@ function listDeployments(dir: string): SnapshotId[] {
     return [];
   }
   return dirents.filter((d) => d.isDirectory() && isObjectId(d.name)).map((d) => d.name).sort();
+}
+
+/** What the kept snapshots are read from: the deployments and the snapshot index. */
+function keptStamp(ids: SnapshotId[], indexPath: string): string {
+  return `${ids.join(',')}|${statStamp(indexPath)}`;
 }
 
 /** Changes when the file is replaced (the index is written by rename) or rewritten. */

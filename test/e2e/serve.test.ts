@@ -361,9 +361,21 @@ describe('airlock serve: HTTP', () => {
     expect(fingerprint(state)).toBe(before);
   });
 
-  it('writes one access-log line per request in the common log format', () => {
-    const line = serve.stderr.find((l) => l.includes('"GET /cran/latest/src/contrib/PACKAGES HTTP/1.1" 200'));
-    expect(line).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/cran\/latest\/src\/contrib\/PACKAGES HTTP\/1\.1" 200 \d+$/);
+  it('writes one access-log line per request in the common log format, with the length each answer declared', async () => {
+    const packages = await fetch(`${serve.url}/cran/latest/src/contrib/PACKAGES?log=1`);
+    const size = (await packages.arrayBuffer()).byteLength;
+    const line = await serve.logLine((l) => l.includes('"GET /cran/latest/src/contrib/PACKAGES?log=1 HTTP/1.1" 200'));
+    expect(line).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/cran\/latest\/src\/contrib\/PACKAGES\?log=1 HTTP\/1\.1" 200 \d+$/);
+    expect(line.endsWith(` 200 ${size}`)).toBe(true);
+    const refusal = await fetch(`${serve.url}/cran/nope/src/contrib/PACKAGES?log=2`);
+    const refusalSize = (await refusal.arrayBuffer()).byteLength;
+    expect(refusalSize).toBeGreaterThan(0);
+    expect(await serve.logLine((l) => l.includes('?log=2 '))).toMatch(new RegExp(`" 404 ${refusalSize}$`));
+    // No body: a 304, and a HEAD, log no length.
+    await (await fetch(`${serve.url}/cran/latest/src/contrib/PACKAGES?log=3`, { headers: { 'If-None-Match': packages.headers.get('etag')! } })).arrayBuffer();
+    expect(await serve.logLine((l) => l.includes('?log=3 '))).toMatch(/" 304 -$/);
+    await fetch(`${serve.url}/cran/latest/src/contrib/PACKAGES?log=4`, { method: 'HEAD' });
+    expect(await serve.logLine((l) => l.includes('?log=4 '))).toMatch(/" 200 -$/);
   });
 });
 

@@ -9,6 +9,8 @@ export interface ServeProcess {
   child: ChildProcess;
   /** Access-log and other stderr lines so far. */
   stderr: string[];
+  /** The first stderr line that passes `test`, waiting for it up to 5 s (a line is written once its response is sent). */
+  logLine(test: (line: string) => boolean): Promise<string>;
   /** SIGTERM, then the exit status. */
   stop(): Promise<number | null>;
 }
@@ -27,6 +29,13 @@ export async function startServe(dataDir: string, extra: string[] = [], env: Rec
     url,
     child,
     stderr,
+    logLine: async (test) => {
+      for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+        const line = stderr.find(test);
+        if (line !== undefined) return line;
+      }
+      throw new Error(`no such line on airlock serve's stderr within 5 s; it printed:\n${stderr.join('\n')}`);
+    },
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);

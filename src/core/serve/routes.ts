@@ -42,7 +42,8 @@ export function parseRequestPath(target: string): RouteResult {
   if (/%(2f|5c|00)/i.test(raw) || raw.includes('\\')) return refuse(400, 'encoded slashes, backslashes and NUL are not allowed in a path');
   let segments: string[];
   try {
-    segments = raw.slice(1).split('/').map(decodeURIComponent);
+    // Most paths have nothing encoded, and decodeURIComponent was two-thirds of this function's time.
+    segments = raw.includes('%') ? raw.slice(1).split('/').map(decodeURIComponent) : raw.slice(1).split('/');
   } catch {
     return refuse(400, 'the path is not valid percent-encoded UTF-8');
   }
