@@ -33,6 +33,13 @@ const HEADERS_TIMEOUT_MS = Number(process.env.AIRLOCK_SERVE_HEADERS_TIMEOUT_MS ?
 const REQUEST_TIMEOUT_MS = Math.max(30_000, HEADERS_TIMEOUT_MS);
 const KEEP_ALIVE_MS = 5_000;
 const TIMEOUT_CHECK_MS = 1_000;
+/**
+ * Nor can it hold a response by not reading it: a connection on which nothing moves, either
+ * way, for this long is closed (nginx's send_timeout is the same minute), and with it the
+ * response's file and piece. A slow client that keeps reading is never cut.
+ * AIRLOCK_SERVE_SEND_TIMEOUT_MS shortens it, for tests.
+ */
+const SEND_TIMEOUT_MS = Number(process.env.AIRLOCK_SERVE_SEND_TIMEOUT_MS ?? 60_000);
 
 /**
  * `airlock serve`: a read-only HTTP/1.1 server over a data dir's kept snapshots, answering
@@ -56,6 +63,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       sendText(res, err instanceof NotServed ? err.status : 500, `airlock serve: ${(err as Error).message}`);
     });
   });
+  // With no 'timeout' listener anywhere, Node destroys the connection.
+  server.setTimeout(SEND_TIMEOUT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(

@@ -71,10 +71,10 @@ interface RawClient {
   finish(): Promise<number>;
 }
 
-function rawClient(names: string | string[], bytes: number): Promise<RawClient> {
+function rawClient(names: string | string[], bytes: number, server: ServeProcess = serve): Promise<RawClient> {
   const asked = typeof names === 'string' ? [names] : names;
   const requests = asked.map((name, i) => `GET /sysreqs/latest/${name} HTTP/1.1\r\nHost: x\r\n${i === asked.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
-  const { hostname, port } = new URL(serve.url);
+  const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
     let got = 0;
     let paused = false;
@@ -121,6 +121,10 @@ beforeAll(async () => {
   airlockOk(['apply', join(work, 'full.airlock'), '--data-dir', dataDir, '--quiet']);
   serve = await startServe(dataDir, ['--quiet']);
 }, 120_000);
+
+function dataDirOf(): string {
+  return join(work, 'offline', 'data');
+}
 
 afterAll(async () => {
   await serve?.stop();
@@ -194,4 +198,57 @@ describe('airlock serve hostile: bodies sent in reused pieces', () => {
     for (const n of received) expect(n).toBeGreaterThan(large.length);
     expect(Math.max(...received) - Math.min(...received), 'the same response to each').toBe(0);
   });
+
+  it('closes the connection of a client that stops reading for the send timeout, and with it the file; a slow reader is not cut', async () => {
+    const timeoutMs = 1500;
+    const strict = await startServe(dataDirOf(), ['--quiet'], { AIRLOCK_SERVE_SEND_TIMEOUT_MS: String(timeoutMs) });
+    try {
+      const pid = strict.child.pid!;
+      const large = bodies.get('large.bin')!;
+      // A reader slower than the timeout's worth of the body, but never still for that long.
+      const slow = slowReader(strict, 'large.bin', 4 * PIECE, timeoutMs / 3);
+      const stalled = await Promise.all(Array.from({ length: 4 }, () => rawClient('large.bin', 1, strict)));
+      expect(openObjects(pid).length, 'the stalled responses hold their files').toBeGreaterThanOrEqual(stalled.length);
+      const stalledAt = Date.now();
+      await settles(() => openObjects(pid).length <= 1, `${openObjects(pid).length} files of the store still open after the send timeout`);
+      expect(Date.now() - stalledAt, 'not before the timeout').toBeGreaterThanOrEqual(timeoutMs - 300);
+      // What the stalled clients get when they read again: what was in flight, then the end, short of the body.
+      const received = await Promise.all(stalled.map((client) => client.finish()));
+      for (const n of received) expect(n).toBeLessThan(large.length);
+      const whole = await slow;
+      expect(whole.equals(large), 'the slow reader got the body whole').toBe(true);
+      expect(await settlesTo(() => openObjects(pid).length, 0)).toBe(0);
+    } finally {
+      await strict.stop();
+    }
+  }, 60_000);
 });
+
+/** Reads a body `step` bytes at a time, pausing `pauseMs` between steps (never as long as the send timeout); resolves with the body. */
+function slowReader(server: ServeProcess, name: string, step: number, pauseMs: number): Promise<Buffer> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let sinceStep = 0;
+    const socket = net.connect(Number(port), hostname, () => socket.write(`GET /sysreqs/latest/${name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      sinceStep += chunk.length;
+      if (sinceStep >= step) {
+        sinceStep = 0;
+        socket.pause();
+        setTimeout(() => socket.resume(), pauseMs);
+      }
+    });
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      resolve(all.subarray(all.indexOf('\r\n\r\n') + 4));
+    });
+  });
+}
+
+async function settlesTo(read: () => number, wanted: number): Promise<number> {
+  for (let i = 0; i < 100 && read() !== wanted; i++) await sleep(50);
+  return read();
+}
