@@ -224,6 +224,20 @@ describe('airlock serve hostile: bodies sent in reused pieces', () => {
   }, 60_000);
 });
 
+describe('airlock serve hostile: a stop with a client that stopped reading', () => {
+  it('waits for it no longer than the send timeout, and exits 0', async () => {
+    const timeoutMs = 1500;
+    const strict = await startServe(dataDirOf(), ['--quiet'], { AIRLOCK_SERVE_SEND_TIMEOUT_MS: String(timeoutMs) });
+    const stalled = await rawClient('large.bin', 1, strict);
+    const asked = Date.now();
+    const code = await strict.stop();
+    expect(code).toBe(0);
+    expect(Date.now() - asked, 'the stop waited for the response under way, up to the timeout').toBeGreaterThanOrEqual(timeoutMs - 300);
+    expect(Date.now() - asked).toBeLessThan(timeoutMs + 5000);
+    stalled.socket.destroy();
+  }, 30_000);
+});
+
 /** Reads a body `step` bytes at a time, pausing `pauseMs` between steps (never as long as the send timeout); resolves with the body. */
 function slowReader(server: ServeProcess, name: string, step: number, pauseMs: number): Promise<Buffer> {
   const { hostname, port } = new URL(server.url);
