@@ -1,7 +1,7 @@
 import { largestChanges, type SizedChange } from '../core/packages.js';
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { SnapshotRecord, Tree } from '../core/manifest.js';
+import { encodeTree, type SnapshotRecord, type Tree } from '../core/manifest.js';
 import { AirlockError } from '../errors.js';
 import { assertOutputDirectory } from '../fs/outputPath.js';
 import type { Progress } from '../core/progress.js';
@@ -57,10 +57,11 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
   // A key that cannot be read should fail before a 100 GB bundle is written, not after.
   const signer = loadSigner(options.signWith);
   const record = await repo.snapshots.resolve(options.snapshot);
-  const tree = await repo.snapshots.loadTree(record.id);
+  // Its bytes too: they go into the bundle as read (the tree's canonical form), not encoded again.
+  const { tree, encoded } = await repo.snapshots.loadVerifiedTree(record.id);
   // A snapshot of this repository, or a receipt file from the offline side (which carries its tree).
   const start = options.startingSnapshot === undefined ? null : await resolveStartingPoint(repo, options.startingSnapshot);
-  return bundleSnapshot(repo, { record, tree }, start, options, signer);
+  return bundleSnapshot(repo, { record, tree, encoded }, start, options, signer);
 }
 
 /** The private key of `--sign`, read once per command, before any long work. */
@@ -78,7 +79,7 @@ export type BundleOutput = Pick<CreateBundleOptions, 'output' | 'progress' | 'vo
  */
 export async function bundleSnapshot(
   repo: Repository,
-  target: { record: SnapshotRecord; tree: Tree },
+  target: { record: SnapshotRecord; tree: Tree; encoded?: Uint8Array },
   start: StartingPoint | null,
   output: BundleOutput,
   signer: KeyObject | undefined,
@@ -91,6 +92,6 @@ export async function bundleSnapshot(
   }
   const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
   for (const path of await removeLeftovers(output.output)) output.progress.warn(`removed ${path}, left by an interrupted bundle write`);
-  const written = await writeBundle(repo, plan, target.tree, output.output, output.progress, { signer, volumeSize: output.volumeSize, format: output.format });
+  const written = await writeBundle(repo, plan, target.encoded ?? encodeTree(target.tree), output.output, output.progress, { signer, volumeSize: output.volumeSize, format: output.format });
   return { ...written, changes: plan.changes, largest: largestChanges(plan.changes.packages, target.tree) };
 }

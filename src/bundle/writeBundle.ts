@@ -23,7 +23,6 @@ import {
   type BundleHeader,
 } from '../core/bundle/format.js';
 import { encodePackIndex, PACK_MAX_OBJECTS, PACK_OBJECT_MAX, PACK_TARGET_BYTES, packEntryName, type PackedObject } from '../core/bundle/pack.js';
-import { encodeTree, type Tree } from '../core/manifest.js';
 import { ContentHasher, hashBytes, type ObjectId } from '../core/objectId.js';
 import { compressBuffer, ZstdEncoder } from '../core/zstd.js';
 import { tempName } from '../fs/durable.js';
@@ -76,7 +75,8 @@ export function bundleFormatFor(plan: BundlePlan, newest: BundleFormat): BundleF
 export async function writeBundle(
   repo: Repository,
   plan: BundlePlan,
-  targetTree: Tree,
+  /** The target tree's canonical bytes (encodeTree). */
+  encodedTree: Uint8Array,
   output: string,
   progress: Progress,
   options: BundleWriteOptions = {},
@@ -109,7 +109,7 @@ export async function writeBundle(
   const readers = new StoreReaders(plan.objects.size, readBytes);
   try {
     await writer.addBuffer(ENTRY_HEADER, encodeHeader(header));
-    await writer.addBuffer(ENTRY_TREE, compressBuffer(encodeTree(targetTree)));
+    await writer.addBuffer(ENTRY_TREE, compressBuffer(encodedTree));
     await writer.addBuffer(ENTRY_CHANGES, compressBuffer(encodeChanges(plan.changes)));
     progress.phase('writing bundle', { files: plan.objects.size, bytes: plan.objectBytes });
     let compressedObjects = 0;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError, isAirlockError } from '../errors.js';
-import { newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
+import { encodeVerifiedTree, newestRecord, sortEntries, treeTotals, validateTree, type SnapshotRecord, type Tree, type TreeEntry } from '../core/manifest.js';
 import { forEachConcurrently } from '../core/workerPool.js';
 import { assertBundleOutputFree, bundleSnapshot, loadSigner, type CreateBundleResult } from '../bundle/createBundle.js';
 import { resolveStartingPoint, type StartingPoint } from '../bundle/startingPoint.js';
@@ -121,7 +121,8 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   const summary = await downloadAll(repo, ledger, http, items, { concurrency: options.http.connections, progress: options.progress, guessSize: sizeGuesser(parent?.tree ?? null) });
   const stored = new Map([...summary.stored, ...fixed]);
   const tree = composeTree(parent?.tree ?? null, collected.section, stored, added?.drop);
-  const id = await repo.snapshots.saveTree(tree);
+  const verified = encodeVerifiedTree(tree);
+  const id = await repo.snapshots.saveTree(verified);
   // From a receipt, count on from what the offline side has applied: a repository started
   // afresh would otherwise begin again at 1, and the offline side refuse that as a downgrade.
   const sequenceAbove = start?.receipt ? Math.max(start.receipt.highestSequence, start.base.sequence) : 0;
@@ -141,7 +142,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   };
   if (options.bundle) {
     if (options.bundle.inDestination) await fsp.mkdir(dirname(options.bundle.output), { recursive: true });
-    const bundle = await bundleSnapshot(repo, { record, tree }, start, { ...options.bundle, progress: options.progress }, signer);
+    const bundle = await bundleSnapshot(repo, { record, tree, encoded: verified.encoded }, start, { ...options.bundle, progress: options.progress }, signer);
     result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: start?.base.id ?? null };
   }
   return result;
