@@ -145,7 +145,7 @@ async function sendTreeFile(served: ServedRepository, req: http.IncomingMessage,
 
 /**
  * Built field by field, always of one shape: spreading `base` and an optional `vary` into a
- * literal made V8 copy the object the slow way, a tenth of serve's CPU for small files.
+ * literal made V8 copy the object the slow way, about 7 % of serve's CPU for small files (a profile).
  */
 function representation(base: Base, etag: string, size: number, path: string, vary: string | undefined): Representation {
   return { lastModified: base.lastModified, immutable: base.immutable, etag, size, contentType: contentTypeOf(path), vary };
