@@ -46,11 +46,21 @@ function writeHead(res: ServedResponse, status: number, headers: (string | numbe
   res.writeHead(status, headers.concat('Content-Length', length) as string[]); // Node writes numbers as they print
 }
 
+/** A body to send: its part of the representation, and the status line and headers, not yet written. */
+interface BodyAnswer {
+  start: number;
+  end: number;
+  status: 200 | 206;
+  headers: (string | number)[];
+}
+
 /**
- * Headers, conditional requests and ranges for one representation; returns the part of
- * the body to send, or null when no body follows (HEAD, 304, 416).
+ * Headers, conditional requests and ranges for one representation. When no body follows
+ * (HEAD, 304, 416) the answer is sent and null returned; otherwise the part of the body and
+ * its headers, which the caller writes (`begin`) once the body's first bytes are read, so a
+ * read that fails still becomes an error answer rather than a cut connection.
  */
-function head(req: IncomingMessage, res: ServedResponse, rep: Representation): { start: number; end: number } | null {
+function head(req: IncomingMessage, res: ServedResponse, rep: Representation): BodyAnswer | null {
   const etag = `"${rep.etag}"`;
   const headers: (string | number)[] = ['ETag', etag, 'Last-Modified', rep.lastModified, 'Cache-Control', rep.immutable ? IMMUTABLE : REVALIDATE, 'Accept-Ranges', 'bytes'];
   if (rep.vary) headers.push('Vary', rep.vary);
@@ -70,14 +80,19 @@ function head(req: IncomingMessage, res: ServedResponse, rep: Representation): {
     res.end();
     return null;
   }
-  const part = range.kind === 'partial' ? { start: range.start, end: range.end } : { start: 0, end: rep.size - 1 };
-  if (range.kind === 'partial') headers.push('Content-Range', `bytes ${part.start}-${part.end}/${rep.size}`);
-  writeHead(res, range.kind === 'partial' ? 206 : 200, headers, part.end - part.start + 1);
-  if (req.method === 'HEAD') {
+  const answer: BodyAnswer = range.kind === 'partial' ? { start: range.start, end: range.end, status: 206, headers } : { start: 0, end: rep.size - 1, status: 200, headers };
+  if (range.kind === 'partial') headers.push('Content-Range', `bytes ${answer.start}-${answer.end}/${rep.size}`);
+  if (req.method === 'HEAD' || rep.size === 0) {
+    begin(res, answer);
     res.end();
     return null;
   }
-  return part;
+  return answer;
+}
+
+/** Writes a body answer's status line and headers. */
+function begin(res: ServedResponse, answer: BodyAnswer): void {
+  writeHead(res, answer.status, answer.headers, answer.end - answer.start + 1);
 }
 
 /**
@@ -160,10 +175,13 @@ export function drained(res: ServerResponse): Promise<void> {
  * read only once the socket has room, so a slow client holds at most one. `fd` is closed by
  * the caller once this returns, which is after the last read.
  */
-async function sendPieces(res: ServerResponse, fd: number, start: number, length: number): Promise<void> {
+async function sendPieces(res: ServedResponse, fd: number, answer: BodyAnswer): Promise<void> {
+  const { start } = answer;
+  const length = answer.end - answer.start + 1;
   if (length <= OWN_BUFFER_LIMIT) {
     const body = Buffer.allocUnsafe(length);
     readPart(fd, body, length, start);
+    begin(res, answer);
     res.end(body);
     return;
   }
@@ -178,6 +196,7 @@ async function sendPieces(res: ServerResponse, fd: number, start: number, length
       givePieceBack(piece);
       throw err;
     }
+    if (sent === 0) begin(res, answer); // the first piece is read: the headers go with it
     sent += n;
     const back = () => givePieceBack(piece);
     if (sent === length) {
@@ -205,12 +224,8 @@ export async function sendFile(req: IncomingMessage, res: ServedResponse, rep: R
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size !== rep.size) throw new Error(`object ${rep.etag.slice(0, 12)} is not the ${rep.size}-byte file the snapshot names (the store is damaged): run airlock verify --deep on the data dir`);
-    const part = head(req, res, rep);
-    if (part === null || rep.size === 0) {
-      if (part !== null) res.end();
-      return;
-    }
-    await sendPieces(res, fd, part.start, part.end - part.start + 1);
+    const answer = head(req, res, rep);
+    if (answer !== null) await sendPieces(res, fd, answer);
   } finally {
     fs.closeSync(fd);
   }
@@ -218,9 +233,10 @@ export async function sendFile(req: IncomingMessage, res: ServedResponse, rep: R
 
 /** A body made in memory (a generated index, the page). */
 export function sendBytes(req: IncomingMessage, res: ServedResponse, rep: Representation, body: Buffer): void {
-  const part = head(req, res, rep);
-  if (part === null) return;
-  res.end(body.subarray(part.start, part.end + 1));
+  const answer = head(req, res, rep);
+  if (answer === null) return;
+  begin(res, answer);
+  res.end(body.subarray(answer.start, answer.end + 1));
 }
 
 /** A short plain-text answer: errors, refusals. */

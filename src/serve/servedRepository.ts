@@ -136,7 +136,11 @@ export class ServedRepository {
         () => this.trees.delete(id),
       );
       this.trees.set(id, pending);
-      while (this.trees.size > TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
+      while (this.trees.size > TREE_CACHE) {
+        const evicted = this.trees.keys().next().value!;
+        this.trees.delete(evicted);
+        if (this.lastTree?.id === evicted) this.lastTree = undefined; // no tree past the cache's limit
+      }
     } else {
       // Most recently used last.
       this.trees.delete(id);

@@ -34,10 +34,12 @@ const REQUEST_TIMEOUT_MS = Math.max(30_000, HEADERS_TIMEOUT_MS);
 const KEEP_ALIVE_MS = 5_000;
 const TIMEOUT_CHECK_MS = 1_000;
 /**
- * Nor can it hold a response by not reading it: a connection on which nothing moves, either
- * way, for this long is closed (nginx's send_timeout is the same minute), and with it the
- * response's file and piece. A slow client that keeps reading is never cut.
- * AIRLOCK_SERVE_SEND_TIMEOUT_MS shortens it, for tests.
+ * Nor can it hold a response by not reading it: a connection on which no read or write
+ * completes for this long is closed (nginx's send_timeout is the same minute), and with it
+ * the response's file and piece. A write completes when the kernel has taken a whole piece,
+ * which for a client behind a full send buffer (a MB or more) means a client reading slower
+ * than about 25 KB/s can be cut; so can one whose answer takes the server itself this long
+ * to make. AIRLOCK_SERVE_SEND_TIMEOUT_MS shortens it, for tests.
  */
 const SEND_TIMEOUT_MS = Number(process.env.AIRLOCK_SERVE_SEND_TIMEOUT_MS ?? 60_000);
 
