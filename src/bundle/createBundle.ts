@@ -1,7 +1,7 @@
 import { largestChanges, type SizedChange } from '../core/packages.js';
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
-import { encodeTree, type SnapshotRecord, type Tree } from '../core/manifest.js';
+import type { SnapshotRecord, VerifiedTree } from '../core/manifest.js';
 import { AirlockError } from '../errors.js';
 import { assertOutputDirectory } from '../fs/outputPath.js';
 import type { Progress } from '../core/progress.js';
@@ -57,11 +57,11 @@ export async function createBundle(repo: Repository, options: CreateBundleOption
   // A key that cannot be read should fail before a 100 GB bundle is written, not after.
   const signer = loadSigner(options.signWith);
   const record = await repo.snapshots.resolve(options.snapshot);
-  // Its bytes too: they go into the bundle as read (the tree's canonical form), not encoded again.
-  const { tree, encoded } = await repo.snapshots.loadVerifiedTree(record.id);
+  // With its bytes: they go into the bundle as read (the tree's canonical form), not encoded again.
+  const verified = await repo.snapshots.loadVerifiedTree(record.id);
   // A snapshot of this repository, or a receipt file from the offline side (which carries its tree).
   const start = options.startingSnapshot === undefined ? null : await resolveStartingPoint(repo, options.startingSnapshot);
-  return bundleSnapshot(repo, { record, tree, encoded }, start, options, signer);
+  return bundleSnapshot(repo, { record, verified }, start, options, signer);
 }
 
 /** The private key of `--sign`, read once per command, before any long work. */
@@ -75,11 +75,12 @@ export type BundleOutput = Pick<CreateBundleOptions, 'output' | 'progress' | 'vo
 /**
  * Writes the bundle that brings a receiver holding `start` (everything, when null) to
  * `target`: snapshots already resolved and trees already loaded by the caller (`get` has
- * just composed the tree it bundles).
+ * just composed the tree it bundles), the target's with its canonical bytes, which go into
+ * the bundle as they are.
  */
 export async function bundleSnapshot(
   repo: Repository,
-  target: { record: SnapshotRecord; tree: Tree; encoded?: Uint8Array },
+  target: { record: SnapshotRecord; verified: VerifiedTree },
   start: StartingPoint | null,
   output: BundleOutput,
   signer: KeyObject | undefined,
@@ -90,8 +91,9 @@ export async function bundleSnapshot(
       hint: 'the offline side already has this snapshot',
     });
   }
-  const plan = planBundle(target.record, target.tree, start?.base ?? null, start?.baseTree ?? null);
+  const { tree, encoded } = target.verified;
+  const plan = planBundle(target.record, tree, start?.base ?? null, start?.baseTree ?? null);
   for (const path of await removeLeftovers(output.output)) output.progress.warn(`removed ${path}, left by an interrupted bundle write`);
-  const written = await writeBundle(repo, plan, target.encoded ?? encodeTree(target.tree), output.output, output.progress, { signer, volumeSize: output.volumeSize, format: output.format });
-  return { ...written, changes: plan.changes, largest: largestChanges(plan.changes.packages, target.tree) };
+  const written = await writeBundle(repo, plan, encoded, output.output, output.progress, { signer, volumeSize: output.volumeSize, format: output.format });
+  return { ...written, changes: plan.changes, largest: largestChanges(plan.changes.packages, tree) };
 }

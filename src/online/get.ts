@@ -142,7 +142,7 @@ async function getInto(repo: Repository, options: GetOptions, http: HttpClient, 
   };
   if (options.bundle) {
     if (options.bundle.inDestination) await fsp.mkdir(dirname(options.bundle.output), { recursive: true });
-    const bundle = await bundleSnapshot(repo, { record, tree, encoded: verified.encoded }, start, { ...options.bundle, progress: options.progress }, signer);
+    const bundle = await bundleSnapshot(repo, { record, verified }, start, { ...options.bundle, progress: options.progress }, signer);
     result.bundle = { ...bundle, output: options.bundle.output, startingSnapshot: start?.base.id ?? null };
   }
   return result;

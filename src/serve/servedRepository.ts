@@ -131,10 +131,7 @@ export class ServedRepository {
     let pending = this.trees.get(id);
     if (pending === undefined) {
       pending = this.repo.snapshots.loadTree(id).then(indexTree);
-      pending.then(
-        (index) => (this.lastTree = { id, index }),
-        () => this.trees.delete(id),
-      );
+      pending.catch(() => this.trees.delete(id));
       this.trees.set(id, pending);
       while (this.trees.size > TREE_CACHE) {
         const evicted = this.trees.keys().next().value!;
@@ -145,9 +142,11 @@ export class ServedRepository {
       // Most recently used last.
       this.trees.delete(id);
       this.trees.set(id, pending);
-      void pending.then((index) => (this.lastTree = { id, index }), () => undefined);
     }
-    return pending;
+    const index = await pending;
+    // Remembered for treeNow while it is cached (not if it was evicted while it loaded).
+    if (this.trees.get(id) === pending) this.lastTree = { id, index };
+    return index;
   }
 
   /** CRAN's archive as of kept snapshot `id`: what the kept snapshots up to it held, less what it holds now. */
