@@ -67,26 +67,42 @@ export function comparePaths(a: string, b: string): number {
  * directory is most often the one before's.
  */
 export function directoriesOf(paths: Iterable<string>): Set<string> {
-  const directories = new Set<string>();
-  let previous = '';
-  const missing: string[] = [];
-  for (const path of paths) {
+  const climb = new DirectoryClimb();
+  for (const path of paths) climb.enter(path);
+  return climb.directories;
+}
+
+/**
+ * directoriesOf one path at a time: `enter` says which directories a path needs that no
+ * path entered before it did (parents first), as a deployment makes them on the way.
+ */
+export class DirectoryClimb {
+  /** Every directory entered so far, parents before their children. */
+  readonly directories = new Set<string>();
+  private previous = '';
+  private readonly missing: string[] = [];
+
+  /** Adds the directories `path` needs that are new to `fresh` (when given), parents first. */
+  enter(path: string, fresh?: string[]): void {
     const slash = path.lastIndexOf('/');
-    if (slash < 0) continue;
+    if (slash < 0) return;
     const parent = path.slice(0, slash);
-    if (parent === previous) continue;
-    previous = parent;
+    if (parent === this.previous) return;
+    this.previous = parent;
     // The set holds the parents of each directory in it, so the climb stops at the first one known.
-    for (let dir = parent; !directories.has(dir); ) {
+    const missing = this.missing;
+    for (let dir = parent; !this.directories.has(dir); ) {
       missing.push(dir);
       const up = dir.lastIndexOf('/');
       if (up < 0) break;
       dir = dir.slice(0, up);
     }
-    for (let i = missing.length - 1; i >= 0; i--) directories.add(missing[i]!);
+    for (let i = missing.length - 1; i >= 0; i--) {
+      this.directories.add(missing[i]!);
+      fresh?.push(missing[i]!);
+    }
     missing.length = 0;
   }
-  return directories;
 }
 
 /**

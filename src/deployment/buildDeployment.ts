@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AirlockError, errnoCode, explainSystemError } from '../errors.js';
 import { shortId, type ObjectId } from '../core/objectId.js';
 import { EXECUTABLE_MODE, type SnapshotId, type Tree } from '../core/manifest.js';
-import { directoriesOf } from '../core/paths.js';
+import { DirectoryClimb } from '../core/paths.js';
 import { fsyncDirSync, pathExists, syncFilesystem, tempName } from '../fs/durable.js';
 import { cannotLink } from '../fs/links.js';
 import { walkEntries } from '../fs/walk.js';
@@ -102,16 +102,35 @@ export async function buildDeployment(repo: Repository, dataDir: DataDir, id: Sn
 }
 
 async function populate(repo: Repository, root: string, tree: Tree, owner: Owner | undefined, progress: Progress) {
-  const directories = directoriesOf(tree.entries.map((e) => e.path));
   fs.mkdirSync(root, { mode: DEPLOYMENT_DIR_MODE });
   // mkdir's mode is masked by the umask, and a directory inherits setgid from a setgid parent:
   // when the first one did not come out exactly 0755, every one is set explicitly.
   const exact = (fs.statSync(root).mode & 0o7777) === DEPLOYMENT_DIR_MODE;
   if (!exact) fs.chmodSync(root, DEPLOYMENT_DIR_MODE);
-  for (const dir of directories) {
-    fs.mkdirSync(join(root, dir), { mode: DEPLOYMENT_DIR_MODE });
-    if (!exact) fs.chmodSync(join(root, dir), DEPLOYMENT_DIR_MODE);
-  }
+  // The directories are made with the links, on the store's threads: each batch names the
+  // directories its files are the first to need and, again, the others its files go in (the
+  // batch that made one may still be at work on the other thread). A file copied here has its
+  // directory made here: the batch that names it may not have gone out yet.
+  const climb = new DirectoryClimb();
+  let batchDirectories: string[] = [];
+  let batchParent: string | undefined;
+  const enterBatch = (path: string) => {
+    const slash = path.lastIndexOf('/');
+    if (slash < 0) return;
+    const parent = path.slice(0, slash);
+    if (parent === batchParent) return;
+    batchParent = parent;
+    const known = batchDirectories.length;
+    climb.enter(path, batchDirectories); // new ones, parents first: `parent` last
+    if (batchDirectories.length === known) batchDirectories.push(parent);
+  };
+  const makeDirectoryOf = (path: string) => {
+    const fresh: string[] = [];
+    climb.enter(path, fresh);
+    const slash = path.lastIndexOf('/');
+    if (slash > 0) fs.mkdirSync(join(root, path.slice(0, slash)), { recursive: true, mode: DEPLOYMENT_DIR_MODE });
+    if (!exact) for (const dir of fresh) fs.chmodSync(join(root, dir), DEPLOYMENT_DIR_MODE);
+  };
   progress.phase('building deployment', { files: tree.entries.length, bytes: 0 });
   let linked = 0;
   let copied = 0;
@@ -138,14 +157,21 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   // filesystem refuses is copied here instead; an object missing from the store is ObjectMissing.
   const pool = StoreThreads.forWork(tree.entries.length);
   const send = async (indices: number[]) => {
+    const directories = batchDirectories;
+    batchDirectories = [];
+    batchParent = undefined;
     const reply = await pool.link({
       objectsDir: repo.layout.objectsDir,
       targetDir: root,
+      directories: directories.join('\0'),
+      directoryMode: DEPLOYMENT_DIR_MODE,
+      chmodDirectories: !exact,
       count: indices.length,
       ids: indices.map((i) => tree.entries[i]!.id).join(''),
       paths: indices.map((i) => tree.entries[i]!.path).join('\0'),
       owner: owner ? { uid: owner.uid, gid: owner.gid } : null,
     });
+    if (reply.directoryFailure !== null) throw reportedError(reply.directoryFailure);
     const failed = new Set<number>();
     for (const failure of reply.failures) {
       const i = indices[failure.index]!;
@@ -163,11 +189,14 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
   const queue = pool.batches(LINK_BATCH, send);
   try {
     for (let i = 0; i < tree.entries.length; i++) {
+      const entry = tree.entries[i]!;
       // Executable files need their own inode: the shared object is read-only, not executable.
-      if (tree.entries[i]!.mode === EXECUTABLE_MODE) {
+      if (entry.mode === EXECUTABLE_MODE) {
+        makeDirectoryOf(entry.path);
         copy(i);
         progress.advance(1, 0);
       } else {
+        enterBatch(entry.path);
         const sent = queue.add(i);
         if (sent) await sent;
       }
@@ -177,7 +206,7 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     await queue.settled();
     await pool.close();
   }
-  if (owner) for (const dir of ['', ...directories]) fs.lchownSync(join(root, dir), owner.uid, owner.gid);
+  if (owner) for (const dir of ['', ...climb.directories]) fs.lchownSync(join(root, dir), owner.uid, owner.gid);
   // One filesystem sync for the whole tree (every link, copy and directory), before its rename makes it count.
   syncFilesystem(root);
   return { linked, copied };

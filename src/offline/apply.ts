@@ -7,7 +7,7 @@ import { AirlockError, explainSystemError } from '../errors.js';
 import type { BundleHeader } from '../core/bundle/format.js';
 import { summariseChanges, type BundleChanges } from '../core/bundle/changes.js';
 import { diffTrees } from '../core/diff.js';
-import { diffPackages, largestChanges, type SizedChange } from '../core/packages.js';
+import { diffPackages, largestChanges, type PackageChange, type SizedChange } from '../core/packages.js';
 import type { Tree, VerifiedTree } from '../core/manifest.js';
 import { shortId, type ObjectId, namedSnapshot } from '../core/objectId.js';
 import { formatBytes, count } from '../core/units.js';
@@ -133,6 +133,11 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     const signatures = checkSignatures(read.seal!, trusted, where);
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
+    // What the switch changes (the tree shown now against the bundle's) is worked out while the
+    // objects are flushed to disk, which leaves the main thread waiting; nothing after the
+    // switch may fail the apply, so it is awaited before the switch.
+    const changing = changesOf(repo, current, target.tree);
+    changing.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     await staging.commit();
     // The tree is saved first (a tree without a record is inert), so a deployment is never
     // without its tree. The deployment is built before the snapshot is recorded: the build
@@ -146,11 +151,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     });
     if (!built.reused) unswitched = built.path;
     staging.accepted = true;
-    // What the switch changes, worked out before it: nothing after the switch may fail the apply.
-    const before = current === null ? null : await repo.snapshots.loadTree(current);
-    const files = diffTrees(before ?? { entries: [] }, target.tree);
-    const packages = diffPackages(before, target.tree, files);
-    const changes = summariseChanges(files, packages);
+    const { changes, packages } = await changing;
     await recordSnapshot(repo, { kind: 'received', record: { id: header.to, ...header.target } });
     unrecordedTree = null;
     failpoint('apply-before-switch');
@@ -184,6 +185,14 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   } finally {
     forget();
   }
+}
+
+/** What replacing the tree shown now (`current`; null: nothing) by `target` changes, by file and by package. */
+async function changesOf(repo: Repository, current: string | null, target: Tree): Promise<{ changes: BundleChanges; packages: PackageChange[] }> {
+  const before = current === null ? null : await repo.snapshots.loadTree(current);
+  const files = diffTrees(before ?? { entries: [] }, target);
+  const packages = diffPackages(before, target, files);
+  return { changes: summariseChanges(files, packages), packages };
 }
 
 async function checkBase(header: BundleHeader, current: string | null, currentLabel: string | null, options: ApplyOptions, dataDir: DataDir, repo: Repository): Promise<void> {

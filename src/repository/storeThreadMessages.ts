@@ -99,12 +99,20 @@ export interface PlaceReply {
  * `paths` (joined by NUL, which no path holds) below `targetDir` (a normalised path, not empty
  * and without a trailing slash: the thread appends `/path` to it). Two strings instead of
  * thousands: a message's cost is per string, and the thread builds the paths itself.
+ *
+ * First the thread makes `directories` (joined by NUL, parents first; the ones these paths are
+ * the first to need) with `directoryMode`, set again with chmod when `chmodDirectories` (the
+ * umask or a setgid parent changes what mkdir gives). A parent another batch names may not be
+ * made yet, on the other thread: it is made on the way, and that batch finds it there.
  */
 export interface LinkRequest {
   kind: 'link';
   batch: number;
   objectsDir: string;
   targetDir: string;
+  directories: string;
+  directoryMode: number;
+  chmodDirectories: boolean;
   count: number;
   ids: string;
   paths: string;
@@ -113,13 +121,17 @@ export interface LinkRequest {
 
 /** An empty batch: a thread that answers it has done everything sent to it before. */
 export function emptyLinkRequest(batch: number): LinkRequest {
-  return { kind: 'link', batch, objectsDir: '', targetDir: '', count: 0, ids: '', paths: '', owner: null };
+  return { kind: 'link', batch, objectsDir: '', targetDir: '', directories: '', directoryMode: 0, chmodDirectories: false, count: 0, ids: '', paths: '', owner: null };
 }
 
-/** The links that failed, by index in the request; every other one was made. */
+/**
+ * The links that failed, by index in the request; every other one was made. A directory that
+ * could not be made ends the batch before its links: `directoryFailure`, and no failures.
+ */
 export interface LinkReply {
   batch: number;
   failures: Array<{ index: number; code: string | null; message: string }>;
+  directoryFailure: { code: string | null; message: string } | null;
 }
 
 /** Paths per stat batch: an lstat takes microseconds, so a batch is as large as a deployment's links'. */

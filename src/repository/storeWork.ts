@@ -144,9 +144,23 @@ function readInto(path: string, buffer: Buffer, offset: number, length: number):
   return done;
 }
 
-/** Makes a batch of hardlinks (and gives each the owner); a link that fails is reported, the others go on. */
+/**
+ * Makes a batch's directories, then its hardlinks (and gives each the owner); a link that
+ * fails is reported, the others go on.
+ */
 export function link(request: LinkRequest): LinkReply {
   const failures: LinkReply['failures'] = [];
+  const directories = request.directories === '' ? [] : request.directories.split('\0');
+  for (const directory of directories) {
+    const path = `${request.targetDir}/${directory}`;
+    try {
+      // recursive: a parent named by a batch the other thread has not reached yet is made here.
+      fs.mkdirSync(path, { recursive: true, mode: request.directoryMode });
+      if (request.chmodDirectories) fs.chmodSync(path, request.directoryMode);
+    } catch (err) {
+      return { batch: request.batch, failures, directoryFailure: { code: errnoCode(err) ?? null, message: (err as Error).message } };
+    }
+  }
   const paths = request.count === 0 ? [] : request.paths.split('\0');
   for (let index = 0; index < request.count; index++) {
     const target = `${request.targetDir}/${paths[index]!}`;
@@ -157,7 +171,7 @@ export function link(request: LinkRequest): LinkReply {
       failures.push({ index, code: errnoCode(err) ?? null, message: (err as Error).message });
     }
   }
-  return { batch: request.batch, failures };
+  return { batch: request.batch, failures, directoryFailure: null };
 }
 
 /** lstats a batch of paths (a tree on disk checked against its manifest); an error is reported, the others go on. */

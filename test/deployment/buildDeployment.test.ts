@@ -47,6 +47,38 @@ describe('buildDeployment', () => {
     expect((await buildDeployment(repo, dataDir, 'a'.repeat(64), { entries }, undefined, progress)).reused).toBe(true);
   });
 
+  it('makes every directory of a tree spread over many, on the store threads, 0755 under a hardened umask, executables copied in directories a batch has not made yet', async () => {
+    const { dataDir, repo, entries: stored } = await dataDirWith({ one: 'one', two: 'two', script: '#!/bin/sh\n' });
+    const [one, script, two] = stored; // sorted by path: one, script, two
+    // Enough entries for the store threads (StoreThreads.forWork), over nested directories.
+    const entries: TreeEntry[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const object = i % 2 === 0 ? one! : two!;
+      entries.push({ path: `d${i % 37}/s${i % 5}/deep${i % 3}/f${i}.txt`, id: object.id, size: object.size, mode: 0o644 });
+    }
+    for (let d = 0; d < 37; d += 6) entries.push({ path: `d${d}/s0/deep0/run.sh`, id: script!.id, size: script!.size, mode: 0o755 });
+    entries.push({ path: 'late/first/run.sh', id: script!.id, size: script!.size, mode: 0o755 });
+    sortEntries(entries);
+    const previous = process.umask(0o077);
+    let built;
+    try {
+      built = await buildDeployment(repo, dataDir, 'c'.repeat(64), { entries }, undefined, recordingProgress());
+    } finally {
+      process.umask(previous);
+    }
+    expect(built).toMatchObject({ reused: false, linked: 6000, copied: 8 });
+    const directories = new Set<string>();
+    for (const e of entries) {
+      const st = fs.statSync(join(built.path, e.path));
+      if (e.mode === 0o755) expect(st.mode & 0o7777).toBe(0o555);
+      else expect(st.ino).toBe(fs.statSync(repo.objects.path(e.id)).ino);
+      for (let dir = e.path; dir.includes('/'); ) directories.add((dir = dir.slice(0, dir.lastIndexOf('/'))));
+    }
+    expect(directories.size).toBe(37 + 37 * 5 + 37 * 5 * 3 + 2);
+    for (const dir of ['', ...directories]) expect((fs.statSync(join(built.path, dir)).mode & 0o7777).toString(8), dir).toBe('755');
+    expect(await deploymentMismatch(built.path, { entries }, recordingProgress())).toBeUndefined();
+  });
+
   describe.runIf(isRoot && hasTool('mount.exfat-fuse'))('on exFAT, which refuses hardlinks', () => {
     const root = tempDir();
     const mnt = join(root, 'usb');

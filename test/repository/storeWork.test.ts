@@ -5,12 +5,56 @@ import { join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
-import { readUpTo, StreamWriter } from '../../src/repository/storeWork.js';
+import { link, readUpTo, StreamWriter } from '../../src/repository/storeWork.js';
+import { objectPathIn } from '../../src/repository/layout.js';
+import { emptyLinkRequest } from '../../src/repository/storeThreadMessages.js';
 import { writebackIdle } from '../../src/fs/writeback.js';
 import { closedAt, created, descriptorsOf, earlySyncs, stracedScript } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
 
 cleanTempDirsAfterEach();
+
+describe('link (a batch of a deployment: its directories, then its hardlinks)', () => {
+  /** One object in a store at `root`/objects, and a deployment directory beside it. */
+  function storeWithOneObject(): { objectsDir: string; id: string; target: string } {
+    const root = tempDir();
+    const objectsDir = join(root, 'objects');
+    const id = hashBytes(Buffer.from('content'));
+    fs.mkdirSync(join(objectsDir, id.slice(0, 2)), { recursive: true });
+    fs.writeFileSync(objectPathIn(objectsDir, id), 'content');
+    const target = join(root, 'deployment');
+    fs.mkdirSync(target);
+    return { objectsDir, id, target };
+  }
+
+  it('makes the directories it names first, with their parents when no batch has made them yet, and sets their mode when asked', () => {
+    const { objectsDir, id, target } = storeWithOneObject();
+    const previous = process.umask(0o077);
+    try {
+      const reply = link({ ...emptyLinkRequest(1), objectsDir, targetDir: target, directories: ['a/b/c', 'a/b', 'd'].join('\0'), directoryMode: 0o755, chmodDirectories: true, count: 2, ids: id + id, paths: 'a/b/c/one.txt\0d/two.txt' });
+      expect(reply).toEqual({ batch: 1, failures: [], directoryFailure: null });
+    } finally {
+      process.umask(previous);
+    }
+    for (const dir of ['a/b/c', 'a/b', 'd']) expect(fs.statSync(join(target, dir)).mode & 0o7777, dir).toBe(0o755);
+    // 'a' was made on the way to 'a/b/c' (its own batch sets its mode when it gets there).
+    expect(fs.statSync(join(target, 'a')).isDirectory()).toBe(true);
+    expect(fs.statSync(join(target, 'a/b/c/one.txt')).ino).toBe(fs.statSync(objectPathIn(objectsDir, id)).ino);
+    expect(fs.statSync(join(target, 'd/two.txt')).nlink).toBe(3);
+  });
+
+  it('names a directory again without complaint when another batch made it, and stops before its links when one cannot be made', () => {
+    const { objectsDir, id, target } = storeWithOneObject();
+    fs.mkdirSync(join(target, 'made'));
+    fs.writeFileSync(join(target, 'file'), 'in the way');
+    const again = link({ ...emptyLinkRequest(2), objectsDir, targetDir: target, directories: 'made', directoryMode: 0o755, chmodDirectories: false, count: 1, ids: id, paths: 'made/one.txt' });
+    expect(again).toEqual({ batch: 2, failures: [], directoryFailure: null });
+    const blocked = link({ ...emptyLinkRequest(3), objectsDir, targetDir: target, directories: 'file/below', directoryMode: 0o755, chmodDirectories: false, count: 1, ids: id, paths: 'file/below/x.txt' });
+    expect(blocked.failures).toEqual([]);
+    expect(blocked.directoryFailure?.code).toBe('ENOTDIR');
+    expect(blocked.directoryFailure?.message).toContain(join(target, 'file/below'));
+  });
+});
 
 describe('readUpTo (a file of an expected size, asked for with a byte more)', () => {
   it('gives a file of the expected size after one read: it does not wait for the end of a pipe whose writer is still there', () => {
