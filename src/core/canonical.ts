@@ -303,6 +303,20 @@ export class CanonicalReader {
     return this.take(this.lengthHeader(STRING_HEADER, start), start);
   }
 
+  /** Moves past a string (not checked as UTF-8), answering its byte length: a walk over bytes already verified (TreeRows). */
+  skipString(): number {
+    const start = this.offset;
+    const length = this.lengthHeader(STRING_HEADER, start);
+    this.skip(length, start);
+    return length;
+  }
+
+  /** Moves past a byte string. */
+  skipBin(): void {
+    const start = this.offset;
+    this.skip(this.lengthHeader(BIN_HEADER, start), start);
+  }
+
   /** A string, which must be valid UTF-8: a lenient decoder would map other bytes to U+FFFD, giving one value two encodings. */
   string(): string {
     const start = this.offset;

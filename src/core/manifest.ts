@@ -111,8 +111,13 @@ export interface DecodedTree extends VerifiedTree {
  * `mismatch` is thrown when they do not hash to `id`; `checkCount` is decodeTree's.
  */
 export function verifyTree(id: SnapshotId, encoded: Uint8Array, mismatch: () => Error, checkCount?: (rows: number) => void): DecodedTree {
-  if (hashBytes(encoded) !== id) throw mismatch();
+  checkTreeBytes(id, encoded, mismatch);
   return { id, encoded, ...decodeEntries(encoded, checkCount) };
+}
+
+/** verifyTree's check alone, for bytes read in place (TreeRows) rather than decoded. */
+export function checkTreeBytes(id: SnapshotId, encoded: Uint8Array, mismatch: () => Error): void {
+  if (hashBytes(encoded) !== id) throw mismatch();
 }
 
 /** A tree encoded here from entries: its id is computed, not checked. */
@@ -144,8 +149,8 @@ export function decodeTree(encoded: Uint8Array, checkCount?: (rows: number) => v
 }
 
 function decodeEntries(encoded: Uint8Array, checkCount?: (rows: number) => void): { tree: Tree; objects: TreeObjects } {
-  const reader = new CanonicalReader(encoded);
-  try {
+  return guarded(() => {
+    const reader = new CanonicalReader(encoded);
     readTreePreamble(reader);
     const count = reader.arrayLength();
     checkCount?.(count);
@@ -153,10 +158,7 @@ function decodeEntries(encoded: Uint8Array, checkCount?: (rows: number) => void)
     for (let index = 0; index < count; index++) entries.push(readEntry(reader, index));
     reader.end();
     return { tree: { entries }, objects: validateTree(entries, true) };
-  } catch (err) {
-    if (!(err instanceof CanonicalFormError)) throw err;
-    throw invalid(err.nonCanonical ? `the manifest is not in canonical form (${err.message})` : `the manifest is not valid msgpack (${err.message})`);
-  }
+  });
 }
 
 function readTreePreamble(reader: CanonicalReader): void {
@@ -186,6 +188,80 @@ function readEntry(reader: CanonicalReader, index: number): TreeEntry {
   const mode = readUintField(reader);
   if (mode !== FILE_MODE && mode !== EXECUTABLE_MODE) throw invalid(`entry ${path} has mode ${mode ?? 'that is not an integer'}; only 0644 and 0755 are allowed`, where);
   return { path, id, size, mode };
+}
+
+/**
+ * The rows of a tree already verified (its bytes hash to the id it was recorded under, so they
+ * are the bytes airlock validated then), walked in place and decoded only when asked: a diff of
+ * two trees that mostly agree compares rows as bytes (one tree has one encoding, so equal rows
+ * are equal bytes) and decodes only the few that differ. Malformed bytes still throw
+ * MANIFEST_INVALID, as decodeTree's do.
+ */
+export class TreeRows {
+  /** The tree's bytes, as a Buffer to compare ranges of without a view each. */
+  readonly bytes: Buffer;
+  /** The current row: its index, its bytes [start, end), its path's UTF-8 bytes [pathStart, pathEnd). */
+  index = -1;
+  start = 0;
+  end = 0;
+  pathStart = 0;
+  pathEnd = 0;
+  private readonly reader: CanonicalReader;
+  private left: number;
+
+  constructor(encoded: Uint8Array) {
+    this.bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    this.reader = new CanonicalReader(encoded);
+    this.left = guarded(() => {
+      readTreePreamble(this.reader);
+      return this.reader.arrayLength();
+    });
+  }
+
+  /** Moves to the next row: false after the last. */
+  next(): boolean {
+    const reader = this.reader;
+    try {
+      if (this.left === 0) {
+        reader.end();
+        return false;
+      }
+      this.left--;
+      this.index++;
+      this.start = reader.position;
+      reader.expectArray(4);
+      const pathBytes = reader.skipString();
+      this.pathEnd = reader.position;
+      this.pathStart = this.pathEnd - pathBytes;
+      reader.skipBin();
+      reader.uint();
+      reader.uint();
+      this.end = reader.position;
+      return true;
+    } catch (err) {
+      throw asManifestError(err);
+    }
+  }
+
+  /** The current row, decoded and checked as decodeTree checks each. */
+  entry(): TreeEntry {
+    return guarded(() => readEntry(new CanonicalReader(this.bytes.subarray(this.start, this.end)), this.index));
+  }
+}
+
+/** Runs a read of tree bytes, turning the reader's complaint into MANIFEST_INVALID. */
+function guarded<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw asManifestError(err);
+  }
+}
+
+/** The reader's complaint about tree bytes as MANIFEST_INVALID; any other error as it is. */
+function asManifestError(err: unknown): unknown {
+  if (!(err instanceof CanonicalFormError)) return err;
+  return invalid(err.nonCanonical ? `the manifest is not in canonical form (${err.message})` : `the manifest is not valid msgpack (${err.message})`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Tree, TreeEntry } from './manifest.js';
-import { diffTrees, type TreeDiff } from './diff.js';
+import type { TreeDiff } from './diff.js';
 import { comparePaths } from './paths.js';
 
 /**
@@ -81,27 +81,41 @@ function* archivesOf(tree: Tree, ref: { repository: string; name: string }): Gen
 }
 
 /**
- * Added, updated (old -> new version) and removed packages, sorted by repository then name.
- * Only the packages of the paths one tree has and the other has not can differ, so only
- * those are looked up (a delta's work, not a pass over both trees with a pattern per path);
- * `diff` is the trees' file diff when the caller has it already.
+ * Added, updated (old -> new version) and removed packages, sorted by repository then name,
+ * from the tree after and its file diff against the tree before (null: there was none, every
+ * package is added). Only the packages of the paths one tree has and the other has not can
+ * differ, so only those are looked up (a delta's work, not a pass over both trees with a
+ * pattern per path); the tree before is not needed: its archives of a package are the tree
+ * after's, less the paths added, plus the paths removed.
  */
-export function diffPackages(before: Tree | null, after: Tree, diff?: TreeDiff): PackageChange[] {
-  if (before === null) {
+export function diffPackages(after: Tree, diff: TreeDiff | null): PackageChange[] {
+  if (diff === null) {
     return sortChanges([...packageIndex(after)].map(([key, versions]) => ({ kind: 'added', ...splitKey(key), from: null, to: versions.join(', ') })));
   }
-  const files = diff ?? diffTrees(before, after);
   const touched = new Map<string, PackageRef>();
-  for (const side of [files.added, files.removed]) {
-    for (const entry of side) {
-      const ref = parsePackagePath(entry.path);
-      if (ref) touched.set(keyOf(ref), ref);
-    }
+  const removedOf = new Map<string, Array<{ path: string; version: string }>>();
+  const added = new Set<string>();
+  for (const entry of diff.added) {
+    const ref = parsePackagePath(entry.path);
+    if (!ref) continue;
+    touched.set(keyOf(ref), ref);
+    added.add(entry.path);
+  }
+  for (const entry of diff.removed) {
+    const ref = parsePackagePath(entry.path);
+    if (!ref) continue;
+    const key = keyOf(ref);
+    touched.set(key, ref);
+    const list = removedOf.get(key);
+    if (list) list.push({ path: entry.path, version: ref.version });
+    else removedOf.set(key, [{ path: entry.path, version: ref.version }]);
   }
   const changes: PackageChange[] = [];
-  for (const ref of touched.values()) {
-    const from = [...archivesOf(before, ref)].map((e) => e.version).join(', ');
-    const to = [...archivesOf(after, ref)].map((e) => e.version).join(', ');
+  for (const [key, ref] of touched) {
+    const now = [...archivesOf(after, ref)];
+    const then = [...now.filter((e) => !added.has(e.path)), ...(removedOf.get(key) ?? [])].sort((x, y) => comparePaths(x.path, y.path));
+    const from = then.map((e) => e.version).join(', ');
+    const to = now.map((e) => e.version).join(', ');
     const where = { repository: ref.repository, name: ref.name };
     if (from === to) continue;
     if (from === '') changes.push({ kind: 'added', ...where, from: null, to });

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { AirlockError, explainSystemError } from '../errors.js';
 import type { BundleHeader } from '../core/bundle/format.js';
 import { summariseChanges, type BundleChanges } from '../core/bundle/changes.js';
-import { diffTrees } from '../core/diff.js';
+import { diffEncodedTrees, diffTrees } from '../core/diff.js';
 import { diffPackages, largestChanges, type PackageChange, type SizedChange } from '../core/packages.js';
 import type { Tree, VerifiedTree } from '../core/manifest.js';
 import { shortId, type ObjectId, namedSnapshot } from '../core/objectId.js';
@@ -136,7 +136,7 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     // What the switch changes (the tree shown now against the bundle's) is worked out while the
     // objects are flushed to disk, which leaves the main thread waiting; nothing after the
     // switch may fail the apply, so it is awaited before the switch.
-    const changing = changesOf(repo, current, target.tree);
+    const changing = changesOf(repo, current, target);
     changing.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     await staging.commit();
     // The tree is saved first (a tree without a record is inert), so a deployment is never
@@ -187,11 +187,13 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
   }
 }
 
-/** What replacing the tree shown now (`current`; null: nothing) by `target` changes, by file and by package. */
-async function changesOf(repo: Repository, current: string | null, target: Tree): Promise<{ changes: BundleChanges; packages: PackageChange[] }> {
-  const before = current === null ? null : await repo.snapshots.loadTree(current);
-  const files = diffTrees(before ?? { entries: [] }, target);
-  const packages = diffPackages(before, target, files);
+/**
+ * What replacing the tree shown now (`current`; null: nothing) by `target` changes, by file and
+ * by package: the tree shown now is read as bytes, only its rows that differ decoded.
+ */
+async function changesOf(repo: Repository, current: string | null, target: VerifiedTree): Promise<{ changes: BundleChanges; packages: PackageChange[] }> {
+  const files = current === null ? diffTrees({ entries: [] }, target.tree) : diffEncodedTrees(await repo.snapshots.loadTreeBytes(current), target);
+  const packages = diffPackages(target.tree, current === null ? null : files);
   return { changes: summariseChanges(files, packages), packages };
 }
 

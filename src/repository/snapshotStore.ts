@@ -2,7 +2,7 @@ import { count } from '../core/units.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AirlockError, errnoCode } from '../errors.js';
-import { encodeVerifiedTree, newestRecord, verifyTree, type SnapshotId, type SnapshotRecord, type Tree, type VerifiedTree } from '../core/manifest.js';
+import { checkTreeBytes, encodeVerifiedTree, newestRecord, verifyTree, type SnapshotId, type SnapshotRecord, type Tree, type VerifiedTree } from '../core/manifest.js';
 import { shortId } from '../core/objectId.js';
 import { readJsonIfExists, writeFileDurable, writeJsonDurable } from '../fs/durable.js';
 import type { RepositoryLayout } from './layout.js';
@@ -72,10 +72,20 @@ export class SnapshotStore {
 
   /** The tree with its canonical bytes, checked against its id (for a receipt, which carries the bytes). */
   async loadVerifiedTree(id: SnapshotId): Promise<VerifiedTree> {
+    return verifyTree(id, await this.readTree(id), () => this.damaged(id));
+  }
+
+  /** The tree's canonical bytes, checked against its id but not decoded: a diff reads them in place (diffEncodedTrees). */
+  async loadTreeBytes(id: SnapshotId): Promise<Uint8Array> {
+    const encoded = await this.readTree(id);
+    checkTreeBytes(id, encoded, () => this.damaged(id));
+    return encoded;
+  }
+
+  private async readTree(id: SnapshotId): Promise<Buffer> {
     const path = this.layout.treePath(id);
-    let encoded: Buffer;
     try {
-      encoded = await fsp.readFile(path);
+      return await fsp.readFile(path);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
         throw new AirlockError('NOT_FOUND', `snapshot ${shortId(id)} has no tree in this repository`, {
@@ -85,15 +95,13 @@ export class SnapshotStore {
       }
       throw err;
     }
-    return verifyTree(
-      id,
-      encoded,
-      () =>
-        new AirlockError('OBJECT_CORRUPT', `the tree of snapshot ${shortId(id)} is damaged (its bytes no longer hash to its name)`, {
-          where: path,
-          hint: 'restore the repository from a backup or re-create the snapshot',
-        }),
-    );
+  }
+
+  private damaged(id: SnapshotId): AirlockError {
+    return new AirlockError('OBJECT_CORRUPT', `the tree of snapshot ${shortId(id)} is damaged (its bytes no longer hash to its name)`, {
+      where: this.layout.treePath(id),
+      hint: 'restore the repository from a backup or re-create the snapshot',
+    });
   }
 
   async append(record: SnapshotRecord): Promise<void> {

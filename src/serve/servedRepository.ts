@@ -5,6 +5,7 @@ import { newestRecord, type SnapshotId, type Tree, type TreeEntry } from '../cor
 import { hashBytes, isObjectId } from '../core/objectId.js';
 import { BIOC_ROOT, CRAN_CONTRIB } from '../core/layout/rspmLayout.js';
 import { diffPackages, type PackageChange } from '../core/packages.js';
+import { diffTrees } from '../core/diff.js';
 import { serializeR } from '../core/rds.js';
 import { listingStands, type Listing } from '../core/serve/directoryListing.js';
 import { keptSnapshot, orderKept, type KeptSnapshot } from '../core/serve/snapshotChoice.js';
@@ -189,7 +190,7 @@ export class ServedRepository {
       out.push({
         kept: k,
         cranPackages: sourceArchivesOf(cran).current.length,
-        changes: previous === null ? null : diffPackages(previous, cran),
+        changes: previous === null ? null : diffPackages(cran, diffTrees(previous, cran)),
         distributions: [...new Set([...index.binaryConfigs].map((c) => c.split('-')[1]!))].sort(),
         biocVersions,
       });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { diffTrees, isEmptyDiff, type TreeDiff } from '../../src/core/diff.js';
-import { EXECUTABLE_MODE, FILE_MODE, type EntryMode, type Tree, type TreeEntry } from '../../src/core/manifest.js';
+import { diffEncodedTrees, diffTrees, isEmptyDiff, type TreeDiff } from '../../src/core/diff.js';
+import { encodeTree, encodeVerifiedTree, EXECUTABLE_MODE, FILE_MODE, sortEntries, type EntryMode, type Tree, type TreeEntry } from '../../src/core/manifest.js';
+import { AirlockError } from '../../src/errors.js';
 import { hashBytes } from '../../src/core/objectId.js';
 
 function entry(path: string, content = path, mode: EntryMode = FILE_MODE): TreeEntry {
@@ -81,5 +82,54 @@ describe('isEmptyDiff', () => {
     expect(isEmptyDiff({ added: [e], changed: [], removed: [] })).toBe(false);
     expect(isEmptyDiff({ added: [], changed: [{ before: e, after: e }], removed: [] })).toBe(false);
     expect(isEmptyDiff({ added: [], changed: [], removed: [e] })).toBe(false);
+  });
+});
+
+describe('diffEncodedTrees (the tree before read in place from its bytes)', () => {
+  // Paths whose UTF-8 order is not UTF-16's (U+E000-FFFF against astral characters), a
+  // directory against a file of the same prefix, and lengths across the str8 header.
+  const pool = ['a', 'a-b', 'a/b', 'a/b/c', 'a0', 'b', 'é', 'z/\uE000x', 'z/\u{1F600}y', 'z/\uFFFDw', `long/${'x'.repeat(40)}`, `long/${'y'.repeat(300)}`, 'PACKAGES', 'src/contrib/pkg_1.0.tar.gz'];
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = (): Tree => {
+    const entries: TreeEntry[] = [];
+    for (const path of pool) {
+      if (random() < 0.4) continue;
+      // The same path keeps its content or gets another, and its mode or the other.
+      entries.push(entry(path, random() < 0.7 ? path : `${path}!`, random() < 0.85 ? FILE_MODE : EXECUTABLE_MODE));
+    }
+    return { entries: sortEntries(entries) };
+  };
+
+  it('agrees with diffTrees on random pairs of trees, the entries it gives decoded alike', () => {
+    for (let round = 0; round < 500; round++) {
+      const [before, after] = [pick(), pick()];
+      expect(diffEncodedTrees(encodeTree(before), encodeVerifiedTree(after)), `round ${round}`).toEqual(diffTrees(before, after));
+    }
+  });
+
+  it('finds every change among many equal rows, and nothing between a tree and itself', () => {
+    const entries = Array.from({ length: 5000 }, (_, i) => entry(`d${i % 50}/f${String(i).padStart(5, '0')}`));
+    const before: Tree = { entries: sortEntries(entries) };
+    const after: Tree = { entries: sortEntries([...entries.filter((_, i) => i % 997 !== 3).map((e, i) => (i === 2500 ? entry(e.path, 'changed') : e)), entry('d7/new')]) };
+    const diff = diffEncodedTrees(encodeTree(before), encodeVerifiedTree(after));
+    expect(diff).toEqual(diffTrees(before, after));
+    expect([diff.added.length, diff.changed.length, diff.removed.length]).toEqual([1, 1, 6]);
+    expect(isEmptyDiff(diffEncodedTrees(encodeTree(before), encodeVerifiedTree(before)))).toBe(true);
+  });
+
+  it('refuses bytes that are not a tree as MANIFEST_INVALID (cut short, or with bytes after the last row)', () => {
+    const bytes = encodeTree(tree(entry('a'), entry('b')));
+    const after = encodeVerifiedTree(tree(entry('a')));
+    for (const broken of [bytes.subarray(0, bytes.length - 3), Buffer.concat([bytes, Buffer.from([0])]), Buffer.from('not a tree')]) {
+      let thrown: unknown;
+      try {
+        diffEncodedTrees(broken, after);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(AirlockError);
+      expect((thrown as AirlockError).code).toBe('MANIFEST_INVALID');
+    }
   });
 });

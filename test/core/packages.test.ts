@@ -1,7 +1,13 @@
 import { describe, it, expect } from 'vitest';
+import { diffTrees } from '../../src/core/diff.js';
 import { countPackages, diffPackages, estimateTotalBytes, largestChanges, parsePackagePath, sizeGuesser, type PackageChange } from '../../src/core/packages.js';
 import { FILE_MODE, type Tree, type TreeEntry } from '../../src/core/manifest.js';
 import { hashBytes } from '../../src/core/objectId.js';
+
+/** diffPackages as its callers use it: the tree after, and its file diff from the tree before (none: null). */
+function changesBetween(before: Tree | null, after: Tree): PackageChange[] {
+  return diffPackages(after, before === null ? null : diffTrees(before, after));
+}
 
 /** A sorted tree holding the given paths (content is the path itself). */
 function treeOf(...paths: string[]): Tree {
@@ -86,7 +92,7 @@ describe('countPackages', () => {
 describe('diffPackages', () => {
   it('reports every package as added when there is no base', () => {
     const after = treeOf('src/contrib/zz_1.0.tar.gz', 'src/contrib/aa_2.1-3.tar.gz', 'src/contrib/PACKAGES', 'src/contrib/Archive/aa/aa_2.0.tar.gz');
-    expect(diffPackages(null, after)).toEqual<PackageChange[]>([
+    expect(changesBetween(null, after)).toEqual<PackageChange[]>([
       { kind: 'added', repository: 'src/contrib', name: 'aa', from: null, to: '2.1-3' },
       { kind: 'added', repository: 'src/contrib', name: 'zz', from: null, to: '1.0' },
     ]);
@@ -100,7 +106,7 @@ describe('diffPackages', () => {
       'src/contrib/new_3.0.tar.gz',
       'src/contrib/Archive/bump/bump_1.0-1.tar.gz',
     );
-    expect(diffPackages(before, after)).toEqual<PackageChange[]>([
+    expect(changesBetween(before, after)).toEqual<PackageChange[]>([
       { kind: 'updated', repository: 'src/contrib', name: 'bump', from: '1.0-1', to: '1.0-2' },
       { kind: 'removed', repository: 'src/contrib', name: 'gone', from: '0.1', to: null },
       { kind: 'added', repository: 'src/contrib', name: 'new', from: null, to: '3.0' },
@@ -115,7 +121,7 @@ describe('diffPackages', () => {
       'bin/windows/contrib/4.4/abc_1.0.zip',
       'bin/macosx/contrib/4.4/cli_3.6.2.tgz',
     );
-    expect(diffPackages(before, after)).toEqual<PackageChange[]>([
+    expect(changesBetween(before, after)).toEqual<PackageChange[]>([
       { kind: 'added', repository: 'bin/macosx/contrib/4.4', name: 'cli', from: null, to: '3.6.2' },
       { kind: 'added', repository: 'bin/windows/contrib/4.4', name: 'abc', from: null, to: '1.0' },
       { kind: 'updated', repository: 'src/contrib', name: 'cli', from: '3.6.1', to: '3.6.2' },
@@ -123,7 +129,7 @@ describe('diffPackages', () => {
   });
 
   it('treats a package moving to another repository directory as removed there and added here', () => {
-    const changes = diffPackages(treeOf('old/pkg_1.0.tar.gz'), treeOf('new/pkg_1.0.tar.gz'));
+    const changes = changesBetween(treeOf('old/pkg_1.0.tar.gz'), treeOf('new/pkg_1.0.tar.gz'));
     expect(changes).toEqual<PackageChange[]>([
       { kind: 'added', repository: 'new', name: 'pkg', from: null, to: '1.0' },
       { kind: 'removed', repository: 'old', name: 'pkg', from: '1.0', to: null },
@@ -133,7 +139,7 @@ describe('diffPackages', () => {
   it('reports nothing when only non-package files or archives change', () => {
     const before = treeOf('src/contrib/PACKAGES', 'src/contrib/abc_1.0.tar.gz');
     const after = treeOf('src/contrib/PACKAGES.gz', 'src/contrib/abc_1.0.tar.gz', 'src/contrib/Archive/abc/abc_0.9.tar.gz');
-    expect(diffPackages(before, after)).toEqual([]);
+    expect(changesBetween(before, after)).toEqual([]);
   });
 });
 
@@ -180,13 +186,13 @@ describe('diffPackages looks up only the packages of the paths that differ', () 
     };
     for (let round = 0; round < 400; round++) {
       const [before, after] = [pick(), pick()];
-      expect(diffPackages(before, after), `round ${round}`).toEqual(reference(before, after));
+      expect(changesBetween(before, after), `round ${round}`).toEqual(reference(before, after));
     }
   });
 
   it('sizes an updated package by all of its archives in the target, none of its namesakes\'', () => {
     const after = treeOf('src/contrib/ab_1.0.tar.gz', 'src/contrib/ab_1.1.tar.gz', 'src/contrib/ab.c_1.0.tar.gz', 'src/contrib/ab_x/bc_1.0.tar.gz', 'src/contrib/Archive/ab/ab_0.9.tar.gz');
-    const [change] = diffPackages(treeOf('src/contrib/ab_0.9.tar.gz'), after).filter((c) => c.name === 'ab');
+    const [change] = changesBetween(treeOf('src/contrib/ab_0.9.tar.gz'), after).filter((c) => c.name === 'ab');
     expect(change).toMatchObject({ kind: 'updated', from: '0.9', to: '1.0, 1.1' });
     expect(largestChanges([change!], after)).toEqual([{ change, bytes: 'src/contrib/ab_1.0.tar.gz'.length + 'src/contrib/ab_1.1.tar.gz'.length }]);
   });
@@ -206,7 +212,7 @@ describe('largestChanges', () => {
         sized('src/contrib/tiny_0.1.tar.gz', 1),
       ],
     };
-    const changes = diffPackages(before, after);
+    const changes = changesBetween(before, after);
     const top = largestChanges(changes, after, 3);
     expect(top.map((t) => [t.change.repository, t.change.name, t.change.kind, t.bytes])).toEqual([
       ['src/contrib', 'big', 'updated', 3_000],

@@ -77,17 +77,28 @@ describe('SnapshotStore trees', () => {
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
     fs.chmodSync(path, 0o644);
     fs.writeFileSync(path, bytes);
-    const err = await rejectsWith(store.loadTree(id), 'OBJECT_CORRUPT', re(id.slice(0, 12)));
-    expect(err.message).toMatch(/damaged/);
-    expect(err.where).toBe(path);
+    for (const load of [store.loadTree(id), store.loadTreeBytes(id)]) {
+      const err = await rejectsWith(load, 'OBJECT_CORRUPT', re(id.slice(0, 12)));
+      expect(err.message).toMatch(/damaged/);
+      expect(err.where).toBe(path);
+    }
   });
 
   it('an unknown tree id is NOT_FOUND naming the snapshot', async () => {
     const store = newStore();
     const id = idOf('no such tree');
-    const err = await rejectsWith(store.loadTree(id), 'NOT_FOUND', re(id.slice(0, 12)));
-    expect(err.where).toBe(store.layout.treePath(id));
-    expect(err.hint).toMatch(/snapshot list/);
+    for (const load of [store.loadTree(id), store.loadTreeBytes(id)]) {
+      const err = await rejectsWith(load, 'NOT_FOUND', re(id.slice(0, 12)));
+      expect(err.where).toBe(store.layout.treePath(id));
+      expect(err.hint).toMatch(/snapshot list/);
+    }
+  });
+
+  it('loadTreeBytes gives the tree file’s bytes, checked against its id and not decoded', async () => {
+    const store = newStore();
+    const id = await store.saveTree(sampleTree);
+    expect(Buffer.from(await store.loadTreeBytes(id)).equals(fs.readFileSync(store.layout.treePath(id)))).toBe(true);
+    expect(Buffer.from(await store.loadTreeBytes(id)).equals(encodeTree(sampleTree))).toBe(true);
   });
 
   it('saveTree stores the canonical bytes of a verified tree as they came; bytes that do not hash to the id never get that far', async () => {

@@ -19,7 +19,7 @@ export function planBundle(target: SnapshotRecord, targetTree: Tree, base: Snaps
   const objects = baseTree ? newObjects(targetTree, diff, baseTree) : distinctObjects(targetTree);
   let objectBytes = 0;
   for (const size of objects.values()) objectBytes += size;
-  return { target, base, objects, objectBytes, changes: summariseChanges(diff, diffPackages(baseTree, targetTree, diff)) };
+  return { target, base, objects, objectBytes, changes: summariseChanges(diff, diffPackages(targetTree, baseTree === null ? null : diff)) };
 }
 
 /**
