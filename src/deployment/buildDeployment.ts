@@ -14,6 +14,7 @@ import type { Progress } from '../core/progress.js';
 import type { Repository } from '../repository/repository.js';
 import { StoreThreads } from '../repository/storeThreads.js';
 import { reportedError } from '../repository/storeThreadMessages.js';
+import { makeDirectory } from '../repository/storeWork.js';
 import type { DataDir } from './dataDir.js';
 import type { Owner } from './accounts.js';
 import { safeMode, unsafeBits } from '../core/access.js';
@@ -125,11 +126,9 @@ async function populate(repo: Repository, root: string, tree: Tree, owner: Owner
     if (batchDirectories.length === known) batchDirectories.push(parent);
   };
   const makeDirectoryOf = (path: string) => {
-    const fresh: string[] = [];
-    climb.enter(path, fresh);
+    climb.enter(path);
     const slash = path.lastIndexOf('/');
-    if (slash > 0) fs.mkdirSync(join(root, path.slice(0, slash)), { recursive: true, mode: DEPLOYMENT_DIR_MODE });
-    if (!exact) for (const dir of fresh) fs.chmodSync(join(root, dir), DEPLOYMENT_DIR_MODE);
+    if (slash > 0) makeDirectory(root, path.slice(0, slash), DEPLOYMENT_DIR_MODE, !exact);
   };
   progress.phase('building deployment', { files: tree.entries.length, bytes: 0 });
   let linked = 0;

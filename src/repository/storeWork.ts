@@ -152,11 +152,8 @@ export function link(request: LinkRequest): LinkReply {
   const failures: LinkReply['failures'] = [];
   const directories = request.directories === '' ? [] : request.directories.split('\0');
   for (const directory of directories) {
-    const path = `${request.targetDir}/${directory}`;
     try {
-      // recursive: a parent named by a batch the other thread has not reached yet is made here.
-      fs.mkdirSync(path, { recursive: true, mode: request.directoryMode });
-      if (request.chmodDirectories) fs.chmodSync(path, request.directoryMode);
+      makeDirectory(request.targetDir, directory, request.directoryMode, request.chmodDirectories);
     } catch (err) {
       return { batch: request.batch, failures, directoryFailure: { code: errnoCode(err) ?? null, message: (err as Error).message } };
     }
@@ -172,6 +169,35 @@ export function link(request: LinkRequest): LinkReply {
     }
   }
   return { batch: request.batch, failures, directoryFailure: null };
+}
+
+/**
+ * Makes directory `dir` (relative, below `root`, which is there) with `mode`, and sets the mode
+ * again with chmod when `chmod` (mkdir's is masked by the umask). One mkdir most often. Made
+ * already (by another batch): only the chmod. Its parent not there yet (named by a batch the
+ * other thread has not reached), or not searchable yet (made by it, its mode not set yet, under
+ * a umask that takes the owner's own bits): the parent is made or set first, one level at a
+ * time, as each level must be searchable before the next is made in it.
+ */
+export function makeDirectory(root: string, dir: string, mode: number, chmod: boolean): void {
+  const path = `${root}/${dir}`;
+  try {
+    fs.mkdirSync(path, { mode });
+  } catch (err) {
+    const code = errnoCode(err);
+    const slash = dir.lastIndexOf('/');
+    if ((code === 'ENOENT' || code === 'EACCES') && slash > 0) {
+      makeDirectory(root, dir.slice(0, slash), mode, chmod);
+      try {
+        fs.mkdirSync(path, { mode });
+      } catch (again) {
+        if (errnoCode(again) !== 'EEXIST') throw again;
+      }
+    } else if (code !== 'EEXIST') {
+      throw err;
+    }
+  }
+  if (chmod) fs.chmodSync(path, mode);
 }
 
 /** lstats a batch of paths (a tree on disk checked against its manifest); an error is reported, the others go on. */

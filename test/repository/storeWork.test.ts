@@ -1,7 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../src/core/objectId.js';
@@ -11,6 +11,7 @@ import { emptyLinkRequest } from '../../src/repository/storeThreadMessages.js';
 import { writebackIdle } from '../../src/fs/writeback.js';
 import { closedAt, created, descriptorsOf, earlySyncs, stracedScript } from '../helpers/syscalls.js';
 import { cleanTempDirsAfterEach, patternBytes, tempDir } from './helpers.js';
+import { hasTool, isRoot } from '../helpers/mounts.js';
 
 cleanTempDirsAfterEach();
 
@@ -41,6 +42,24 @@ describe('link (a batch of a deployment: its directories, then its hardlinks)', 
     expect(fs.statSync(join(target, 'a')).isDirectory()).toBe(true);
     expect(fs.statSync(join(target, 'a/b/c/one.txt')).ino).toBe(fs.statSync(objectPathIn(objectsDir, id)).ino);
     expect(fs.statSync(join(target, 'd/two.txt')).nlink).toBe(3);
+  });
+
+  it.runIf(isRoot && hasTool('setpriv'))('as an account whose umask takes its own write bit, makes each level searchable before the next, and sets a parent the other thread made but has not set yet', () => {
+    const { objectsDir, id, target } = storeWithOneObject();
+    // As the other thread leaves a directory between its mkdir and its chmod, under umask 0277.
+    fs.mkdirSync(join(target, 'p'), { mode: 0o500 });
+    const root = dirname(target);
+    execFileSync('chown', ['-R', '65534:65534', root]);
+    fs.chmodSync(root, 0o755);
+    const request = { ...emptyLinkRequest(4), objectsDir, targetDir: target, directories: ['a/b/c', 'p/q'].join('\0'), directoryMode: 0o755, chmodDirectories: true, count: 2, ids: id + id, paths: 'a/b/c/one.txt\0p/q/two.txt' };
+    // The compiled module (npm test builds first), run as nobody: root is never refused a directory.
+    const storeWork = new URL('../../dist/src/repository/storeWork.js', import.meta.url).href;
+    const script = `import { link } from ${JSON.stringify(storeWork)}; process.umask(0o277); process.stdout.write(JSON.stringify(link(${JSON.stringify(request)})));`;
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ batch: 4, failures: [], directoryFailure: null });
+    for (const dir of ['a', 'a/b', 'a/b/c', 'p', 'p/q']) expect((fs.statSync(join(target, dir)).mode & 0o7777).toString(8), dir).toBe('755');
+    expect(fs.statSync(join(target, 'p/q/two.txt')).ino).toBe(fs.statSync(objectPathIn(objectsDir, id)).ino);
   });
 
   it('names a directory again without complaint when another batch made it, and stops before its links when one cannot be made', () => {
