@@ -133,9 +133,10 @@ async function applyInput(session: OfflineSession, input: BundleInput, options: 
     const signatures = checkSignatures(read.seal!, trusted, where);
     requireTrustedSignature(signatures, trusted.size, options.allowUnsigned, where, (m) => options.progress.warn(m));
     failpoint('apply-after-verify');
-    // What the switch changes (the tree shown now against the bundle's) is worked out while the
-    // objects are flushed to disk, which leaves the main thread waiting; nothing after the
-    // switch may fail the apply, so it is awaited before the switch.
+    // What the switch changes (the tree shown now against the bundle's): the tree shown now is
+    // read and compared while the objects are flushed to disk, which leaves the main thread
+    // waiting (with nothing shown, every file is added: worked out here at once). Nothing after
+    // the switch may fail the apply, so it is awaited before the switch.
     const changing = changesOf(repo, current, target);
     changing.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
     await staging.commit();

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { shortId, namedSnapshot } from '../core/objectId.js';
-import { encodeVerifiedTree } from '../core/manifest.js';
 import { assertBundleOutputFree, bundleSnapshot, loadSigner, type BundleWriteOptions, type CreateBundleResult } from '../bundle/createBundle.js';
 import { resolveStartingPoint } from '../bundle/startingPoint.js';
 import { holding } from '../repository/holding.js';
@@ -45,7 +44,7 @@ export async function exportBundle(session: OfflineSession, options: ExportOptio
   assertBundleOutputFree(options.output, options.volumeSize);
   const signer = loadSigner(options.signWith);
   const start = options.startingSnapshot === undefined ? null : await resolveStartingPoint(repo, options.startingSnapshot);
-  const written = await bundleSnapshot(repo, { record: target, verified: encodeVerifiedTree(held.tree!) }, start, options, signer);
+  const written = await bundleSnapshot(repo, { record: target, verified: held.tree! }, start, options, signer);
   return { ...written, dataDir: dataDir.path, recovered };
 }
 

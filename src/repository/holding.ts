@@ -1,5 +1,5 @@
 import { isAirlockError } from '../errors.js';
-import type { SnapshotId, Tree } from '../core/manifest.js';
+import type { SnapshotId, Tree, VerifiedTree } from '../core/manifest.js';
 import type { Repository } from './repository.js';
 
 /** Files of `tree` whose object is no longer in the store (removed by `airlock gc`, or lost). */
@@ -15,7 +15,8 @@ export interface Holding {
   /** The tree is recorded here (false: the data dir never had this snapshot). */
   recorded: boolean;
   missing: number;
-  tree: Tree | null;
+  /** The tree, with the canonical bytes it was read from (an export writes them as they are). */
+  tree: VerifiedTree | null;
 }
 
 /**
@@ -24,13 +25,13 @@ export interface Holding {
  * gone. A damaged tree file is an error, not "not held".
  */
 export async function holding(repo: Repository, id: SnapshotId): Promise<Holding> {
-  let tree: Tree;
+  let tree: VerifiedTree;
   try {
-    tree = await repo.snapshots.loadTree(id);
+    tree = await repo.snapshots.loadVerifiedTree(id);
   } catch (err) {
     if (isAirlockError(err) && err.code === 'NOT_FOUND') return { complete: false, recorded: false, missing: 0, tree: null };
     throw err;
   }
-  const missing = missingFiles(repo, tree);
+  const missing = missingFiles(repo, tree.tree);
   return { complete: missing === 0, recorded: true, missing, tree };
 }

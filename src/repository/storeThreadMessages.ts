@@ -100,8 +100,8 @@ export interface PlaceReply {
  * and without a trailing slash: the thread appends `/path` to it). Two strings instead of
  * thousands: a message's cost is per string, and the thread builds the paths itself.
  *
- * First the thread makes `directories` (joined by NUL, parents first; the ones these paths are
- * the first to need) with `directoryMode`, set again with chmod when `chmodDirectories` (the
+ * First the thread makes `directories` (joined by NUL, parents first: the ones these paths are
+ * the first to need, and again the others they go in) with `directoryMode`, set again with chmod when `chmodDirectories` (the
  * umask or a setgid parent changes what mkdir gives). A parent another batch names may not be
  * made yet, on the other thread: it is made on the way, and that batch finds it there.
  */
